@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device layer between vfio-migfsd and the devices behind it.
+ *
+ * A backend implements struct migdev_ops: the direct arcs of one device,
+ * its data stream and its dirty log, like a kernel migration driver does.
+ * Everything a backend must not be trusted with is done once, here, in
+ * migdev.c: the combination arcs, the refusal of arcs the kernel gets
+ * wrong, the truth after a failed arc, data sessions, the frozen dirty log,
+ * and the counters shown in `status`.  The daemon only calls migdev_*().
+ */
+#ifndef BACKEND_H
+#define BACKEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "migstate.h"
+#include "strbuf.h"
+
+struct migdev;
+
+/* One IOVA range of the dirty log, [start, start + length). */
+struct mig_range {
+	uint64_t start;
+	uint64_t length;
+};
+
+#define MIG_MAX_RANGES	256	/* what VFIO DMA logging accepts per START */
+
+/*
+ * A text attribute, as in sysfs: show() renders the whole value, store()
+ * takes the whole value of one write (NUL-terminated).  Both run with the
+ * device locked and return 0 or -errno.
+ */
+struct mig_attr {
+	const char *name;
+	mode_t mode;
+	int (*show)(struct migdev *dev, struct strbuf *sb);
+	int (*store)(struct migdev *dev, const char *buf);
+};
+
+struct migdev_ops {
+	const char *name;	/* backend name, also its attribute directory */
+	void (*destroy)(struct migdev *dev);
+
+	int (*get_state)(struct migdev *dev, enum mig_state *state);
+	/* Perform one direct arc; on failure the device may be anywhere. */
+	int (*set_state)(struct migdev *dev, enum mig_state next);
+	/* Return to RUNNING from any state, ending any data session. */
+	int (*reset)(struct migdev *dev);
+
+	/*
+	 * The data session.  save_read returns bytes read, 0 at the end of
+	 * a STOP_COPY stream, -ENOMSG when a PRE_COPY stream has nothing
+	 * more for now, or -errno.  resume_write returns bytes consumed.
+	 */
+	ssize_t (*save_read)(struct migdev *dev, void *buf, size_t len);
+	ssize_t (*resume_write)(struct migdev *dev, const void *buf, size_t len);
+	int (*precopy_info)(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
+	int (*data_size)(struct migdev *dev, uint64_t *bytes);
+
+	/*
+	 * Device dirty page logging (MIG_F_DIRTY).  log_report sets the bit
+	 * of every page of [iova, iova + length) written since the last
+	 * report and clears those pages, no others, in the device's log.
+	 * The bitmap arrives zeroed; bit i is page i of the span.
+	 */
+	int (*log_start)(struct migdev *dev, const struct mig_range *ranges,
+			 unsigned int nranges, uint64_t page_size);
+	int (*log_stop)(struct migdev *dev);
+	int (*log_report)(struct migdev *dev, uint64_t iova, uint64_t length,
+			  uint64_t *bitmap);
+	/* Name of the dirty tracking mechanism, for `status`. */
+	const char *(*log_mechanism)(struct migdev *dev);
+
+	/* Backend-specific attributes, NULL-name terminated, or NULL. */
+	const struct mig_attr *attrs;
+};
+
+struct migdev_stats {
+	uint64_t attempts;		/* transitions that reached the device */
+	uint64_t transitions;		/* ... and succeeded */
+	enum mig_state last_from, last_to;
+	unsigned int last_steps;
+	uint64_t last_usec;
+	int last_result;		/* 0 or -errno of the last transition */
+	uint64_t bytes_saved;		/* in the current or last session */
+	uint64_t bytes_resumed;
+};
+
+struct dirtylog {
+	uint64_t page_size;
+	struct mig_range ranges[MIG_MAX_RANGES];
+	unsigned int nranges;
+	bool tracking;
+	uint64_t *frozen[MIG_MAX_RANGES];	/* final bits after a stop */
+};
+
+struct migdev {
+	const struct migdev_ops *ops;
+	char *name;			/* the DEVICE argument */
+	unsigned int flags;		/* MIG_F_* */
+	pthread_mutex_t lock;
+	enum mig_state state;		/* last state the device reported */
+	uint64_t session;		/* open data session id, 0 = none */
+	uint64_t sessions;		/* ids handed out */
+	bool data_open;			/* `data` has an opener */
+	struct migdev_stats stats;
+	char last_error[160];
+	struct dirtylog log;
+};
+
+/* A reader or writer of `data`: bound to one session at first use. */
+struct migdev_stream {
+	uint64_t session;
+};
+
+/* Open a device from its DEVICE argument ("sim:NAME,..."). */
+int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen);
+void migdev_close(struct migdev *dev);
+
+/* Used by backends' open functions. */
+int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
+		const char *spec, unsigned int flags);
+
+enum mig_state migdev_state(struct migdev *dev);
+int migdev_set_state(struct migdev *dev, enum mig_state target);
+int migdev_reset(struct migdev *dev);
+
+int migdev_data_open(struct migdev *dev);
+void migdev_data_release(struct migdev *dev);
+ssize_t migdev_read(struct migdev *dev, struct migdev_stream *st,
+		    void *buf, size_t len);
+ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
+		     const void *buf, size_t len);
+int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
+int migdev_data_size(struct migdev *dev, uint64_t *bytes);
+
+int migdev_status(struct migdev *dev, struct strbuf *sb);
+
+/* Attributes (the daemon's and the backend's) run under the device lock. */
+int migdev_attr_show(struct migdev *dev, const struct mig_attr *a, struct strbuf *sb);
+int migdev_attr_store(struct migdev *dev, const struct mig_attr *a, const char *buf);
+
+/* Dirty log; see dirtylog.c.  Setters fail with EBUSY while tracking. */
+uint64_t migdev_dirty_page_size(struct migdev *dev);
+bool migdev_dirty_tracking(struct migdev *dev);
+/* Copies the tracked ranges (sorted) into out[MIG_MAX_RANGES]. */
+unsigned int migdev_dirty_ranges(struct migdev *dev, struct mig_range *out);
+int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size);
+int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
+			    unsigned int n);
+int migdev_dirty_start(struct migdev *dev);
+int migdev_dirty_stop(struct migdev *dev);
+/* Bitmap size in bytes of a range: one bit a page, in 64-bit words. */
+uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size);
+/*
+ * Test-and-clear read of a range's bitmap from byte offset off; off and len
+ * are multiples of 8.  -ESTALE when the range is no longer tracked.
+ */
+ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
+			  uint64_t off, void *buf, size_t len);
+
+/* Record the reason of a failure for `status`; returns err. */
+int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Backends. */
+int sim_open(const char *args, struct migdev **devp, char *err, size_t errlen);
+
+#endif

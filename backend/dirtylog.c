@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The dirty page log: which ranges are tracked, at what page size, and the
+ * frozen copy that keeps the final bits readable after tracking stops.
+ * Real devices free their log on stop (VFIO DMA logging, type1), so the
+ * final report is taken here, before the stop, for every backend alike.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+#define MIN_PAGE_SIZE	4096ull
+#define MAX_PAGE_SIZE	(1ull << 30)
+
+uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size)
+{
+	uint64_t pages = length / page_size;
+
+	return (pages + 63) / 64 * 8;
+}
+
+static void drop_frozen(struct dirtylog *log)
+{
+	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++) {
+		free(log->frozen[i]);
+		log->frozen[i] = NULL;
+	}
+}
+
+static bool aligned(uint64_t v, uint64_t page_size)
+{
+	return (v & (page_size - 1)) == 0;
+}
+
+static bool ranges_aligned(const struct mig_range *r, unsigned int n,
+			   uint64_t page_size)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!aligned(r[i].start, page_size) || !aligned(r[i].length, page_size))
+			return false;
+	return true;
+}
+
+uint64_t migdev_dirty_page_size(struct migdev *dev)
+{
+	uint64_t ps;
+
+	pthread_mutex_lock(&dev->lock);
+	ps = dev->log.page_size;
+	pthread_mutex_unlock(&dev->lock);
+	return ps;
+}
+
+bool migdev_dirty_tracking(struct migdev *dev)
+{
+	bool on;
+
+	pthread_mutex_lock(&dev->lock);
+	on = dev->log.tracking;
+	pthread_mutex_unlock(&dev->lock);
+	return on;
+}
+
+unsigned int migdev_dirty_ranges(struct migdev *dev, struct mig_range *out)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&dev->lock);
+	n = dev->log.nranges;
+	memcpy(out, dev->log.ranges, n * sizeof(*out));
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
+int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size)
+{
+	struct dirtylog *log = &dev->log;
+	int err = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (log->tracking)
+		err = -EBUSY;
+	else if (page_size < MIN_PAGE_SIZE || page_size > MAX_PAGE_SIZE ||
+		 (page_size & (page_size - 1)))
+		err = -EINVAL;
+	else if (!ranges_aligned(log->ranges, log->nranges, page_size))
+		err = migdev_fail(dev, -EINVAL, "ranges are not aligned to %llu",
+				  (unsigned long long)page_size);
+	if (!err) {
+		drop_frozen(log);
+		log->page_size = page_size;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct mig_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int check_ranges(const struct mig_range *r, unsigned int n,
+			uint64_t page_size)
+{
+	if (n > MIG_MAX_RANGES)
+		return -E2BIG;
+	if (!ranges_aligned(r, n, page_size))
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!r[i].length || r[i].start + r[i].length < r[i].start)
+			return -EINVAL;
+		if (i && r[i - 1].start + r[i - 1].length > r[i].start)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
+			    unsigned int n)
+{
+	struct mig_range sorted[MIG_MAX_RANGES];
+	struct dirtylog *log = &dev->log;
+	int err;
+
+	if (n > MIG_MAX_RANGES)
+		return -E2BIG;
+	memcpy(sorted, r, n * sizeof(*r));
+	qsort(sorted, n, sizeof(*sorted), cmp_range);
+	pthread_mutex_lock(&dev->lock);
+	err = log->tracking ? -EBUSY : check_ranges(sorted, n, log->page_size);
+	if (!err) {
+		drop_frozen(log);
+		memcpy(log->ranges, sorted, n * sizeof(*sorted));
+		log->nranges = n;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+int migdev_dirty_start(struct migdev *dev)
+{
+	struct dirtylog *log = &dev->log;
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	if (log->tracking)
+		err = -EBUSY;
+	else if (!log->nranges)
+		err = migdev_fail(dev, -EINVAL, "no ranges to track");
+	else
+		err = dev->ops->log_start(dev, log->ranges, log->nranges,
+					  log->page_size);
+	if (!err) {
+		drop_frozen(log);
+		log->tracking = true;
+	} else if (err != -EBUSY && err != -EINVAL) {
+		err = migdev_fail(dev, err, "starting dirty tracking");
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+/* The last report before stopping; a failed report is all dirty. */
+static int freeze_range(struct migdev *dev, unsigned int i)
+{
+	const struct mig_range *r = &dev->log.ranges[i];
+	uint64_t bytes = dirty_bitmap_bytes(r->length, dev->log.page_size);
+	uint64_t *bits = calloc(1, bytes ? bytes : 8);
+	int err;
+
+	if (!bits)
+		return -ENOMEM;
+	err = dev->ops->log_report(dev, r->start, r->length, bits);
+	if (err) {
+		uint64_t pages = r->length / dev->log.page_size;
+
+		memset(bits, 0xff, bytes);
+		if (pages % 64)
+			bits[pages / 64] = (1ull << (pages % 64)) - 1;
+	}
+	dev->log.frozen[i] = bits;
+	return err;
+}
+
+int migdev_dirty_stop(struct migdev *dev)
+{
+	struct dirtylog *log = &dev->log;
+	int err = 0, e;
+
+	pthread_mutex_lock(&dev->lock);
+	if (!log->tracking)
+		goto out;
+	for (unsigned int i = 0; i < log->nranges; i++) {
+		e = freeze_range(dev, i);
+		if (e)
+			err = migdev_fail(dev, e, "final dirty report (all pages marked dirty)");
+	}
+	e = dev->ops->log_stop(dev);
+	if (e)
+		err = migdev_fail(dev, e, "stopping dirty tracking");
+	log->tracking = false;
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return err ? -EIO : 0;
+}
+
+static int find_range(const struct dirtylog *log, struct mig_range r)
+{
+	for (unsigned int i = 0; i < log->nranges; i++)
+		if (log->ranges[i].start == r.start && log->ranges[i].length == r.length)
+			return (int)i;
+	return -1;
+}
+
+/* Serve [off, off + len) of the frozen bitmap and clear those bytes. */
+static void read_frozen(uint64_t *frozen, uint64_t off, void *buf, size_t len)
+{
+	if (!frozen) {
+		memset(buf, 0, len);
+		return;
+	}
+	memcpy(buf, (char *)frozen + off, len);
+	memset((char *)frozen + off, 0, len);
+}
+
+static int read_live(struct migdev *dev, const struct mig_range *r,
+		     uint64_t off, void *buf, size_t len)
+{
+	uint64_t ps = dev->log.page_size;
+	uint64_t first = off * 8, pages = r->length / ps;
+	uint64_t count = len * 8;
+
+	if (count > pages - first)
+		count = pages - first;
+	memset(buf, 0, len);
+	return dev->ops->log_report(dev, r->start + first * ps, count * ps, buf);
+}
+
+ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
+			  uint64_t off, void *buf, size_t len)
+{
+	struct dirtylog *log = &dev->log;
+	uint64_t size;
+	ssize_t n;
+	int i, err;
+
+	if (off % 8 || len % 8)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	i = find_range(log, range);
+	if (i < 0) {
+		n = -ESTALE;
+		goto out;
+	}
+	size = dirty_bitmap_bytes(range.length, log->page_size);
+	if (off >= size) {
+		n = 0;
+		goto out;
+	}
+	if (len > size - off)
+		len = (size_t)(size - off);
+	n = (ssize_t)len;
+	if (!log->tracking)
+		read_frozen(log->frozen[i], off, buf, len);
+	else if ((err = read_live(dev, &range, off, buf, len)))
+		n = migdev_fail(dev, err, "dirty report");
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}

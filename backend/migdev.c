@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The generic device layer: policy shared by every backend.  Backends
+ * perform direct arcs; this file walks combination arcs, refuses what the
+ * kernel would get wrong, finds out where a device really is after a
+ * failure, and keeps data sessions apart.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "parse.h"
+
+static const struct {
+	const char *prefix;
+	int (*open)(const char *spec, struct migdev **devp, char *err, size_t errlen);
+} backends[] = {
+	{ "sim:", sim_open },
+};
+
+int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (!strncmp(spec, backends[i].prefix, strlen(backends[i].prefix)))
+			return backends[i].open(spec, devp, err, errlen);
+	snprintf(err, errlen, "%s: unknown device type (expected sim:NAME)", spec);
+	return -ENODEV;
+}
+
+int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
+		const char *spec, unsigned int flags)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->name = strdup(spec);
+	if (!dev->name)
+		return -ENOMEM;
+	dev->ops = ops;
+	dev->flags = flags;
+	dev->state = MIG_RUNNING;
+	dev->log.page_size = 4096;
+	dev->stats.last_from = dev->stats.last_to = MIG_RUNNING;
+	pthread_mutex_init(&dev->lock, NULL);
+	return 0;
+}
+
+void migdev_close(struct migdev *dev)
+{
+	if (!dev)
+		return;
+	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++)
+		free(dev->log.frozen[i]);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev->name);
+	dev->ops->destroy(dev);
+}
+
+int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
+{
+	const char *name = errno_name(-err);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dev->last_error, sizeof(dev->last_error), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
+		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
+			 ": %s (%s)", strerror(-err), name ? name : "?");
+	return err;
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static bool in_session(enum mig_state s)
+{
+	return mig_state_saving(s) || s == MIG_RESUMING;
+}
+
+/* Sessions begin on entering the saving group or RESUMING, end on leaving. */
+static void note_state(struct migdev *dev, enum mig_state s)
+{
+	bool was = in_session(dev->state), is = in_session(s);
+
+	if (is && (!was || (dev->state == MIG_RESUMING) != (s == MIG_RESUMING))) {
+		dev->session = ++dev->sessions;
+		dev->stats.bytes_saved = dev->stats.bytes_resumed = 0;
+	} else if (!is) {
+		dev->session = 0;
+	}
+	dev->state = s;
+}
+
+/* Ask the device where it is; a device that cannot say is in error. */
+static enum mig_state refresh_state(struct migdev *dev)
+{
+	enum mig_state s;
+
+	if (dev->ops->get_state(dev, &s))
+		s = MIG_ERROR;
+	if (s != dev->state)
+		note_state(dev, s);
+	return dev->state;
+}
+
+enum mig_state migdev_state(struct migdev *dev)
+{
+	enum mig_state s;
+
+	pthread_mutex_lock(&dev->lock);
+	s = refresh_state(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return s;
+}
+
+/* Reasons a transition is refused before any arc reaches the device. */
+static int check_target(struct migdev *dev, enum mig_state cur,
+			enum mig_state target)
+{
+	enum mig_state next;
+
+	if (target == MIG_ERROR || (unsigned int)target >= MIG_NR_STATES)
+		return migdev_fail(dev, -EINVAL, "%s cannot be requested",
+				   mig_state_name(target));
+	if (cur == MIG_ERROR)
+		return migdev_fail(dev, -EINVAL,
+				   "device is in error; write 1 to reset");
+	if (!mig_state_supported(dev->flags, target))
+		return migdev_fail(dev, -EOPNOTSUPP, "device has no %s state",
+				   mig_state_name(target));
+	if (mig_next_state(dev->flags, cur, target, &next))
+		return migdev_fail(dev, -EINVAL, "%s -> %s is not a valid arc",
+				   mig_state_name(cur), mig_state_name(target));
+	return 0;
+}
+
+static int walk_arcs(struct migdev *dev, enum mig_state target,
+		     unsigned int *steps)
+{
+	enum mig_state next;
+	int err;
+
+	while (dev->state != target) {
+		if (mig_next_state(dev->flags, dev->state, target, &next))
+			return migdev_fail(dev, -EINVAL, "%s -> %s refused",
+					   mig_state_name(dev->state),
+					   mig_state_name(target));
+		err = dev->ops->set_state(dev, next);
+		if (err) {
+			enum mig_state from = dev->state;
+
+			refresh_state(dev);
+			migdev_fail(dev, err, "%s -> %s failed, device is in %s",
+				    mig_state_name(from), mig_state_name(next),
+				    mig_state_name(dev->state));
+			return -EIO;
+		}
+		note_state(dev, next);
+		(*steps)++;
+	}
+	return 0;
+}
+
+int migdev_set_state(struct migdev *dev, enum mig_state target)
+{
+	unsigned int steps = 0;
+	enum mig_state from;
+	uint64_t t0;
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	from = refresh_state(dev);
+	err = check_target(dev, from, target);
+	if (err)
+		goto out;
+	t0 = now_usec();
+	dev->stats.attempts++;
+	err = walk_arcs(dev, target, &steps);
+	dev->stats.last_from = from;
+	dev->stats.last_to = target;
+	dev->stats.last_steps = steps;
+	dev->stats.last_usec = now_usec() - t0;
+	dev->stats.last_result = err;
+	if (!err)
+		dev->stats.transitions++;
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+int migdev_reset(struct migdev *dev)
+{
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	err = dev->ops->reset(dev);
+	if (err)
+		migdev_fail(dev, err, "reset failed");
+	/* A reset ends the session even if the state looks unchanged. */
+	dev->session = 0;
+	if (refresh_state(dev) != MIG_RUNNING && !err)
+		err = migdev_fail(dev, -EIO, "reset left the device in %s",
+				  mig_state_name(dev->state));
+	pthread_mutex_unlock(&dev->lock);
+	return err ? -EIO : 0;
+}
+
+int migdev_data_open(struct migdev *dev)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (dev->data_open)
+		err = -EBUSY;
+	else
+		dev->data_open = true;
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+void migdev_data_release(struct migdev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->data_open = false;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * Bind a stream to the current session on first use; a stream whose
+ * session has ended never sees another one.
+ */
+static int stream_check(struct migdev *dev, struct migdev_stream *st,
+			bool saving, int wrong_state)
+{
+	enum mig_state s = refresh_state(dev);
+
+	if (st->session && st->session != dev->session)
+		return -ESTALE;
+	if (saving ? !mig_state_saving(s) : s != MIG_RESUMING)
+		return wrong_state;
+	st->session = dev->session;
+	return 0;
+}
+
+/* The backend says the session is gone: believe the device, not us. */
+static ssize_t stream_error(struct migdev *dev, ssize_t n, const char *what)
+{
+	if (n == -ENODEV) {
+		refresh_state(dev);
+		dev->session = 0;
+		return -ESTALE;
+	}
+	return migdev_fail(dev, (int)n, "%s", what);
+}
+
+ssize_t migdev_read(struct migdev *dev, struct migdev_stream *st,
+		    void *buf, size_t len)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&dev->lock);
+	n = stream_check(dev, st, true, -ENODATA);
+	if (n)
+		goto out;
+	n = dev->ops->save_read(dev, buf, len);
+	if (n == -ENOMSG && dev->state != MIG_STOP_COPY)
+		n = 0;		/* nothing more for now */
+	else if (n > 0)
+		dev->stats.bytes_saved += (uint64_t)n;
+	else if (n < 0)
+		n = stream_error(dev, n, "reading the saving stream");
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
+ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
+		     const void *buf, size_t len)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&dev->lock);
+	n = stream_check(dev, st, false, -EPERM);
+	if (n)
+		goto out;
+	n = dev->ops->resume_write(dev, buf, len);
+	if (n > 0)
+		dev->stats.bytes_resumed += (uint64_t)n;
+	else if (n < 0)
+		n = stream_error(dev, n, "the device refused the resume data");
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return n;
+}
+
+int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty)
+{
+	int err = -ENODATA;
+
+	pthread_mutex_lock(&dev->lock);
+	refresh_state(dev);
+	if (dev->state == MIG_PRE_COPY || dev->state == MIG_PRE_COPY_P2P)
+		err = dev->ops->precopy_info(dev, initial, dirty);
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+int migdev_data_size(struct migdev *dev, uint64_t *bytes)
+{
+	int err = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&dev->lock);
+	if (dev->ops->data_size)
+		err = dev->ops->data_size(dev, bytes);
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+int migdev_attr_show(struct migdev *dev, const struct mig_attr *a,
+		     struct strbuf *sb)
+{
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	err = a->show(dev, sb);
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+int migdev_attr_store(struct migdev *dev, const struct mig_attr *a,
+		      const char *buf)
+{
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	err = a->store(dev, buf);
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
+static const char *session_kind(const struct migdev *dev)
+{
+	if (!dev->session)
+		return "none";
+	return dev->state == MIG_RESUMING ? "resuming" : "saving";
+}
+
+static int show_last_transition(const struct migdev *dev, struct strbuf *sb)
+{
+	const struct migdev_stats *st = &dev->stats;
+	const char *result = "ok";
+
+	if (!st->attempts)
+		return sb_printf(sb, "last_transition: none\n");
+	if (st->last_result)
+		result = errno_name(-st->last_result) ? errno_name(-st->last_result) : "failed";
+	return sb_printf(sb, "last_transition: %s -> %s, %u arcs, %llu us, %s\n",
+			 mig_state_name(st->last_from), mig_state_name(st->last_to),
+			 st->last_steps, (unsigned long long)st->last_usec, result);
+}
+
+int migdev_status(struct migdev *dev, struct strbuf *sb)
+{
+	const struct migdev_stats *st = &dev->stats;
+	char features[64];
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	refresh_state(dev);
+	mig_features_format(dev->flags, features, sizeof(features));
+	err = sb_printf(sb,
+		"device: %s\nbackend: %s\nstate: %s\nfeatures: %s\n"
+		"session: %s\nbytes_saved: %llu\nbytes_resumed: %llu\n"
+		"transitions: %llu\n",
+		dev->name, dev->ops->name, mig_state_name(dev->state), features,
+		session_kind(dev),
+		(unsigned long long)st->bytes_saved,
+		(unsigned long long)st->bytes_resumed,
+		(unsigned long long)st->transitions);
+	err = err ? err : show_last_transition(dev, sb);
+	err = err ? err : sb_printf(sb, "dirty_tracking: %s (%s)\nlast_error: %s\n",
+		dev->log.tracking ? "on" : "off",
+		dev->ops->log_mechanism ? dev->ops->log_mechanism(dev) : "none",
+		dev->last_error[0] ? dev->last_error : "none");
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parse.h"
+
+static const char *skip_space(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static int suffix_shift(char c)
+{
+	switch (c) {
+	case 'k': case 'K': return 10;
+	case 'm': case 'M': return 20;
+	case 'g': case 'G': return 30;
+	case 't': case 'T': return 40;
+	default: return -1;
+	}
+}
+
+int parse_u64_word(const char *s, uint64_t *out, int suffix, const char **end)
+{
+	unsigned long long v;
+	char *e;
+	int shift;
+
+	s = skip_space(s);
+	/* strtoull accepts a sign and wraps negatives; we do not. */
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &e, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (e == s)
+		return -EINVAL;
+	if (suffix && (shift = suffix_shift(*e)) >= 0) {
+		if (v > (UINT64_MAX >> shift))
+			return -ERANGE;
+		v <<= shift;
+		e++;
+	}
+	if (*e && !isspace((unsigned char)*e))
+		return -EINVAL;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *out, int suffix)
+{
+	const char *end;
+	uint64_t v;
+	int r = parse_u64_word(s, &v, suffix, &end);
+
+	if (r)
+		return r;
+	if (*skip_space(end))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_bool(const char *s, int *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v, 0) || v > 1)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+#define E(x) { x, #x }
+static const struct { int err; const char *name; } errnos[] = {
+	E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(EBADF),
+	E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(EBUSY), E(EEXIST),
+	E(ENODEV), E(EINVAL), E(ENOSPC), E(ESPIPE), E(ERANGE), E(ENOTTY),
+	E(ENODATA), E(ETIMEDOUT), E(EOPNOTSUPP), E(ENOMSG), E(EPROTO),
+	E(EOVERFLOW), E(ESTALE), E(ECANCELED), E(EHWPOISON),
+};
+#undef E
+
+const char *errno_name(int err)
+{
+	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (errnos[i].err == err)
+			return errnos[i].name;
+	return NULL;
+}
+
+int parse_errno(const char *name, int *err)
+{
+	uint64_t v;
+	size_t len;
+
+	name = skip_space(name);
+	len = strcspn(name, " \t\n");
+	if (*skip_space(name + len))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+		if (strlen(errnos[i].name) == len &&
+		    !strncasecmp(name, errnos[i].name, len)) {
+			*err = errnos[i].err;
+			return 0;
+		}
+	}
+	if (parse_u64(name, &v, 0) || v == 0 || v > 4095)
+		return -EINVAL;
+	*err = (int)v;
+	return 0;
+}

@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sim backend: a software model of a migratable VFIO device, faithful
+ * to the kernel's rules (docs/sim-device.md).  It has an internal state
+ * that changes while it runs, DMA-writes guest memory while it may, logs
+ * those writes like a device with DMA logging, and saves and restores its
+ * state through a real record stream (sim_stream.c).
+ *
+ * There are no threads: the device catches up with the clock at the start
+ * of every op, which the generic layer calls with dev->lock held.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "parse.h"
+#include "sim.h"
+
+#define SIM_PAGE_SIZE	4096u		/* the granule of the device's DMA */
+#define SIM_CATCHUP_MAX	4096u		/* work items one catch-up may do */
+#define NSEC_PER_SEC	1000000000ull
+
+struct sim_log {
+	bool on;
+	uint64_t page_size;
+	unsigned int nranges;
+	struct mig_range ranges[MIG_MAX_RANGES];
+	uint64_t *bits[MIG_MAX_RANGES];
+};
+
+struct sim_fail {
+	enum mig_state state;		/* MIG_ERROR: nothing armed */
+	int err;
+};
+
+struct sim {
+	struct migdev dev;
+	struct migdev_ops ops;		/* without log ops unless `dirty` */
+	struct sim_image img;
+	enum mig_state state;
+	uint64_t seed;			/* from NAME: content and work */
+	uint64_t rng;			/* picks what the work changes */
+	uint64_t dirty_rate;		/* work items per second */
+	uint64_t guest_mem;
+	uint64_t clock_ns;		/* time up to which work was done */
+	struct sim_saver *saver;	/* in the saving group */
+	struct sim_loader *loader;	/* in RESUMING */
+	struct sim_fail fail;
+	struct sim_log log;
+};
+
+static struct sim *to_sim(struct migdev *dev)
+{
+	return (struct sim *)((char *)dev - offsetof(struct sim, dev));
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t name_seed(const char *name, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	while (len--)
+		h = (h ^ (unsigned char)*name++) * 0x100000001b3ull;
+	return h;
+}
+
+/* The state a device of this NAME has after power-on or reset. */
+static void sim_power_on(struct sim *sim)
+{
+	uint64_t st = sim->seed, i, words = sim->img.size / 8;
+	unsigned char *mem = sim->img.mem;
+
+	for (i = 0; i < words; i++) {
+		uint64_t v = splitmix64(&st);
+
+		memcpy(mem + 8 * i, &v, 8);
+	}
+	if (sim->img.size % 8) {
+		uint64_t v = splitmix64(&st);
+
+		memcpy(mem + 8 * i, &v, sim->img.size % 8);
+	}
+	sim->rng = sim->seed ^ 0x5157a7e5eedull;
+	sim->state = MIG_RUNNING;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* --- dirty log --- */
+
+static void bits_set(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= 1ull << (i % 64);
+}
+
+static bool bits_test_clear(uint64_t *map, uint64_t i)
+{
+	uint64_t m = 1ull << (i % 64);
+	bool was = map[i / 64] & m;
+
+	map[i / 64] &= ~m;
+	return was;
+}
+
+/*
+ * Clip [iova, iova + len) to tracked range i as pages of that range:
+ * [*first, *last].  Returns false if they do not meet.
+ */
+static bool log_clip(const struct sim_log *log, unsigned int i, uint64_t iova,
+		     uint64_t len, uint64_t *first, uint64_t *last)
+{
+	const struct mig_range *r = &log->ranges[i];
+	uint64_t lo = iova > r->start ? iova : r->start;
+	uint64_t end = iova + len, rend = r->start + r->length;
+	uint64_t hi = end < rend ? end : rend;
+
+	if (lo >= hi)
+		return false;
+	*first = (lo - r->start) / log->page_size;
+	*last = (hi - 1 - r->start) / log->page_size;
+	return true;
+}
+
+static void log_mark(struct sim_log *log, uint64_t iova, uint64_t len)
+{
+	uint64_t first, last;
+
+	if (!log->on)
+		return;
+	for (unsigned int i = 0; i < log->nranges; i++)
+		if (log_clip(log, i, iova, len, &first, &last))
+			for (uint64_t p = first; p <= last; p++)
+				bits_set(log->bits[i], p);
+}
+
+static void log_free(struct sim_log *log)
+{
+	for (unsigned int i = 0; i < log->nranges; i++) {
+		free(log->bits[i]);
+		log->bits[i] = NULL;
+	}
+	log->nranges = 0;
+	log->on = false;
+}
+
+static int sim_log_start(struct migdev *dev, const struct mig_range *ranges,
+			 unsigned int nranges, uint64_t page_size)
+{
+	struct sim_log *log = &to_sim(dev)->log;
+
+	if (log->on)
+		return -EBUSY;
+	if (!nranges || nranges > MIG_MAX_RANGES || page_size < SIM_PAGE_SIZE ||
+	    (page_size & (page_size - 1)))
+		return -EINVAL;
+	log->page_size = page_size;
+	for (log->nranges = 0; log->nranges < nranges; log->nranges++) {
+		uint64_t pages = ranges[log->nranges].length / page_size;
+		uint64_t **bits = &log->bits[log->nranges];
+
+		log->ranges[log->nranges] = ranges[log->nranges];
+		*bits = calloc((pages + 63) / 64 ? (pages + 63) / 64 : 1,
+			       sizeof(uint64_t));
+		if (!*bits) {
+			log_free(log);
+			return -ENOMEM;
+		}
+	}
+	log->on = true;
+	return 0;
+}
+
+static int sim_log_stop(struct migdev *dev)
+{
+	struct sim_log *log = &to_sim(dev)->log;
+
+	if (!log->on)
+		return -EINVAL;
+	log_free(log);
+	return 0;
+}
+
+static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
+			  uint64_t *bitmap)
+{
+	struct sim_log *log = &to_sim(dev)->log;
+	uint64_t first, last;
+
+	if (!log->on)
+		return -EINVAL;
+	if (iova % log->page_size || length % log->page_size ||
+	    iova + length < iova)
+		return -EINVAL;
+	for (unsigned int i = 0; i < log->nranges; i++) {
+		uint64_t base;
+
+		if (!log_clip(log, i, iova, length, &first, &last))
+			continue;
+		/* Bit of page p of range i in the caller's span. */
+		base = (log->ranges[i].start - iova) / log->page_size;
+		for (uint64_t p = first; p <= last; p++)
+			if (bits_test_clear(log->bits[i], p))
+				bits_set(bitmap, base + p);
+	}
+	return 0;
+}
+
+static const char *sim_log_mechanism(struct migdev *dev)
+{
+	(void)dev;
+	return "device logging";
+}
+
+/* --- the running device --- */
+
+/* Only DMA writes are logged; the sim has no guest memory contents. */
+static void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
+{
+	log_mark(&sim->log, iova, len);
+}
+
+/*
+ * One unit of device work: change a few bytes of one block (the first
+ * always changes), and in DMA states write one page of guest memory.
+ */
+static void work_item(struct sim *sim)
+{
+	uint64_t r = splitmix64(&sim->rng), x = splitmix64(&sim->rng) | 1;
+	uint64_t blk = r % sim->img.nblocks;
+	uint32_t blen = sim_block_len(&sim->img, blk);
+	uint32_t off = (uint32_t)((r >> 32) % blen);
+	unsigned char *p = sim->img.mem + blk * SIM_BLOCK_SIZE + off;
+
+	for (uint32_t i = 0; i < 8 && off + i < blen; i++)
+		p[i] ^= (unsigned char)(x >> (8 * i));
+	if (sim->saver)
+		sim_saver_touch(sim->saver, blk);
+	if (mig_state_dma(sim->state)) {
+		uint64_t page = splitmix64(&sim->rng) % (sim->guest_mem / SIM_PAGE_SIZE);
+
+		sim_dma(sim, page * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
+	}
+}
+
+static void do_work(struct sim *sim, uint64_t items)
+{
+	if (!mig_state_running(sim->state))
+		return;
+	while (items--)
+		work_item(sim);
+}
+
+/*
+ * Do the work the clock says is due.  Time spent not running is not owed,
+ * and an idle hour costs at most SIM_CATCHUP_MAX items.
+ */
+static void sim_catch_up(struct sim *sim)
+{
+	uint64_t now = now_ns();
+	unsigned __int128 items;
+
+	if (!mig_state_running(sim->state) || !sim->dirty_rate) {
+		sim->clock_ns = now;
+		return;
+	}
+	items = (unsigned __int128)(now - sim->clock_ns) * sim->dirty_rate /
+		NSEC_PER_SEC;
+	if (items > SIM_CATCHUP_MAX) {
+		items = SIM_CATCHUP_MAX;
+		sim->clock_ns = now;
+	} else {
+		/* Keep the fraction of an item that is not due yet. */
+		sim->clock_ns += (uint64_t)(items * NSEC_PER_SEC / sim->dirty_rate);
+	}
+	do_work(sim, (uint64_t)items);
+}
+
+void sim_work(struct migdev *dev, unsigned int items)
+{
+	pthread_mutex_lock(&dev->lock);
+	do_work(to_sim(dev), items);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* --- sessions --- */
+
+static void end_sessions(struct sim *sim)
+{
+	sim_saver_free(sim->saver);
+	sim->saver = NULL;
+	sim_loader_free(sim->loader);
+	sim->loader = NULL;
+}
+
+static int save_open(struct sim *sim)
+{
+	sim->saver = sim_saver_new(&sim->img);
+	return sim->saver ? 0 : -ENOMEM;
+}
+
+static int resume_open(struct sim *sim)
+{
+	sim->loader = sim_loader_new(&sim->img);
+	return sim->loader ? 0 : -ENOMEM;
+}
+
+/* RESUMING -> STOP: a stream that does not load leaves the device broken. */
+static int resume_load(struct sim *sim)
+{
+	int err = sim_loader_finish(sim->loader);
+
+	end_sessions(sim);
+	if (err)
+		sim->state = MIG_ERROR;
+	return err;
+}
+
+/* --- arcs --- */
+
+enum arc_kind { ARC_INVALID, ARC_PLAIN, ARC_SAVE_OPEN, ARC_SAVE_CLOSE,
+		ARC_RESUME_OPEN, ARC_RESUME_LOAD };
+
+#define ARC(a, b)	((MIG_##a) << 4 | (MIG_##b))
+
+/* The direct arcs of the kernel's rules, and what each one does. */
+static enum arc_kind arc_kind(unsigned int flags, enum mig_state cur,
+			      enum mig_state next)
+{
+	bool p2p = flags & MIG_F_P2P;
+
+	if (!mig_state_supported(flags, cur) || !mig_state_supported(flags, next))
+		return ARC_INVALID;
+	switch (cur << 4 | next) {
+	case ARC(RUNNING, RUNNING_P2P):
+	case ARC(RUNNING_P2P, RUNNING):
+	case ARC(RUNNING_P2P, STOP):
+	case ARC(STOP, RUNNING_P2P):
+	case ARC(PRE_COPY, PRE_COPY_P2P):
+	case ARC(PRE_COPY_P2P, PRE_COPY):
+	case ARC(PRE_COPY_P2P, STOP_COPY):
+		return ARC_PLAIN;
+	case ARC(RUNNING, STOP):
+	case ARC(STOP, RUNNING):
+	case ARC(PRE_COPY, STOP_COPY):
+		/* With P2P the kernel always steps through a P2P state. */
+		return p2p ? ARC_INVALID : ARC_PLAIN;
+	case ARC(STOP, STOP_COPY):
+	case ARC(RUNNING, PRE_COPY):
+	case ARC(RUNNING_P2P, PRE_COPY_P2P):
+		return ARC_SAVE_OPEN;
+	case ARC(STOP_COPY, STOP):
+	case ARC(PRE_COPY, RUNNING):
+	case ARC(PRE_COPY_P2P, RUNNING_P2P):
+		return ARC_SAVE_CLOSE;
+	case ARC(STOP, RESUMING):
+		return ARC_RESUME_OPEN;
+	case ARC(RESUMING, STOP):
+		return ARC_RESUME_LOAD;
+	default:
+		return ARC_INVALID;
+	}
+}
+
+/* An armed `fail` fires on the first arc into its state, once. */
+static int injected_failure(struct sim *sim, enum mig_state next)
+{
+	int err = sim->fail.err;
+
+	if (sim->fail.state == MIG_ERROR || sim->fail.state != next)
+		return 0;
+	sim->fail.state = MIG_ERROR;
+	end_sessions(sim);
+	sim->state = MIG_ERROR;
+	return -err;
+}
+
+static int sim_set_state(struct migdev *dev, enum mig_state next)
+{
+	struct sim *sim = to_sim(dev);
+	enum arc_kind kind = arc_kind(dev->flags, sim->state, next);
+	int err = 0;
+
+	/* Work due before the arc happens in the state being left. */
+	sim_catch_up(sim);
+	if (kind == ARC_INVALID)
+		return -EINVAL;
+	err = injected_failure(sim, next);
+	if (err)
+		return err;
+	switch (kind) {
+	case ARC_SAVE_OPEN:
+		err = save_open(sim);
+		break;
+	case ARC_SAVE_CLOSE:
+		end_sessions(sim);
+		break;
+	case ARC_RESUME_OPEN:
+		err = resume_open(sim);
+		break;
+	case ARC_RESUME_LOAD:
+		err = resume_load(sim);
+		break;
+	default:
+		break;
+	}
+	if (!err)
+		sim->state = next;
+	return err;
+}
+
+static int sim_get_state(struct migdev *dev, enum mig_state *state)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	*state = sim->state;
+	return 0;
+}
+
+/* A function reset: back to power-on content, the log is not touched. */
+static int sim_reset(struct migdev *dev)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	end_sessions(sim);
+	sim_power_on(sim);
+	sim->clock_ns = now_ns();
+	return 0;
+}
+
+static ssize_t sim_save_read(struct migdev *dev, void *buf, size_t len)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	if (!sim->saver)
+		return -EINVAL;
+	return sim_saver_read(sim->saver, buf, len, sim->state == MIG_STOP_COPY);
+}
+
+static ssize_t sim_resume_write(struct migdev *dev, const void *buf, size_t len)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	if (!sim->loader)
+		return -EINVAL;
+	return sim_loader_write(sim->loader, buf, len);
+}
+
+static int sim_precopy_info(struct migdev *dev, uint64_t *initial,
+			    uint64_t *dirty)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	if (sim->state != MIG_PRE_COPY && sim->state != MIG_PRE_COPY_P2P)
+		return -EINVAL;
+	sim_saver_pending(sim->saver, initial, dirty);
+	return 0;
+}
+
+static int sim_data_size(struct migdev *dev, uint64_t *bytes)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	*bytes = sim_stream_size(&sim->img);
+	return 0;
+}
+
+/* --- attributes --- */
+
+static int digest_show(struct migdev *dev, struct strbuf *sb)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	return sb_printf(sb, "%016" PRIx64 "\n", sim_digest(&sim->img));
+}
+
+static int dma_store(struct migdev *dev, const char *buf)
+{
+	struct sim *sim = to_sim(dev);
+	uint64_t iova, len;
+	const char *end;
+
+	sim_catch_up(sim);
+	if (parse_u64_word(buf, &iova, 1, &end) || parse_u64(end, &len, 1) || !len)
+		return -EINVAL;
+	if (!mig_state_dma(sim->state))
+		return -EBUSY;
+	if (iova >= sim->guest_mem || len > sim->guest_mem - iova)
+		return -EFAULT;
+	sim_dma(sim, iova, len);
+	return 0;
+}
+
+static int fail_show(struct migdev *dev, struct strbuf *sb)
+{
+	const struct sim_fail *f = &to_sim(dev)->fail;
+	const char *name = errno_name(f->err);
+
+	if (f->state == MIG_ERROR)
+		return sb_printf(sb, "none\n");
+	if (name)
+		return sb_printf(sb, "%s %s\n", mig_state_name(f->state), name);
+	return sb_printf(sb, "%s %d\n", mig_state_name(f->state), f->err);
+}
+
+static int fail_store(struct migdev *dev, const char *buf)
+{
+	struct sim_fail *f = &to_sim(dev)->fail;
+	char word[32];
+	size_t n;
+	enum mig_state s;
+	int err;
+
+	buf += strspn(buf, " \t\n");
+	n = strcspn(buf, " \t\n");
+	if (!n || n >= sizeof(word))
+		return -EINVAL;
+	memcpy(word, buf, n);
+	word[n] = '\0';
+	if (!strcmp(word, "none") && !buf[n + strspn(buf + n, " \t\n")]) {
+		f->state = MIG_ERROR;
+		return 0;
+	}
+	if (mig_state_parse(word, &s) || s == MIG_ERROR ||
+	    parse_errno(buf + n, &err))
+		return -EINVAL;
+	f->state = s;
+	f->err = err;
+	return 0;
+}
+
+static const struct mig_attr sim_attrs[] = {
+	{ .name = "digest", .mode = 0600, .show = digest_show },
+	{ .name = "dma", .mode = 0600, .store = dma_store },
+	{ .name = "fail", .mode = 0600, .show = fail_show, .store = fail_store },
+	{ .name = NULL },
+};
+
+static void sim_destroy(struct migdev *dev)
+{
+	struct sim *sim = to_sim(dev);
+
+	end_sessions(sim);
+	log_free(&sim->log);
+	free(sim->img.mem);
+	free(sim);
+}
+
+static const struct migdev_ops sim_ops = {
+	.name = "sim",
+	.destroy = sim_destroy,
+	.get_state = sim_get_state,
+	.set_state = sim_set_state,
+	.reset = sim_reset,
+	.save_read = sim_save_read,
+	.resume_write = sim_resume_write,
+	.precopy_info = sim_precopy_info,
+	.data_size = sim_data_size,
+	.log_start = sim_log_start,
+	.log_stop = sim_log_stop,
+	.log_report = sim_log_report,
+	.log_mechanism = sim_log_mechanism,
+	.attrs = sim_attrs,
+};
+
+/* --- options --- */
+
+struct sim_opts {
+	const char *name;
+	int namelen;
+	uint64_t size, dirty_rate, guest_mem;
+	unsigned int flags;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int opt_error(struct sim_opts *o, const char *fmt, ...)
+{
+	int n = snprintf(o->err, o->errlen, "sim:%.*s: ", o->namelen, o->name);
+	va_list ap;
+
+	if (n >= 0 && (size_t)n < o->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(o->err + n, o->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int opt_size(struct sim_opts *o, const char *v)
+{
+	if (parse_u64(v, &o->size, 1))
+		return opt_error(o, "bad size '%s'", v);
+	if (!o->size)
+		return opt_error(o, "size must be at least 1 byte");
+	if (o->size > SIZE_MAX / 2)
+		return opt_error(o, "size '%s' is too large", v);
+	return 0;
+}
+
+static int opt_dirty_rate(struct sim_opts *o, const char *v)
+{
+	if (parse_u64(v, &o->dirty_rate, 0))
+		return opt_error(o, "bad dirty_rate '%s'", v);
+	return 0;
+}
+
+static int opt_guest_mem(struct sim_opts *o, const char *v)
+{
+	if (parse_u64(v, &o->guest_mem, 1))
+		return opt_error(o, "bad guest_mem '%s'", v);
+	if (!o->guest_mem || o->guest_mem % SIM_PAGE_SIZE)
+		return opt_error(o, "guest_mem must be a non-zero multiple of %u",
+				 SIM_PAGE_SIZE);
+	return 0;
+}
+
+static int opt_features(struct sim_opts *o, const char *v)
+{
+	static const struct { const char *name; unsigned int flag; } feat[] = {
+		{ "p2p", MIG_F_P2P }, { "pre_copy", MIG_F_PRE_COPY },
+		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
+	};
+
+	o->flags = MIG_F_STOP_COPY;
+	while (*v) {
+		size_t len = strcspn(v, "+"), i;
+
+		for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
+			if (strlen(feat[i].name) == len && !strncmp(v, feat[i].name, len))
+				break;
+		if (i == sizeof(feat) / sizeof(feat[0]))
+			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
+		o->flags |= feat[i].flag;
+		v += len + (v[len] == '+');
+	}
+	return 0;
+}
+
+static int parse_option(struct sim_opts *o, char *opt)
+{
+	static const struct {
+		const char *key;
+		int (*parse)(struct sim_opts *o, const char *v);
+	} opts[] = {
+		{ "size", opt_size }, { "features", opt_features },
+		{ "dirty_rate", opt_dirty_rate }, { "guest_mem", opt_guest_mem },
+	};
+	char *eq = strchr(opt, '=');
+
+	if (eq)
+		*eq = '\0';
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (strcmp(opt, opts[i].key))
+			continue;
+		if (!eq)
+			return opt_error(o, "option '%s' needs a value", opt);
+		return opts[i].parse(o, eq + 1);
+	}
+	return opt_error(o, "unknown option '%s'", opt);
+}
+
+/* "sim:NAME[,key=value]..." */
+static int parse_spec(const char *spec, struct sim_opts *o)
+{
+	const char *args;
+	char *copy, *opt, *save;
+	int err = 0;
+
+	if (!strncmp(spec, "sim:", 4))
+		spec += 4;
+	args = spec + strcspn(spec, ",");
+	o->name = spec;
+	o->namelen = (int)(args - spec);
+	if (!o->namelen)
+		return opt_error(o, "the device needs a NAME (sim:NAME)");
+	if (!*args)
+		return 0;
+	copy = strdup(args + 1);
+	if (!copy)
+		return -ENOMEM;
+	for (opt = strtok_r(copy, ",", &save); opt && !err;
+	     opt = strtok_r(NULL, ",", &save))
+		err = parse_option(o, opt);
+	free(copy);
+	return err;
+}
+
+int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
+{
+	struct sim_opts o = {
+		.size = 1 << 20, .guest_mem = 16 << 20, .err = err, .errlen = errlen,
+		.flags = MIG_F_STOP_COPY | MIG_F_P2P | MIG_F_PRE_COPY | MIG_F_DIRTY,
+	};
+	struct sim *sim;
+	int r = parse_spec(spec, &o);
+
+	if (r)
+		return r;
+	sim = calloc(1, sizeof(*sim));
+	if (sim)
+		sim->img.mem = malloc(o.size);
+	if (!sim || !sim->img.mem) {
+		free(sim);
+		snprintf(err, errlen, "sim:%.*s: cannot allocate %" PRIu64 " bytes",
+			 o.namelen, o.name, o.size);
+		return -ENOMEM;
+	}
+	sim->img.size = o.size;
+	sim->img.nblocks = (o.size + SIM_BLOCK_SIZE - 1) / SIM_BLOCK_SIZE;
+	sim->seed = name_seed(o.name, (size_t)o.namelen);
+	sim->dirty_rate = o.dirty_rate;
+	sim->guest_mem = o.guest_mem;
+	sim->fail.state = MIG_ERROR;
+	sim->ops = sim_ops;
+	if (!(o.flags & MIG_F_DIRTY)) {
+		sim->ops.log_start = NULL;
+		sim->ops.log_stop = NULL;
+		sim->ops.log_report = NULL;
+		sim->ops.log_mechanism = NULL;
+	}
+	sim_power_on(sim);
+	sim->clock_ns = now_ns();
+	r = migdev_init(&sim->dev, &sim->ops, spec, o.flags);
+	if (r) {
+		snprintf(err, errlen, "sim:%.*s: %s", o.namelen, o.name, strerror(-r));
+		free(sim->img.mem);
+		free(sim);
+		return r;
+	}
+	*devp = &sim->dev;
+	return 0;
+}

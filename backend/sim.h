@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sim backend: a software model of a migratable VFIO device.
+ *
+ * sim.c is the device (options, arcs, work, dirty log, attributes);
+ * sim_stream.c is its migration data stream, which only sees the device's
+ * internal state as a struct sim_image.  The format is in
+ * docs/sim-device.md.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct migdev;
+
+/*
+ * Perform items work items now, as the running device would over time
+ * (none in STOP, STOP_COPY, RESUMING or ERROR; no DMA in P2P states).
+ * Takes dev->lock; for tests, which cannot wait for the clock.
+ */
+void sim_work(struct migdev *dev, unsigned int items);
+
+#define SIM_BLOCK_SIZE	(64u * 1024)
+
+/* The internal state of a device, cut into blocks of SIM_BLOCK_SIZE. */
+struct sim_image {
+	unsigned char *mem;
+	uint64_t size;
+	uint64_t nblocks;
+};
+
+/* Length of block idx: SIM_BLOCK_SIZE, except maybe the last one. */
+uint32_t sim_block_len(const struct sim_image *img, uint64_t idx);
+/* The 64-bit digest of the whole state (XXH64, seed 0). */
+uint64_t sim_digest(const struct sim_image *img);
+/* Bytes of a complete stream from STOP: header, every block, end. */
+uint64_t sim_stream_size(const struct sim_image *img);
+
+/*
+ * The saving side.  A new saver has the whole state queued as initial
+ * data; sim_saver_touch() tells it a block changed, which queues the
+ * block again if it was already sent.  sim_saver_read() returns bytes,
+ * or when nothing is queued: 0 after the end record if final (STOP_COPY),
+ * else -ENOMSG.
+ */
+struct sim_saver;
+struct sim_saver *sim_saver_new(const struct sim_image *img);
+void sim_saver_free(struct sim_saver *s);
+void sim_saver_touch(struct sim_saver *s, uint64_t block);
+ssize_t sim_saver_read(struct sim_saver *s, void *buf, size_t len, bool final);
+void sim_saver_pending(const struct sim_saver *s, uint64_t *initial,
+		       uint64_t *dirty);
+
+/*
+ * The resuming side: writes verified blocks into img as records complete.
+ * sim_loader_write() returns len, or -EINVAL for a stream that does not
+ * fit img or is damaged (and -EINVAL for every later write).
+ * sim_loader_finish() returns 0 only if a complete, intact stream was
+ * loaded and img now has the digest of its end record, else -EIO.
+ */
+struct sim_loader;
+struct sim_loader *sim_loader_new(struct sim_image *img);
+void sim_loader_free(struct sim_loader *l);
+ssize_t sim_loader_write(struct sim_loader *l, const void *buf, size_t len);
+int sim_loader_finish(const struct sim_loader *l);
+
+#endif

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sim device's migration stream: a header, block records, an end
+ * record (layout in docs/sim-device.md).  Every byte is covered by a CRC
+ * or checked against the device, so any damage is caught while resuming,
+ * and the end record's digest of the whole state catches anything the
+ * per-record checks cannot (a missing or stale block).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "sim.h"
+
+#define SIM_MAGIC	0x4d495356u	/* "VSIM" */
+#define SIM_VERSION	1u
+#define TAG_BLOCK	0x314b4c42u	/* "BLK1" */
+#define TAG_END		0x21444e45u	/* "END!": no byte in common */
+
+#define HDR_LEN		32	/* magic, version, size, block size, count, crc */
+#define REC_HDR_LEN	20	/* tag, length, index, crc */
+#define END_LEN		24	/* tag, records, digest, crc */
+#define REC_MAX		(REC_HDR_LEN + SIM_BLOCK_SIZE)
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static bool test_bit(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void set_bit(uint64_t *map, uint64_t i)
+{
+	map[i / 64] |= 1ull << (i % 64);
+}
+
+static void clear_bit(uint64_t *map, uint64_t i)
+{
+	map[i / 64] &= ~(1ull << (i % 64));
+}
+
+static uint64_t *bitmap_new(uint64_t bits)
+{
+	return calloc((bits + 63) / 64, sizeof(uint64_t));
+}
+
+uint32_t sim_block_len(const struct sim_image *img, uint64_t idx)
+{
+	uint64_t off = idx * SIM_BLOCK_SIZE;
+
+	return (uint32_t)(img->size - off < SIM_BLOCK_SIZE ?
+			  img->size - off : SIM_BLOCK_SIZE);
+}
+
+/* Stream bytes of the block records for blocks [from, nblocks). */
+static uint64_t records_bytes(const struct sim_image *img, uint64_t from)
+{
+	if (from >= img->nblocks)
+		return 0;
+	return (img->nblocks - from) * REC_HDR_LEN + img->size - from * SIM_BLOCK_SIZE;
+}
+
+uint64_t sim_stream_size(const struct sim_image *img)
+{
+	return HDR_LEN + records_bytes(img, 0) + END_LEN;
+}
+
+/* XXH64 (seed 0): four independent lanes keep the multiplier busy. */
+#define P1 0x9e3779b185ebca87ull
+#define P2 0xc2b2ae3d27d4eb4full
+#define P3 0x165667b19e3779f9ull
+#define P4 0x85ebca77c2b2ae63ull
+#define P5 0x27d4eb2f165667c5ull
+
+static uint64_t rotl(uint64_t v, int r)
+{
+	return v << r | v >> (64 - r);
+}
+
+static uint64_t xxh_round(uint64_t acc, uint64_t in)
+{
+	return rotl(acc + in * P2, 31) * P1;
+}
+
+static uint64_t xxh_merge(uint64_t h, uint64_t v)
+{
+	return (h ^ xxh_round(0, v)) * P1 + P4;
+}
+
+static uint64_t xxh_lanes(const unsigned char **pp, uint64_t len)
+{
+	const unsigned char *p = *pp, *end = p + len - len % 32;
+	uint64_t v[4] = { P1 + P2, P2, 0, -P1 }, h;
+
+	for (; p < end; p += 32)
+		for (int i = 0; i < 4; i++)
+			v[i] = xxh_round(v[i], get64(p + 8 * i));
+	*pp = p;
+	h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18);
+	for (int i = 0; i < 4; i++)
+		h = xxh_merge(h, v[i]);
+	return h;
+}
+
+uint64_t sim_digest(const struct sim_image *img)
+{
+	const unsigned char *p = img->mem;
+	uint64_t len = img->size, h, rest = len % 32;
+
+	h = len >= 32 ? xxh_lanes(&p, len) : P5;
+	h += len;
+	for (; rest >= 8; p += 8, rest -= 8)
+		h = rotl(h ^ xxh_round(0, get64(p)), 27) * P1 + P4;
+	if (rest >= 4) {
+		h = rotl(h ^ get32(p) * P1, 23) * P2 + P3;
+		p += 4;
+		rest -= 4;
+	}
+	while (rest--)
+		h = rotl(h ^ *p++ * P5, 11) * P1;
+	h ^= h >> 33;
+	h *= P2;
+	h ^= h >> 29;
+	h *= P3;
+	return h ^ h >> 32;
+}
+
+/* CRC of a block record: its index, then its payload. */
+static uint32_t block_crc(uint64_t idx, const unsigned char *payload,
+			  uint32_t len)
+{
+	unsigned char le[8];
+
+	put64(le, idx);
+	return crc32c(crc32c(0, le, sizeof(le)), payload, len);
+}
+
+/* --- saving --- */
+
+enum rec_kind { REC_INITIAL, REC_DIRTY, REC_END };
+
+struct sim_saver {
+	const struct sim_image *img;
+	bool header_sent;
+	uint64_t next_initial;		/* blocks below it have been sent */
+	uint64_t *dirty;		/* sent, then changed: to send again */
+	uint64_t dirty_bytes;		/* stream bytes of those records */
+	uint64_t scan;			/* where the dirty search resumes */
+	uint64_t records;		/* block records produced */
+	bool end_sent;
+	enum rec_kind kind;		/* of the staged record */
+	size_t len, off;		/* staged record, and how much is read */
+	unsigned char rec[REC_MAX];
+};
+
+struct sim_saver *sim_saver_new(const struct sim_image *img)
+{
+	struct sim_saver *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->img = img;
+	s->dirty = bitmap_new(img->nblocks);
+	if (!s->dirty) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sim_saver_free(struct sim_saver *s)
+{
+	if (!s)
+		return;
+	free(s->dirty);
+	free(s);
+}
+
+void sim_saver_touch(struct sim_saver *s, uint64_t block)
+{
+	/* A block not sent yet will be sent with its new content anyway. */
+	if (block >= s->next_initial || test_bit(s->dirty, block))
+		return;
+	set_bit(s->dirty, block);
+	s->dirty_bytes += REC_HDR_LEN + sim_block_len(s->img, block);
+}
+
+static void stage_header(struct sim_saver *s)
+{
+	unsigned char *p = s->rec;
+
+	put32(p, SIM_MAGIC);
+	put32(p + 4, SIM_VERSION);
+	put64(p + 8, s->img->size);
+	put32(p + 16, SIM_BLOCK_SIZE);
+	put64(p + 20, s->img->nblocks);
+	put32(p + 28, crc32c(0, p, 28));
+	s->len = HDR_LEN;
+	s->kind = REC_INITIAL;
+	s->header_sent = true;
+}
+
+/* The payload is copied now: the record holds the block as it is now. */
+static void stage_block(struct sim_saver *s, uint64_t idx, enum rec_kind kind)
+{
+	uint32_t len = sim_block_len(s->img, idx);
+	unsigned char *payload = s->rec + REC_HDR_LEN;
+
+	memcpy(payload, s->img->mem + idx * SIM_BLOCK_SIZE, len);
+	put32(s->rec, TAG_BLOCK);
+	put32(s->rec + 4, len);
+	put64(s->rec + 8, idx);
+	put32(s->rec + 16, block_crc(idx, payload, len));
+	s->len = REC_HDR_LEN + len;
+	s->kind = kind;
+	s->records++;
+}
+
+static void stage_end(struct sim_saver *s)
+{
+	unsigned char *p = s->rec;
+
+	put32(p, TAG_END);
+	put64(p + 4, s->records);
+	put64(p + 12, sim_digest(s->img));
+	put32(p + 20, crc32c(0, p, 20));
+	s->len = END_LEN;
+	s->kind = REC_END;
+	s->end_sent = true;
+}
+
+static uint64_t next_dirty(struct sim_saver *s)
+{
+	uint64_t n = s->img->nblocks, i = s->scan;
+
+	while (!test_bit(s->dirty, i))
+		i = i + 1 < n ? i + 1 : 0;
+	s->scan = i + 1 < n ? i + 1 : 0;
+	return i;
+}
+
+/* Stage the next record: header, initial blocks, dirty blocks, end. */
+static bool stage_next(struct sim_saver *s, bool final)
+{
+	s->off = 0;
+	s->len = 0;
+	if (!s->header_sent) {
+		stage_header(s);
+	} else if (s->next_initial < s->img->nblocks) {
+		stage_block(s, s->next_initial++, REC_INITIAL);
+	} else if (s->dirty_bytes) {
+		uint64_t idx = next_dirty(s);
+
+		clear_bit(s->dirty, idx);
+		s->dirty_bytes -= REC_HDR_LEN + sim_block_len(s->img, idx);
+		stage_block(s, idx, REC_DIRTY);
+	} else if (final && !s->end_sent) {
+		stage_end(s);
+	}
+	return s->len != 0;
+}
+
+ssize_t sim_saver_read(struct sim_saver *s, void *buf, size_t len, bool final)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t n;
+
+		if (s->off == s->len && !stage_next(s, final))
+			break;
+		n = s->len - s->off < len - done ? s->len - s->off : len - done;
+		memcpy((char *)buf + done, s->rec + s->off, n);
+		s->off += n;
+		done += n;
+	}
+	if (done || !len)
+		return (ssize_t)done;
+	return final ? 0 : -ENOMSG;
+}
+
+void sim_saver_pending(const struct sim_saver *s, uint64_t *initial,
+		       uint64_t *dirty)
+{
+	uint64_t staged = s->len - s->off;
+
+	*initial = (s->header_sent ? 0 : HDR_LEN) +
+		   records_bytes(s->img, s->next_initial) +
+		   (s->kind == REC_INITIAL ? staged : 0);
+	*dirty = s->dirty_bytes + (s->kind == REC_DIRTY ? staged : 0);
+}
+
+/* --- resuming --- */
+
+enum load_phase { L_HEADER, L_TAG, L_BLOCK_HDR, L_BLOCK, L_END, L_DONE, L_BROKEN };
+
+struct sim_loader {
+	struct sim_image *img;
+	enum load_phase phase;
+	size_t need, have;		/* bytes the phase needs, and has */
+	uint64_t records;
+	uint64_t *seen;			/* blocks loaded at least once */
+	uint64_t nseen;
+	uint64_t digest;		/* from the end record */
+	unsigned char buf[REC_MAX];
+};
+
+struct sim_loader *sim_loader_new(struct sim_image *img)
+{
+	struct sim_loader *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->img = img;
+	l->seen = bitmap_new(img->nblocks);
+	if (!l->seen) {
+		free(l);
+		return NULL;
+	}
+	l->phase = L_HEADER;
+	l->need = HDR_LEN;
+	return l;
+}
+
+void sim_loader_free(struct sim_loader *l)
+{
+	if (!l)
+		return;
+	free(l->seen);
+	free(l);
+}
+
+/* Expect the tag of the next record. */
+static void next_record(struct sim_loader *l)
+{
+	l->phase = L_TAG;
+	l->need = 4;
+	l->have = 0;
+}
+
+static int load_header(struct sim_loader *l)
+{
+	const unsigned char *p = l->buf;
+
+	if (get32(p + 28) != crc32c(0, p, 28) || get32(p) != SIM_MAGIC ||
+	    get32(p + 4) != SIM_VERSION || get64(p + 8) != l->img->size ||
+	    get32(p + 16) != SIM_BLOCK_SIZE || get64(p + 20) != l->img->nblocks)
+		return -EINVAL;
+	next_record(l);
+	return 0;
+}
+
+static int load_tag(struct sim_loader *l)
+{
+	switch (get32(l->buf)) {
+	case TAG_BLOCK:
+		l->phase = L_BLOCK_HDR;
+		l->need = REC_HDR_LEN;
+		return 0;
+	case TAG_END:
+		l->phase = L_END;
+		l->need = END_LEN;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int load_block_hdr(struct sim_loader *l)
+{
+	uint64_t idx = get64(l->buf + 8);
+
+	if (idx >= l->img->nblocks || get32(l->buf + 4) != sim_block_len(l->img, idx))
+		return -EINVAL;
+	l->phase = L_BLOCK;
+	l->need = REC_HDR_LEN + get32(l->buf + 4);
+	return 0;
+}
+
+static int load_block(struct sim_loader *l)
+{
+	uint64_t idx = get64(l->buf + 8);
+	uint32_t len = get32(l->buf + 4);
+	const unsigned char *payload = l->buf + REC_HDR_LEN;
+
+	if (get32(l->buf + 16) != block_crc(idx, payload, len))
+		return -EINVAL;
+	memcpy(l->img->mem + idx * SIM_BLOCK_SIZE, payload, len);
+	if (!test_bit(l->seen, idx)) {
+		set_bit(l->seen, idx);
+		l->nseen++;
+	}
+	l->records++;
+	next_record(l);
+	return 0;
+}
+
+static int load_end(struct sim_loader *l)
+{
+	if (get32(l->buf + 20) != crc32c(0, l->buf, 20) ||
+	    get64(l->buf + 4) != l->records)
+		return -EINVAL;
+	l->digest = get64(l->buf + 12);
+	l->phase = L_DONE;
+	return 0;
+}
+
+/* The phase's bytes are complete: check them and move on. */
+static int load_step(struct sim_loader *l)
+{
+	switch (l->phase) {
+	case L_HEADER:
+		return load_header(l);
+	case L_TAG:
+		return load_tag(l);
+	case L_BLOCK_HDR:
+		return load_block_hdr(l);
+	case L_BLOCK:
+		return load_block(l);
+	case L_END:
+		return load_end(l);
+	default:
+		return -EINVAL;
+	}
+}
+
+ssize_t sim_loader_write(struct sim_loader *l, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		size_t n = l->need - l->have;
+
+		/* Nothing may follow the end record. */
+		if (l->phase == L_DONE || l->phase == L_BROKEN)
+			goto broken;
+		if (n > len - done)
+			n = len - done;
+		memcpy(l->buf + l->have, p + done, n);
+		l->have += n;
+		done += n;
+		if (l->have < l->need)
+			break;
+		if (load_step(l))
+			goto broken;
+	}
+	return (ssize_t)done;
+broken:
+	l->phase = L_BROKEN;
+	return -EINVAL;
+}
+
+int sim_loader_finish(const struct sim_loader *l)
+{
+	if (l->phase != L_DONE || l->nseen != l->img->nblocks ||
+	    l->digest != sim_digest(l->img))
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The FUSE low-level operations of one device directory.  Inode n + 1 is
+ * node n of the mount's table; dirty/START-END bitmap files, which come
+ * and go with dirty/ranges, are inodes BITMAP_INO + range index.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-migfsd.h"
+
+#define BITMAP_INO	(1ull << 20)
+#define MAX_STORE	(64 * 1024)	/* the largest value one write may carry */
+#define ATTR_SIZE	4096		/* what sysfs reports for attributes */
+#define IO_SIZE		(1024 * 1024)	/* st_blksize: cat and cp read 1 MiB */
+#define STATIC_TIMEOUT	1.0
+
+/* Per-open state behind fi->fh. */
+struct handle {
+	const struct node *node;	/* NULL for a bitmap file */
+	struct mig_range range;		/* bitmap files */
+	struct strbuf text;		/* attribute snapshot for reads */
+	bool rendered;
+	struct migdev_stream stream;	/* data */
+};
+
+static struct mount *req_mount(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void add_node(struct mount *m, const char *name, enum node_kind kind,
+		     unsigned int parent, const struct mig_attr *attr, bool backend)
+{
+	m->nodes[m->nnodes++] = (struct node){ name, kind, parent, attr, backend };
+}
+
+static void add_attrs(struct mount *m, unsigned int dir,
+		      const struct mig_attr *attrs, bool backend)
+{
+	for (const struct mig_attr *a = attrs; a->name; a++)
+		add_node(m, a->name, NODE_ATTR, dir, a, backend);
+}
+
+void fs_build_nodes(struct mount *m)
+{
+	const struct migdev_ops *ops = m->dev->ops;
+
+	m->nnodes = 0;
+	add_node(m, "", NODE_DIR, ROOT_NODE, NULL, false);
+	add_attrs(m, ROOT_NODE, root_attrs, false);
+	add_node(m, "data", NODE_DATA, ROOT_NODE, NULL, false);
+	m->dirty_dir = 0;
+	if (m->dev->flags & MIG_F_DIRTY) {
+		m->dirty_dir = m->nnodes;
+		add_node(m, "dirty", NODE_DIR, ROOT_NODE, NULL, false);
+		add_attrs(m, m->dirty_dir, dirty_attrs, false);
+	}
+	if (ops->attrs) {
+		unsigned int dir = m->nnodes;
+
+		add_node(m, ops->name, NODE_DIR, ROOT_NODE, NULL, false);
+		add_attrs(m, dir, ops->attrs, true);
+	}
+}
+
+static void bitmap_name(const struct mig_range *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%08" PRIx64 "-%08" PRIx64, r->start, r->start + r->length);
+}
+
+/* The range a bitmap inode stands for now. */
+static int bitmap_range(struct mount *m, fuse_ino_t ino, struct mig_range *out)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n = migdev_dirty_ranges(m->dev, r);
+
+	if (!m->dirty_dir || ino < BITMAP_INO || ino - BITMAP_INO >= n)
+		return -ENOENT;
+	*out = r[ino - BITMAP_INO];
+	return 0;
+}
+
+static const struct node *ino_node(struct mount *m, fuse_ino_t ino)
+{
+	if (ino == 0 || ino > m->nnodes)
+		return NULL;
+	return &m->nodes[ino - 1];
+}
+
+static mode_t node_mode(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_DIR:
+		return S_IFDIR | 0555;
+	case NODE_DATA:
+		return S_IFREG | 0600;
+	default:
+		return S_IFREG | n->attr->mode;
+	}
+}
+
+static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
+{
+	const struct node *n = ino_node(m, ino);
+	struct mig_range r;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = IO_SIZE;
+	st->st_nlink = 1;
+	if (n) {
+		st->st_mode = node_mode(n);
+		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
+		st->st_size = n->kind == NODE_ATTR ? ATTR_SIZE : 0;
+		return 0;
+	}
+	if (bitmap_range(m, ino, &r))
+		return -ENOENT;
+	st->st_mode = S_IFREG | 0600;
+	st->st_size = (off_t)dirty_bitmap_bytes(r.length, migdev_dirty_page_size(m->dev));
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
+			double timeout)
+{
+	struct fuse_entry_param e = { .ino = ino, .attr_timeout = timeout,
+				      .entry_timeout = timeout };
+	int err = fill_attr(m, ino, &e.attr);
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* dirty/START-END: accept exactly the names readdir shows. */
+static fuse_ino_t lookup_bitmap(struct mount *m, const char *name)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n = migdev_dirty_ranges(m->dev, r);
+	char buf[48];
+
+	for (unsigned int i = 0; i < n; i++) {
+		bitmap_name(&r[i], buf, sizeof(buf));
+		if (!strcmp(buf, name))
+			return BITMAP_INO + i;
+	}
+	return 0;
+}
+
+static void migfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mount *m = req_mount(req);
+	fuse_ino_t ino;
+
+	for (unsigned int i = 1; i < m->nnodes; i++) {
+		if (m->nodes[i].parent + 1 == parent && !strcmp(m->nodes[i].name, name)) {
+			reply_entry(req, m, i + 1, STATIC_TIMEOUT);
+			return;
+		}
+	}
+	if (m->dirty_dir && parent == m->dirty_dir + 1 &&
+	    (ino = lookup_bitmap(m, name))) {
+		reply_entry(req, m, ino, 0);
+		return;
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static void migfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = req_mount(req);
+	struct stat st;
+	int err = fill_attr(m, ino, &st);
+
+	(void)fi;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, ino_node(m, ino) ? STATIC_TIMEOUT : 0);
+}
+
+/* Only truncation to 0 (shell redirection with O_TRUNC) is accepted. */
+static void migfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
+{
+	if (to_set != FUSE_SET_ATTR_SIZE || attr->st_size != 0) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	migfs_getattr(req, ino, fi);
+}
+
+/* Entry idx of a directory listing, after "." and "..". */
+static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
+		      char *name, size_t len, struct stat *st)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n;
+
+	for (unsigned int i = 1; i < m->nnodes; i++) {
+		if (m->nodes[i].parent + 1 != dir)
+			continue;
+		if (idx-- == 0) {
+			snprintf(name, len, "%s", m->nodes[i].name);
+			return fill_attr(m, i + 1, st) == 0;
+		}
+	}
+	if (!m->dirty_dir || dir != m->dirty_dir + 1)
+		return false;
+	n = migdev_dirty_ranges(m->dev, r);
+	if (idx >= n)
+		return false;
+	bitmap_name(&r[idx], name, len);
+	return fill_attr(m, BITMAP_INO + idx, st) == 0;
+}
+
+static void migfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, struct fuse_file_info *fi)
+{
+	struct mount *m = req_mount(req);
+	const struct node *n = ino_node(m, ino);
+	char *buf, name[64];
+	size_t used = 0;
+	struct stat st;
+
+	(void)fi;
+	if (!n || n->kind != NODE_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (off_t i = off; ; i++) {
+		size_t want;
+
+		memset(&st, 0, sizeof(st));
+		if (i < 2) {
+			snprintf(name, sizeof(name), i ? ".." : ".");
+			st.st_mode = S_IFDIR;
+		} else if (!dir_entry(m, ino, (unsigned int)(i - 2), name, sizeof(name), &st)) {
+			break;
+		}
+		want = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (want > size - used)
+			break;
+		used += want;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static int open_check(const struct node *n, int flags)
+{
+	int acc = flags & O_ACCMODE;
+
+	if (n->kind != NODE_ATTR)
+		return 0;
+	/* As kernfs does: no show, no reading; no store, no writing. */
+	if (acc != O_WRONLY && !n->attr->show)
+		return -EACCES;
+	if (acc != O_RDONLY && !n->attr->store)
+		return -EACCES;
+	return 0;
+}
+
+static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = req_mount(req);
+	const struct node *n = ino_node(m, ino);
+	struct handle *h;
+	int err;
+
+	if (n && n->kind == NODE_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->node = n;
+	err = n ? open_check(n, fi->flags) : bitmap_range(m, ino, &h->range);
+	if (!err && n && n->kind == NODE_DATA) {
+		err = migdev_data_open(m->dev);
+		fi->nonseekable = 1;
+	}
+	if (err) {
+		free(h);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* Interrupted: release will not come. */
+		if (n && n->kind == NODE_DATA)
+			migdev_data_release(m->dev);
+		free(h);
+	}
+}
+
+static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (h->node && h->node->kind == NODE_DATA)
+		migdev_data_release(req_mount(req)->dev);
+	sb_free(&h->text);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+/* One I/O buffer per worker thread: no allocation on the data path. */
+static __thread void *iobuf;
+
+static void *io_buffer(void)
+{
+	if (!iobuf)
+		iobuf = malloc(IO_SIZE);
+	return iobuf;
+}
+
+void fs_thread_exit(void)
+{
+	free(iobuf);
+	iobuf = NULL;
+}
+
+static int attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
+{
+	sb_reset(sb);
+	if (n->backend)
+		return migdev_attr_show(m->dev, n->attr, sb);
+	return n->attr->show(m->dev, sb);
+}
+
+/* Render at offset 0 (or on first read); later offsets read the snapshot. */
+static void read_attr(fuse_req_t req, struct handle *h, size_t size, off_t off)
+{
+	int err;
+
+	if (off == 0 || !h->rendered) {
+		err = attr_show(req_mount(req), h->node, &h->text);
+		if (err) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+		h->rendered = true;
+	}
+	if ((size_t)off >= h->text.len)
+		size = 0;
+	else if (size > h->text.len - (size_t)off)
+		size = h->text.len - (size_t)off;
+	fuse_reply_buf(req, size ? h->text.buf + off : NULL, size);
+}
+
+static void reply_io(fuse_req_t req, ssize_t n, const void *buf)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = req_mount(req);
+	void *buf = io_buffer();
+
+	(void)ino;
+	if (size > IO_SIZE)
+		size = IO_SIZE;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+	} else if (!h->node) {
+		reply_io(req, migdev_dirty_read(m->dev, h->range, (uint64_t)off, buf, size), buf);
+	} else if (h->node->kind == NODE_DATA) {
+		reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
+	} else {
+		read_attr(req, h, size, off);
+	}
+}
+
+static ssize_t write_data(struct migdev *dev, struct handle *h,
+			  const char *buf, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = migdev_write(dev, &h->stream, buf + done, size - done);
+
+		if (n <= 0)
+			return done ? (ssize_t)done : (n ? n : -EIO);
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static int store_attr(struct mount *m, const struct node *n,
+		      const char *buf, size_t size)
+{
+	char *text;
+	int err;
+
+	if (size > MAX_STORE)
+		return -EINVAL;
+	text = strndup(buf, size);
+	if (!text)
+		return -ENOMEM;
+	if (strlen(text) != size)
+		err = -EINVAL;		/* an embedded NUL */
+	else if (n->backend)
+		err = migdev_attr_store(m->dev, n->attr, text);
+	else
+		err = n->attr->store(m->dev, text);
+	free(text);
+	return err;
+}
+
+static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = req_mount(req);
+	ssize_t n;
+
+	(void)ino;
+	(void)off;
+	if (!h->node)
+		n = -EPERM;
+	else if (h->node->kind == NODE_DATA)
+		n = write_data(m->dev, h, buf, size);
+	else
+		n = store_attr(m, h->node, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, h->node->kind == NODE_DATA ? (size_t)n : size);
+}
+
+static void migfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Each value is rendered per open; nothing may be cached. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+const struct fuse_lowlevel_ops migfs_ops = {
+	.init = migfs_init,
+	.lookup = migfs_lookup,
+	.getattr = migfs_getattr,
+	.setattr = migfs_setattr,
+	.readdir = migfs_readdir,
+	.open = migfs_open,
+	.release = migfs_release,
+	.read = migfs_read,
+	.write = migfs_write,
+};

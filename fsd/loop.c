@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One pool of workers serves every mounted session.  libfuse 3.14's own
+ * loops cannot be stopped from outside (fuse_session_exit does not wake
+ * them) and want a thread set per session; here each session fd sits in
+ * one epoll set with EPOLLONESHOT: a worker takes one request, re-arms the
+ * fd so another worker can take the next, then handles its request.  A
+ * slow transition on one device therefore never stalls another.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vfio-migfsd.h"
+
+struct loop {
+	int epfd;
+	int sigfd;
+	int stopfd;		/* readable once the workers must leave */
+	unsigned int live;	/* sessions still mounted */
+	pthread_mutex_t lock;
+};
+
+static struct loop loop;
+
+static void arm(struct mount *m, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = m };
+
+	if (epoll_ctl(loop.epfd, op, fuse_session_fd(m->se), &ev))
+		log_warn("%s: epoll", m->mountpoint);
+}
+
+static void stop_workers(void)
+{
+	uint64_t one = 1;
+
+	if (write(loop.stopfd, &one, sizeof(one)) != sizeof(one))
+		log_warn("stopping workers");
+}
+
+/* The kernel ended the session: unmounted, or aborted through fusectl. */
+static void session_gone(struct mount *m)
+{
+	bool last = false;
+
+	pthread_mutex_lock(&loop.lock);
+	if (!m->gone) {
+		m->gone = true;
+		epoll_ctl(loop.epfd, EPOLL_CTL_DEL, fuse_session_fd(m->se), NULL);
+		log_info("%s: unmounted", m->mountpoint);
+		last = --loop.live == 0;
+	}
+	pthread_mutex_unlock(&loop.lock);
+	if (last)
+		stop_workers();
+}
+
+static void serve_one(struct mount *m, struct fuse_buf *fbuf)
+{
+	int r = fuse_session_receive_buf(m->se, fbuf);
+
+	if (r == -EAGAIN || r == -EINTR) {
+		arm(m, EPOLL_CTL_MOD);
+		return;
+	}
+	if (r <= 0) {
+		session_gone(m);
+		return;
+	}
+	arm(m, EPOLL_CTL_MOD);
+	fuse_session_process_buf(m->se, fbuf);
+}
+
+static void *worker(void *arg)
+{
+	struct fuse_buf fbuf;
+	struct epoll_event ev;
+
+	(void)arg;
+	memset(&fbuf, 0, sizeof(fbuf));
+	for (;;) {
+		int n = epoll_wait(loop.epfd, &ev, 1, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fatal("epoll_wait");
+		if (ev.data.ptr == &loop)
+			break;
+		serve_one(ev.data.ptr, &fbuf);
+	}
+	free(fbuf.mem);
+	fs_thread_exit();
+	return NULL;
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before the workers start, so they inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* Sleep until a signal arrives or the last session is unmounted. */
+static void wait_for_end(int sigfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct signalfd_siginfo si;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ev.data.fd = sigfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev);
+	ev.data.fd = loop.stopfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, loop.stopfd, &ev);
+	while (epoll_wait(ep, &ev, 1, -1) < 0 && errno == EINTR)
+		;
+	if (ev.data.fd == sigfd && read(sigfd, &si, sizeof(si)) == sizeof(si))
+		log_info("signal %u: unmounting", si.ssi_signo);
+	close(ep);
+	stop_workers();
+}
+
+/* Before mounting: a SIGTERM from then on unmounts cleanly. */
+void loop_init(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &loop };
+
+	loop.sigfd = signal_fd();
+	loop.epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop.stopfd = eventfd(0, EFD_CLOEXEC);
+	if (loop.sigfd < 0 || loop.epfd < 0 || loop.stopfd < 0)
+		fatal("setting up the loop");
+	pthread_mutex_init(&loop.lock, NULL);
+	/* Level-triggered and never drained: it wakes every worker. */
+	epoll_ctl(loop.epfd, EPOLL_CTL_ADD, loop.stopfd, &ev);
+}
+
+void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
+	      void (*ready)(void))
+{
+	pthread_t *tids = calloc(threads, sizeof(*tids));
+	unsigned int started = 0;
+
+	if (!tids)
+		fatal("worker table");
+	for (unsigned int i = 0; i < n; i++)
+		arm(&mounts[i], EPOLL_CTL_ADD);
+	loop.live = n;
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, NULL))
+			fatalx("cannot start worker threads");
+	ready();
+	wait_for_end(loop.sigfd);
+	for (unsigned int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	close(loop.sigfd);
+	close(loop.epfd);
+	close(loop.stopfd);
+	pthread_mutex_destroy(&loop.lock);
+}

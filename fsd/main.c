@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfio-migfsd [options] DEVICE MOUNTPOINT [DEVICE MOUNTPOINT ...]
+ *
+ * Everything that can fail is checked before anything is mounted: the
+ * devices are opened and the mountpoints checked first, then all are
+ * mounted, and any failure unmounts what was mounted.  Without -f the
+ * parent returns only once every mount is ready.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "vfio-migfsd.h"
+
+#define DEFAULT_THREADS	4
+#define MAX_THREADS	64
+
+static int ready_fd = -1;	/* the waiting parent, without -f */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vfio-migfsd [-f] [-o allow_other] [-t threads] DEVICE MOUNTPOINT\n"
+"                   [DEVICE MOUNTPOINT ...]\n"
+"\n"
+"Mount one filesystem per migratable device: write a state name to `state`,\n"
+"stream the migration data through `data`, read dirty pages from `dirty/`.\n"
+"\n"
+"Devices:\n"
+"  sim:NAME[,size=BYTES][,features=LIST][,dirty_rate=N][,guest_mem=BYTES]\n"
+"                     a simulated device (LIST: p2p+pre_copy+dirty)\n"
+"\n"
+"Options:\n"
+"  -f, --foreground   stay in the foreground, log to stderr\n"
+"  -o allow_other     let other users in (the file modes still apply)\n"
+"  -t, --threads N    worker threads serving all mounts (default %d)\n"
+"  -h, --help         show this help\n"
+"  -V, --version      show the version\n"
+"\n"
+"See vfio-migfsd(8) and docs/ABI.md.\n", DEFAULT_THREADS);
+}
+
+static void parse_mount_opts(char *arg, struct options *o)
+{
+	for (char *save, *opt = strtok_r(arg, ",", &save); opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		if (strcmp(opt, "allow_other"))
+			fatalx("unknown mount option '%s'", opt);
+		o->allow_other = true;
+	}
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t n;
+	int c;
+
+	o->threads = DEFAULT_THREADS;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+fo:t:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'o':
+			parse_mount_opts(optarg, o);
+			break;
+		case 't':
+			if (parse_u64(optarg, &n, 0) || n < 1 || n > MAX_THREADS)
+				fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, optarg);
+			o->threads = (unsigned int)n;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vfio-migfsd %s\n", VERSION);
+			exit(0);
+		default:
+			fatalx("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 2 || (argc - optind) % 2)
+		fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
+}
+
+/* Open every device and check every mountpoint; exit on the first error. */
+static struct mount *prepare(char **pairs, unsigned int n)
+{
+	struct mount *m = calloc(n, sizeof(*m));
+	char err[512];
+
+	if (!m)
+		fatal("mount table");
+	for (unsigned int i = 0; i < n; i++) {
+		m[i].mountpoint = pairs[2 * i + 1];
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(m[j].mountpoint, m[i].mountpoint))
+				fatalx("%s: busy: given twice", m[i].mountpoint);
+		if (mount_check(m[i].mountpoint, err, sizeof(err)) ||
+		    migdev_open(pairs[2 * i], &m[i].dev, err, sizeof(err)))
+			fatalx("%s", err);
+		fs_build_nodes(&m[i]);
+	}
+	return m;
+}
+
+static void unmount_all(struct mount *m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		mount_end(&m[i]);
+}
+
+static void mount_all(struct mount *m, unsigned int n, const struct options *o)
+{
+	char err[512];
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (mount_session(&m[i], o, err, sizeof(err))) {
+			unmount_all(m, i);
+			fatalx("%s", err);
+		}
+	}
+}
+
+/*
+ * Fork; the parent waits for one byte meaning "all mounted", or for the
+ * child's exit status when it failed.
+ */
+static void daemonize(void)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) || (pid = fork()) < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(p[0]);
+		ready_fd = p[1];
+		return;
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) == 1)
+		exit(0);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+	exit(1);
+}
+
+static void tell_ready(void)
+{
+	int null;
+
+	if (ready_fd < 0)
+		return;
+	setsid();
+	if (chdir("/"))
+		log_warn("chdir /");
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	log_init(false);
+	if (write(ready_fd, "", 1) != 1)
+		log_warn("telling the parent");
+	close(ready_fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct mount *m;
+	unsigned int n;
+
+	log_init(true);
+	parse_args(argc, argv, &o);
+	n = (unsigned int)(argc - optind) / 2;
+	m = prepare(argv + optind, n);
+	if (!o.foreground)
+		daemonize();
+	loop_init();
+	mount_all(m, n, &o);
+	loop_run(m, n, o.threads, tell_ready);
+	unmount_all(m, n);
+	for (unsigned int i = 0; i < n; i++)
+		migdev_close(m[i].dev);
+	free(m);
+	return 0;
+}

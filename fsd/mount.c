@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/* Mountpoints: checked before anything is mounted, mounted, unmounted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "vfio-migfsd.h"
+
+#define FSTYPE "fuse.vfio-migfs"
+
+/* The absolute path of a mountpoint whose own stat may fail (stale). */
+static int abs_path(const char *path, char *out, size_t len)
+{
+	char *a = strdup(path), *b = strdup(path), dir[PATH_MAX];
+	int err = 0;
+
+	if (!a || !b || !realpath(dirname(a), dir))
+		err = errno ? -errno : -ENOMEM;
+	else if ((size_t)snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "",
+				  basename(b)) >= len)
+		err = -ENAMETOOLONG;
+	free(a);
+	free(b);
+	return err;
+}
+
+/* Whether mountinfo lists a vfio-migfs mount at this absolute path. */
+static bool is_our_mount(const char *path)
+{
+	char line[4096], mnt[PATH_MAX], type[64];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    sscanf(sep + 3, "%63s", type) == 1)
+			found = !strcmp(mnt, path) && !strcmp(type, FSTYPE);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * A daemon that was killed leaves its mount behind, answering ENOTCONN.
+ * Replace it, but only if it is one of ours.
+ */
+static int clean_stale(const char *path)
+{
+	char abs[PATH_MAX];
+
+	if (abs_path(path, abs, sizeof(abs)) || !is_our_mount(abs))
+		return -ENOTCONN;
+	if (umount2(abs, MNT_DETACH))
+		return -errno;
+	log_warnx("%s: replaced the stale mount of a vfio-migfsd that died", path);
+	return 0;
+}
+
+int mount_check(const char *path, char *err, size_t errlen)
+{
+	struct stat st, parent;
+	char up[PATH_MAX];
+
+	if (stat(path, &st) && (errno != ENOTCONN || clean_stale(path) ||
+				stat(path, &st))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return -ENOTDIR;
+	}
+	snprintf(up, sizeof(up), "%s/..", path);
+	if (stat(up, &parent) == 0 &&
+	    (st.st_dev != parent.st_dev || st.st_ino == parent.st_ino)) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* fsname travels inside -o, where ',' and '\' must be escaped. */
+static void escape_opt(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in && n + 2 < len; in++) {
+		if (*in == ',' || *in == '\\')
+			out[n++] = '\\';
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+}
+
+int mount_session(struct mount *m, const struct options *o, char *err, size_t errlen)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char name[512], opts[1024];
+
+	escape_opt(m->dev->name, name, sizeof(name));
+	snprintf(opts, sizeof(opts),
+		 "fsname=vfio-migfs:%s,subtype=vfio-migfs,default_permissions%s",
+		 name, o->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(&args, "vfio-migfsd") ||
+	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts)) {
+		fuse_opt_free_args(&args);
+		snprintf(err, errlen, "%s: out of memory", m->mountpoint);
+		return -ENOMEM;
+	}
+	m->se = fuse_session_new(&args, &migfs_ops, sizeof(migfs_ops), m);
+	fuse_opt_free_args(&args);
+	if (!m->se) {
+		snprintf(err, errlen, "%s: cannot create a FUSE session", m->mountpoint);
+		return -EIO;
+	}
+	if (fuse_session_mount(m->se, m->mountpoint)) {
+		fuse_session_destroy(m->se);
+		m->se = NULL;
+		snprintf(err, errlen, "%s: cannot mount (is /dev/fuse there?)", m->mountpoint);
+		return -EIO;
+	}
+	/* Workers take requests from every session through one epoll set. */
+	fcntl(fuse_session_fd(m->se), F_SETFL,
+	      fcntl(fuse_session_fd(m->se), F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+void mount_end(struct mount *m)
+{
+	if (!m->se)
+		return;
+	fuse_session_unmount(m->se);
+	fuse_session_destroy(m->se);
+	m->se = NULL;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-migfsd: one FUSE filesystem per migratable device.
+ *
+ * main.c parses the command line and daemonizes, mount.c checks and mounts
+ * mountpoints, loop.c serves every session from one pool of workers,
+ * fs.c answers FUSE requests over the node table, attrs.c holds the text
+ * files (one show and one store function each), log.c reports.
+ */
+#ifndef VFIO_MIGFSD_H
+#define VFIO_MIGFSD_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+#include "backend.h"
+
+enum node_kind {
+	NODE_DIR,
+	NODE_ATTR,	/* a text attribute */
+	NODE_DATA,	/* the migration data stream */
+};
+
+struct node {
+	const char *name;
+	enum node_kind kind;
+	unsigned int parent;		/* index of the parent directory */
+	const struct mig_attr *attr;	/* NODE_ATTR */
+	bool backend;			/* a backend attribute: runs locked */
+};
+
+#define MAX_NODES	32
+#define ROOT_NODE	0
+
+struct mount {
+	struct migdev *dev;
+	const char *mountpoint;
+	struct fuse_session *se;
+	struct node nodes[MAX_NODES];
+	unsigned int nnodes;
+	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
+	bool gone;			/* unmounted or ended */
+};
+
+struct options {
+	bool foreground;
+	bool allow_other;
+	unsigned int threads;
+};
+
+/* attrs.c */
+extern const struct mig_attr root_attrs[];
+extern const struct mig_attr dirty_attrs[];
+
+/* fs.c */
+extern const struct fuse_lowlevel_ops migfs_ops;
+void fs_build_nodes(struct mount *m);
+void fs_thread_exit(void);	/* frees a worker's I/O buffer */
+
+/* mount.c */
+int mount_check(const char *path, char *err, size_t errlen);
+int mount_session(struct mount *m, const struct options *o, char *err, size_t errlen);
+void mount_end(struct mount *m);
+
+/* loop.c */
+void loop_init(void);
+void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
+	      void (*ready)(void));
+
+/* log.c */
+void log_init(bool foreground);
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# /init of the kernel lane's initramfs (busybox). Mounts the host root over
+# 9p as the read-only lower layer of an overlay (writes land in guest tmpfs),
+# the extracted kernel modules on /lib/modules and the run's output share on
+# /tmp/out, runs /tmp/out/cmd.sh there and leaves its status in cmd.rc.
+export PATH=/bin
+
+fatal() {
+	echo "lane-init: $*"
+	poweroff -f
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
+	 virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+	insmod /mods/$m.ko || fatal "insmod $m failed"
+done
+
+p9="trans=virtio,version=9p2000.L,msize=512000"
+mkdir -p /lower /rw
+mount -t 9p -o $p9,ro,cache=loose hostroot /lower || fatal "cannot mount host root"
+mount -t tmpfs tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
+	fatal "cannot mount overlay root"
+
+r=/newroot
+mount -t tmpfs tmpfs $r/run
+mount -t proc proc $r/proc
+mount -t sysfs sysfs $r/sys
+mount -t devtmpfs devtmpfs $r/dev
+mkdir -p $r/dev/pts $r/dev/shm $r/tmp/out $r/lib/modules
+mount -t devpts devpts $r/dev/pts
+mount -t tmpfs tmpfs $r/dev/shm
+mount -t 9p -o $p9 out $r/tmp/out || fatal "cannot mount output share"
+mount -t 9p -o $p9,ro mods $r/lib/modules || fatal "cannot mount modules"
+
+echo "lane-init: running guest command, uptime $(cat /proc/uptime)"
+chroot $r /bin/sh -c 'cd /tmp/out &&
+	HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	/bin/sh /tmp/out/cmd.sh > /tmp/out/cmd.out 2>&1
+	echo $? > /tmp/out/cmd.rc'
+echo "lane-init: guest command exited $(cat $r/tmp/out/cmd.rc), uptime $(cat /proc/uptime)"
+sync
+umount $r/tmp/out
+poweroff -f
