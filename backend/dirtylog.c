@@ -88,7 +88,7 @@ int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size)
 	else if (!ranges_aligned(log->ranges, log->nranges, page_size))
 		err = migdev_fail(dev, -EINVAL, "ranges are not aligned to %llu",
 				  (unsigned long long)page_size);
-	if (!err) {
+	if (!err && page_size != log->page_size) {
 		drop_frozen(log);
 		log->page_size = page_size;
 	}
@@ -132,7 +132,8 @@ int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
 	qsort(sorted, n, sizeof(*sorted), cmp_range);
 	pthread_mutex_lock(&dev->lock);
 	err = log->tracking ? -EBUSY : check_ranges(sorted, n, log->page_size);
-	if (!err) {
+	if (!err && (n != log->nranges ||
+		     memcmp(log->ranges, sorted, n * sizeof(*sorted)))) {
 		drop_frozen(log);
 		memcpy(log->ranges, sorted, n * sizeof(*sorted));
 		log->nranges = n;

@@ -132,8 +132,7 @@ static int check_target(struct migdev *dev, enum mig_state cur,
 		return migdev_fail(dev, -EINVAL, "%s cannot be requested",
 				   mig_state_name(target));
 	if (cur == MIG_ERROR)
-		return migdev_fail(dev, -EINVAL,
-				   "device is in error; write 1 to reset");
+		return -EINVAL;	/* keep the cause in last_error */
 	if (!mig_state_supported(dev->flags, target))
 		return migdev_fail(dev, -EOPNOTSUPP, "device has no %s state",
 				   mig_state_name(target));

@@ -25,22 +25,35 @@ static int suffix_shift(char c)
 	}
 }
 
+/* Decimal, or hex after 0x; a leading 0 is not octal, unlike strtoull's. */
+static int parse_digits(const char *s, unsigned long long *v, char **end)
+{
+	int base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+	}
+	errno = 0;
+	*v = strtoull(s, end, base);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
 int parse_u64_word(const char *s, uint64_t *out, int suffix, const char **end)
 {
 	unsigned long long v;
 	char *e;
-	int shift;
+	int shift, err;
 
 	s = skip_space(s);
 	/* strtoull accepts a sign and wraps negatives; we do not. */
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &e, 0);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (e == s)
-		return -EINVAL;
+	err = parse_digits(s, &v, &e);
+	if (err)
+		return err;
 	if (suffix && (shift = suffix_shift(*e)) >= 0) {
 		if (v > (UINT64_MAX >> shift))
 			return -ERANGE;

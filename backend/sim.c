@@ -163,74 +163,6 @@ static void log_free(struct sim_log *log)
 	log->on = false;
 }
 
-static int sim_log_start(struct migdev *dev, const struct mig_range *ranges,
-			 unsigned int nranges, uint64_t page_size)
-{
-	struct sim_log *log = &to_sim(dev)->log;
-
-	if (log->on)
-		return -EBUSY;
-	if (!nranges || nranges > MIG_MAX_RANGES || page_size < SIM_PAGE_SIZE ||
-	    (page_size & (page_size - 1)))
-		return -EINVAL;
-	log->page_size = page_size;
-	for (log->nranges = 0; log->nranges < nranges; log->nranges++) {
-		uint64_t pages = ranges[log->nranges].length / page_size;
-		uint64_t **bits = &log->bits[log->nranges];
-
-		log->ranges[log->nranges] = ranges[log->nranges];
-		*bits = calloc((pages + 63) / 64 ? (pages + 63) / 64 : 1,
-			       sizeof(uint64_t));
-		if (!*bits) {
-			log_free(log);
-			return -ENOMEM;
-		}
-	}
-	log->on = true;
-	return 0;
-}
-
-static int sim_log_stop(struct migdev *dev)
-{
-	struct sim_log *log = &to_sim(dev)->log;
-
-	if (!log->on)
-		return -EINVAL;
-	log_free(log);
-	return 0;
-}
-
-static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
-			  uint64_t *bitmap)
-{
-	struct sim_log *log = &to_sim(dev)->log;
-	uint64_t first, last;
-
-	if (!log->on)
-		return -EINVAL;
-	if (iova % log->page_size || length % log->page_size ||
-	    iova + length < iova)
-		return -EINVAL;
-	for (unsigned int i = 0; i < log->nranges; i++) {
-		uint64_t base;
-
-		if (!log_clip(log, i, iova, length, &first, &last))
-			continue;
-		/* Bit of page p of range i in the caller's span. */
-		base = (log->ranges[i].start - iova) / log->page_size;
-		for (uint64_t p = first; p <= last; p++)
-			if (bits_test_clear(log->bits[i], p))
-				bits_set(bitmap, base + p);
-	}
-	return 0;
-}
-
-static const char *sim_log_mechanism(struct migdev *dev)
-{
-	(void)dev;
-	return "device logging";
-}
-
 /* --- the running device --- */
 
 /* Only DMA writes are logged; the sim has no guest memory contents. */
@@ -300,6 +232,82 @@ void sim_work(struct migdev *dev, unsigned int items)
 	pthread_mutex_lock(&dev->lock);
 	do_work(to_sim(dev), items);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+/* --- dirty log ops --- */
+
+static int sim_log_start(struct migdev *dev, const struct mig_range *ranges,
+			 unsigned int nranges, uint64_t page_size)
+{
+	struct sim *sim = to_sim(dev);
+	struct sim_log *log = &sim->log;
+
+	/* Writes done before the start are not the log's business. */
+	sim_catch_up(sim);
+	if (log->on)
+		return -EBUSY;
+	if (!nranges || nranges > MIG_MAX_RANGES || page_size < SIM_PAGE_SIZE ||
+	    (page_size & (page_size - 1)))
+		return -EINVAL;
+	log->page_size = page_size;
+	for (log->nranges = 0; log->nranges < nranges; log->nranges++) {
+		uint64_t pages = ranges[log->nranges].length / page_size;
+		uint64_t **bits = &log->bits[log->nranges];
+
+		log->ranges[log->nranges] = ranges[log->nranges];
+		*bits = calloc((pages + 63) / 64 ? (pages + 63) / 64 : 1,
+			       sizeof(uint64_t));
+		if (!*bits) {
+			log_free(log);
+			return -ENOMEM;
+		}
+	}
+	log->on = true;
+	return 0;
+}
+
+static int sim_log_stop(struct migdev *dev)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	if (!sim->log.on)
+		return -EINVAL;
+	log_free(&sim->log);
+	return 0;
+}
+
+static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
+			  uint64_t *bitmap)
+{
+	struct sim *sim = to_sim(dev);
+	struct sim_log *log = &sim->log;
+	uint64_t first, last;
+
+	sim_catch_up(sim);
+	if (!log->on)
+		return -EINVAL;
+	if (iova % log->page_size || length % log->page_size ||
+	    iova + length < iova)
+		return -EINVAL;
+	for (unsigned int i = 0; i < log->nranges; i++) {
+		uint64_t start = log->ranges[i].start;
+
+		if (!log_clip(log, i, iova, length, &first, &last))
+			continue;
+		/* Page p of range i is bit (its address - iova) / page size. */
+		for (uint64_t p = first; p <= last; p++)
+			if (bits_test_clear(log->bits[i], p))
+				bits_set(bitmap, (start + p * log->page_size - iova) /
+					 log->page_size);
+	}
+	return 0;
+}
+
+static const char *sim_log_mechanism(struct migdev *dev)
+{
+	(void)dev;
+	return "device logging";
 }
 
 /* --- sessions --- */
@@ -649,8 +657,11 @@ static int opt_features(struct sim_opts *o, const char *v)
 		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
 	};
 
+	/* An empty list: STOP_COPY alone. */
 	o->flags = MIG_F_STOP_COPY;
-	while (*v) {
+	if (!*v)
+		return 0;
+	for (;;) {
 		size_t len = strcspn(v, "+"), i;
 
 		for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
@@ -659,9 +670,10 @@ static int opt_features(struct sim_opts *o, const char *v)
 		if (i == sizeof(feat) / sizeof(feat[0]))
 			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
 		o->flags |= feat[i].flag;
-		v += len + (v[len] == '+');
+		if (!v[len])
+			return 0;
+		v += len + 1;
 	}
-	return 0;
 }
 
 static int parse_option(struct sim_opts *o, char *opt)

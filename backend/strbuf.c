@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "strbuf.h"
 
@@ -43,6 +44,16 @@ int sb_printf(struct strbuf *sb, const char *fmt, ...)
 		if (sb_grow(sb, sb->len + (size_t)n + 1))
 			return -ENOMEM;
 	}
+}
+
+int sb_add(struct strbuf *sb, const void *data, size_t len)
+{
+	if (sb_grow(sb, sb->len + len + 1))
+		return -ENOMEM;
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+	return 0;
 }
 
 void sb_reset(struct strbuf *sb)

@@ -24,6 +24,7 @@ struct handle {
 	const struct node *node;	/* NULL for a bitmap file */
 	struct mig_range range;		/* bitmap files */
 	struct strbuf text;		/* attribute snapshot for reads */
+	struct strbuf written;		/* the value written through this open */
 	bool rendered;
 	struct migdev_stream stream;	/* data */
 };
@@ -320,6 +321,7 @@ static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (h->node && h->node->kind == NODE_DATA)
 		migdev_data_release(req_mount(req)->dev);
 	sb_free(&h->text);
+	sb_free(&h->written);
 	free(h);
 	fuse_reply_err(req, 0);
 }
@@ -412,25 +414,25 @@ static ssize_t write_data(struct migdev *dev, struct handle *h,
 	return (ssize_t)done;
 }
 
-static int store_attr(struct mount *m, const struct node *n,
-		      const char *buf, size_t size)
+/*
+ * The value is everything written through this open since offset 0: the
+ * shell's builtins write a multi-line value one line at a time, and each
+ * write stores the whole value so far (storing it again is harmless).
+ */
+static int store_attr(struct mount *m, struct handle *h, const char *buf,
+		      size_t size, off_t off)
 {
-	char *text;
-	int err;
+	const struct node *n = h->node;
 
-	if (size > MAX_STORE)
+	if (off == 0)
+		sb_reset(&h->written);
+	if (memchr(buf, '\0', size) || h->written.len + size > MAX_STORE)
 		return -EINVAL;
-	text = strndup(buf, size);
-	if (!text)
+	if (sb_add(&h->written, buf, size))
 		return -ENOMEM;
-	if (strlen(text) != size)
-		err = -EINVAL;		/* an embedded NUL */
-	else if (n->backend)
-		err = migdev_attr_store(m->dev, n->attr, text);
-	else
-		err = n->attr->store(m->dev, text);
-	free(text);
-	return err;
+	if (n->backend)
+		return migdev_attr_store(m->dev, n->attr, h->written.buf);
+	return n->attr->store(m->dev, h->written.buf);
 }
 
 static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -441,13 +443,12 @@ static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	ssize_t n;
 
 	(void)ino;
-	(void)off;
 	if (!h->node)
 		n = -EPERM;
 	else if (h->node->kind == NODE_DATA)
 		n = write_data(m->dev, h, buf, size);
 	else
-		n = store_attr(m, h->node, buf, size);
+		n = store_attr(m, h, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

@@ -71,7 +71,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 
 	o->threads = DEFAULT_THREADS;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+fo:t:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fo:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->foreground = true;

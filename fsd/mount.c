@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "vfio-migfsd.h"
 
@@ -66,13 +67,25 @@ static int clean_stale(const char *path)
 	return 0;
 }
 
+/* A dead FUSE daemon's mount fails statfs even while stat is cached. */
+static bool is_stale(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) && errno == ENOTCONN;
+}
+
 int mount_check(const char *path, char *err, size_t errlen)
 {
 	struct stat st, parent;
 	char up[PATH_MAX];
+	int r;
 
-	if (stat(path, &st) && (errno != ENOTCONN || clean_stale(path) ||
-				stat(path, &st))) {
+	if (is_stale(path) && (r = clean_stale(path))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (stat(path, &st)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -errno;
 	}

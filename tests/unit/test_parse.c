@@ -20,6 +20,11 @@ static void test_u64(void **state)
 	assert_int_equal(v, 4096);
 	assert_int_equal(parse_u64("  12 ", &v, 0), 0);
 	assert_int_equal(v, 12);
+	/* A leading zero is decimal, not octal. */
+	assert_int_equal(parse_u64("010", &v, 0), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_u64("0XfF", &v, 0), 0);
+	assert_int_equal(v, 255);
 	assert_int_equal(parse_u64("18446744073709551615", &v, 0), 0);
 	assert_true(v == UINT64_MAX);
 }
@@ -45,7 +50,8 @@ static void test_u64_suffixes(void **state)
 static void test_u64_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", " ", "-1", "+1", "x", "12x", "0x", "1KK", "1 2", "4 K", "1.5",
+		"", " ", "-1", "+1", "x", "12x", "0x", "0x-1", "0x 1", "1KK", "1 2", "4 K",
+		"1.5", "09x",
 	};
 	uint64_t v = 7;
 

@@ -1,0 +1,121 @@
+# Shared helpers for the filesystem tests: start daemons on scratch
+# mountpoints, check results, and always clean up.  Sourced by t-*.sh.
+# Environment: MIGFSD (the daemon), MIGFS_VALGRIND=1 to run it under
+# valgrind (errors fail the test when the daemon exits).
+set -u
+
+T=$(mktemp -d /tmp/migfs-test.XXXXXX)
+chmod 755 "$T"	# other users must reach the mounts
+PIDS=""
+MNTS=""
+FAILED=0
+PASSED=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	FAILED=$((FAILED + 1))
+}
+
+ok() {
+	PASSED=$((PASSED + 1))
+}
+
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok; else fail "$what"; fi
+}
+
+# eq DESCRIPTION GOT WANT
+eq() {
+	if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi
+}
+
+cleanup() {
+	for m in $MNTS; do
+		mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
+	done
+	for p in $PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# daemon_cmd: the daemon, wrapped in valgrind when asked.
+daemon_cmd() {
+	if [ "${MIGFS_VALGRIND:-0}" = 1 ]; then
+		echo valgrind --quiet --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite --log-file="$T/valgrind.%p" \
+			"$MIGFSD"
+	else
+		echo "$MIGFSD"
+	fi
+}
+
+# mnt NAME: a fresh mountpoint path.
+mnt() {
+	mkdir -p "$T/$1"
+	MNTS="$MNTS $T/$1"
+	echo "$T/$1"
+}
+
+# start DEVICE DIR [DEVICE DIR ...]: a foreground daemon in the
+# background, waited for until every mount answers.  Sets DPID.
+start() {
+	$(daemon_cmd) -f "$@" 2>"$T/daemon.log" &
+	DPID=$!
+	PIDS="$PIDS $DPID"
+	local i=0 dir
+	for dir in "$@"; do
+		case $dir in "$T"/*) ;; *) continue ;; esac
+		until [ -e "$dir/state" ]; do
+			i=$((i + 1))
+			if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
+				cat "$T/daemon.log" >&2
+				echo "FAIL: daemon did not mount $dir" >&2
+				exit 1
+			fi
+			sleep 0.1
+		done
+	done
+}
+
+# stop_daemon: unmount everything it serves and collect its status.
+stop_daemon() {
+	kill -TERM "$DPID"
+	local rc=0
+	wait "$DPID" || rc=$?
+	eq "daemon exit status after SIGTERM" "$rc" 0
+	if [ "$rc" = 99 ]; then
+		cat "$T"/valgrind.* >&2
+	fi
+}
+
+# werr FILE TEXT: write TEXT with the shell's echo; print the error text
+# (strerror) or "ok".
+werr() {
+	local out
+	if out=$( { echo "$2" > "$1"; } 2>&1 ); then
+		echo ok
+	else
+		echo "${out##*: }"
+	fi
+}
+
+# rerr FILE: read FILE with cat; print the error text or "ok".
+rerr() {
+	local out
+	if out=$(cat "$1" 2>&1 >/dev/null); then
+		echo ok
+	else
+		echo "${out##*: }"
+	fi
+}
+
+# finish: the closing line, and the exit status.
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}

@@ -1,0 +1,111 @@
+#!/bin/bash
+# The daemon's command line, start-up errors, modes and shutdown paths.
+. "$(dirname "$0")/lib.sh"
+
+A=$(mnt a)
+B=$(mnt b)
+
+# --help and --version.
+check "--help exits 0 and shows usage" sh -c '"$0" --help | grep -q "^usage: vfio-migfsd"' "$MIGFSD"
+check "--version" sh -c '"$0" --version | grep -q "^vfio-migfsd [0-9]"' "$MIGFSD"
+
+# startup_error WANT ARGS...: exit 1, one line naming WANT, and no mount
+# left behind (mountpoints already mounted by a test are listed in KEEP).
+KEEP=""
+startup_error() {
+	local want=$1 out rc=0
+	shift
+	out=$("$MIGFSD" "$@" 2>&1 >/dev/null) || rc=$?
+	eq "exit status of vfio-migfsd $*" "$rc" 1
+	eq "lines of error for vfio-migfsd $*" "$(printf '%s\n' "$out" | wc -l)" 1
+	case $out in *"$want"*) ok ;; *) fail "error for $*: '$out' does not name '$want'" ;; esac
+	for m in "$A" "$B"; do
+		case " $KEEP " in *" $m "*) continue ;; esac
+		if mountpoint -q "$m"; then
+			fail "vfio-migfsd $* left $m mounted"
+			umount -l "$m"
+		fi
+	done
+}
+
+startup_error "--bogus" --bogus sim:a "$A"
+startup_error "nosuch" -o nosuch sim:a "$A"
+startup_error "DEVICE MOUNTPOINT" sim:a
+startup_error "foo:x" foo:x "$A"
+startup_error "size" sim:a,size=lots "$A"
+startup_error "$T/missing" sim:a "$T/missing"
+# The second pair is bad: the first must not stay mounted.
+startup_error "$T/missing" sim:a "$A" sim:b "$T/missing"
+startup_error "given twice" sim:a "$A" sim:b "$A"
+
+# Without -f the command returns once the mounts are ready.
+"$MIGFSD" sim:a "$A" sim:b "$B"
+eq "background start" "$?" 0
+eq "state readable on the next line" "$(cat "$A/state")" running
+eq "second device mounted" "$(cat "$B/state")" running
+# A busy mountpoint is refused and the running mount is untouched.
+KEEP="$A $B"
+startup_error "busy" sim:c "$A"
+eq "busy mount untouched" "$(cat "$A/state")" running
+KEEP=""
+# Unmounting every mountpoint ends the daemon.
+pid=$(pgrep -f "vfio-migfsd sim:a $A")
+umount "$A"
+eq "still serving the other mount" "$(cat "$B/state")" running
+umount "$B"
+for _ in $(seq 50); do
+	[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+case $(ps -o stat= -p "$pid" 2>/dev/null) in
+	""|Z*) ok ;;
+	*) fail "daemon $pid still running after all mounts were unmounted" ;;
+esac
+
+# File modes: what changes or streams the device is 0600, information 0444.
+start sim:a "$A"
+for f in state data reset dirty/page_size dirty/ranges dirty/tracking \
+	 sim/digest sim/dma sim/fail; do
+	eq "mode of $f" "$(stat -c %a "$A/$f")" 600
+done
+for f in states features precopy data_size status; do
+	eq "mode of $f" "$(stat -c %a "$A/$f")" 444
+done
+eq "listing" "$(ls "$A" | tr '\n' ' ')" "data data_size dirty features precopy reset sim state states status "
+eq "data block size" "$(stat -c %o "$A/data")" 1048576
+# Write-only and read-only files refuse the other direction.
+eq "reading reset" "$(rerr "$A/reset")" "Permission denied"
+eq "writing status" "$(werr "$A/status" x)" "Permission denied"
+eq "mountinfo type" "$(findmnt -n -o FSTYPE "$A")" fuse.vfio-migfs
+# Private by default: another user cannot even look.
+if id nobody >/dev/null 2>&1; then
+	eq "private mount" "$(setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$A/status" 2>&1 >/dev/null | sed 's/.*: //')" "Permission denied"
+fi
+stop_daemon
+check "SIGTERM unmounts" sh -c '! mountpoint -q "$0"' "$A"
+
+# allow_other: others read information, never state or data.
+start -o allow_other sim:a "$A"
+if id nobody >/dev/null 2>&1; then
+	asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+	check "other user reads status" sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$0/status" | grep -q "^state: running"' "$A"
+	eq "other user reads state" "$(asnobody cat "$A/state" 2>&1 | sed 's/.*: //')" "Permission denied"
+	eq "other user writes state" "$(asnobody sh -c 'echo stop > "$0/state"' "$A" 2>&1 | sed 's/.*: //')" "Permission denied"
+	eq "other user reads data" "$(asnobody cat "$A/data" 2>&1 | sed 's/.*: //')" "Permission denied"
+	eq "state unchanged" "$(cat "$A/state")" running
+fi
+stop_daemon
+
+# SIGKILL: no process hangs, and a new daemon mounts the same place.
+start sim:a "$A"
+echo stop > "$A/state"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+check "stale mount answers at once" timeout 5 sh -c '! cat "$0/state" 2>/dev/null' "$A"
+start sim:a "$A"
+eq "new daemon after SIGKILL" "$(cat "$A/state")" running
+grep -q "stale" "$T/daemon.log" && ok || fail "no word of the stale mount it replaced"
+stop_daemon
+
+finish
