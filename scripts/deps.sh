@@ -1,0 +1,18 @@
+#!/bin/bash
+# Install the Debian packages vfio-migfs builds and tests with (as root).
+set -eu
+pkgs=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
+      libcmocka-dev valgrind procps util-linux python3)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
