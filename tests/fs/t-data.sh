@@ -1,0 +1,91 @@
+#!/bin/bash
+# `data`, `precopy` and `data_size`: migrations between simulated devices
+# and every error of the stream.
+. "$(dirname "$0")/lib.sh"
+
+A=$(mnt a)
+B=$(mnt b)
+C=$(mnt c)
+D=$(mnt d)
+start sim:a,size=1M,dirty_rate=0 "$A" sim:b,size=1M "$B" sim:c,size=2M "$C" \
+	sim:d,size=1M,dirty_rate=400 "$D"
+
+digest() { cat "$1/sim/digest"; }
+
+# Stop-and-copy migration, A into B.
+check "devices differ at first" [ "$(digest "$A")" != "$(digest "$B")" ]
+echo stop_copy > "$A/state"
+cat "$A/data" > "$T/a.img"
+eq "stream length equals data_size" "$(stat -c %s "$T/a.img")" "$(cat "$A/data_size")"
+eq "read at the end again gives EOF" "$(cat "$A/data" | wc -c)" 0
+echo stop > "$A/state"
+echo resuming > "$B/state"
+dd if="$T/a.img" of="$B/data" bs=4096 status=none
+eq "load" "$(werr "$B/state" stop)" ok
+eq "digests equal" "$(digest "$B")" "$(digest "$A")"
+grep -q "^bytes_resumed: $(stat -c %s "$T/a.img")$" "$B/status" && ok ||
+	fail "bytes_resumed: $(grep bytes_resumed "$B/status")"
+echo running > "$B/state"
+
+# Errors of the stream.
+echo 1 > "$A/reset"
+eq "read while running" "$(rerr "$A/data")" "No data available"
+eq "write while running" "$(werr "$A/data" x)" "Operation not permitted"
+eq "precopy while running" "$(rerr "$A/precopy")" "No data available"
+echo stop_copy > "$A/state"
+eq "write while saving" "$(werr "$A/data" x)" "Operation not permitted"
+eq "seek" "$(python3 -c 'import os, sys
+try: os.lseek(os.open(sys.argv[1], os.O_RDONLY), 1, 0)
+except OSError as e: print(os.strerror(e.errno))' "$A/data")" "Illegal seek"
+exec 3<"$A/data"
+eq "second opener" "$(rerr "$A/data")" "Device or resource busy"
+head -c 1000 <&3 >/dev/null
+echo 1 > "$A/reset"
+echo stop_copy > "$A/state"
+# The handle's session ended with the reset: it never sees the new one.
+eq "stale handle" "$(cat <&3 2>&1 >/dev/null | sed 's/.*: //')" "Stale file handle"
+exec 3<&-
+eq "a new open reads the new session" "$(cat "$A/data" | wc -c)" "$(cat "$A/data_size")"
+echo 1 > "$A/reset"
+
+# A corrupted stream is refused; the device goes to error; reset recovers.
+cp "$T/a.img" "$T/bad.img"
+printf '\x55' | dd of="$T/bad.img" bs=1 seek=70000 conv=notrunc status=none
+echo resuming > "$B/state"
+eq "corrupt chunk refused" "$(cat "$T/bad.img" 2>&1 > "$B/data" | sed 's/.*: //')" "Invalid argument"
+eq "leaving resuming fails" "$(werr "$B/state" stop)" "Input/output error"
+eq "device in error" "$(cat "$B/state")" error
+echo 1 > "$B/reset"
+# A truncated one, and one for a device of another size.
+echo resuming > "$B/state"
+head -c 500000 "$T/a.img" > "$B/data"
+eq "truncated stream" "$(werr "$B/state" stop)" "Input/output error"
+eq "truncated: error" "$(cat "$B/state")" error
+echo 1 > "$B/reset"
+echo resuming > "$C/state"
+eq "stream of another size" "$(cat "$T/a.img" 2>&1 > "$C/data" | sed 's/.*: //')" "Invalid argument"
+echo 1 > "$C/reset"
+
+# Pre-copy: rounds while the source runs and changes what it sent, then
+# stop-and-copy; the destination ends with the state at the moment of stop.
+echo 1 > "$B/reset"
+echo pre_copy > "$D/state"
+eq "initial bytes" "$(sed -n 's/^initial_bytes //p' "$D/precopy")" "$(($(cat "$D/data_size") - 24))"
+echo resuming > "$B/state"
+cat "$D/data" > "$B/data"
+eq "initial sent" "$(sed -n 's/^initial_bytes //p' "$D/precopy")" 0
+for round in 1 2 3; do
+	sleep 0.1
+	dirty=$(sed -n 's/^dirty_bytes //p' "$D/precopy")
+	check "round $round: blocks changed after sending are dirty ($dirty)" [ "$dirty" -gt 0 ]
+	cat "$D/data" > "$B/data"
+done
+echo stop_copy > "$D/state"
+eq "precopy gone in stop_copy" "$(rerr "$D/precopy")" "No data available"
+cat "$D/data" > "$B/data"
+echo stop > "$D/state"
+eq "load after precopy" "$(werr "$B/state" stop)" ok
+eq "digests equal after precopy" "$(digest "$B")" "$(digest "$D")"
+
+stop_daemon
+finish

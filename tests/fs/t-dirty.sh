@@ -1,0 +1,90 @@
+#!/bin/bash
+# dirty/: ranges, page size, test-and-clear bitmaps, the frozen log.
+. "$(dirname "$0")/lib.sh"
+
+A=$(mnt a)
+R=$(mnt r)
+N=$(mnt n)
+start sim:a,dirty_rate=0,guest_mem=16M "$A" sim:r,dirty_rate=2000,guest_mem=1M "$R" \
+	sim:n,features=p2p "$N"
+D=$A/dirty
+
+# words FILE: the bitmap as 64-bit hex words, one line.
+words() { od -A n -t x8 -v "$1" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
+
+check "no dirty/ without the feature" [ ! -e "$N/dirty" ]
+eq "default page size" "$(cat "$D/page_size")" 4096
+eq "no ranges" "$(cat "$D/ranges")" ""
+eq "tracking off" "$(cat "$D/tracking")" 0
+eq "start without ranges" "$(werr "$D/tracking" 1)" "Invalid argument"
+
+# Ranges: hex or decimal, page aligned, no overlap; written line by line.
+printf '0x100000 256K\n0 0x10000\n' > "$D/ranges"
+eq "ranges sorted" "$(cat "$D/ranges" | tr '\n' ' ')" "0x0 0x10000 0x100000 0x40000 "
+eq "range files" "$(ls "$D" | tr '\n' ' ')" "00000000-00010000 00100000-00140000 page_size ranges tracking "
+eq "bitmap size: 16 pages in one word" "$(stat -c %s "$D/00000000-00010000")" 8
+eq "bitmap size: 64 pages" "$(stat -c %s "$D/00100000-00140000")" 8
+eq "unaligned range" "$(werr "$D/ranges" "100 4096")" "Invalid argument"
+eq "overlap" "$(werr "$D/ranges" "$(printf '0 8192\n4096 4096')")" "Invalid argument"
+eq "zero length" "$(werr "$D/ranges" "0 0")" "Invalid argument"
+eq "garbage" "$(werr "$D/ranges" "0 4096 7")" "Invalid argument"
+eq "bad page size" "$(werr "$D/page_size" 1000)" "Invalid argument"
+eq "page size the ranges don't fit" "$(werr "$D/page_size" 128K)" "Invalid argument"
+# The shell writes line by line; each write stores the value so far, so
+# the refused overlap left its first line.
+eq "ranges after refusals" "$(cat "$D/ranges")" "0x0 0x2000"
+printf '0x100000 256K\n0 0x10000\n' > "$D/ranges"
+
+# Tracking: test-and-clear reads of exactly the pages read.
+echo 1 > "$D/tracking"
+eq "second start" "$(werr "$D/tracking" 1)" "Device or resource busy"
+eq "ranges while tracking" "$(werr "$D/ranges" "0 4096")" "Device or resource busy"
+eq "page size while tracking" "$(werr "$D/page_size" 8192)" "Device or resource busy"
+eq "clean log" "$(words "$D/00100000-00140000")" 0000000000000000
+echo "0x100000 4096" > "$A/sim/dma"
+echo "0x13f000 0x1000" > "$A/sim/dma"
+echo "0x3000 8K" > "$A/sim/dma"
+eq "pages 0 and 63" "$(words "$D/00100000-00140000")" 8000000000000001
+eq "read clears" "$(words "$D/00100000-00140000")" 0000000000000000
+eq "pages 3 and 4 of the other range" "$(words "$D/00000000-00010000")" 0000000000000018
+eq "DMA outside guest memory" "$(werr "$A/sim/dma" "16M 4096")" "Bad address"
+echo "0 4096" > "$A/sim/dma"
+eq "read not a multiple of 8" "$(dd if="$D/00000000-00010000" bs=4 count=1 2>&1 >/dev/null | grep -c 'Invalid argument')" 1
+eq "the bit survives a refused read" "$(words "$D/00000000-00010000")" 0000000000000001
+
+# Reads of part of a bitmap clear only what they cover.
+echo 0 > "$D/tracking"
+printf '0 1M\n' > "$D/ranges"
+echo 1 > "$D/tracking"
+echo "0 4096" > "$A/sim/dma"
+echo "0x40000 4096" > "$A/sim/dma"
+eq "second word alone" "$(dd if="$D/00000000-00100000" bs=8 skip=1 count=1 status=none | od -A n -t x8 | tr -d ' ')" 0000000000000001
+eq "first word untouched by it" "$(words "$D/00000000-00100000")" "0000000000000001 0000000000000000 0000000000000000 0000000000000000"
+
+# Stopping freezes the log: the final bits stay readable, test-and-clear.
+echo "0x80000 4096" > "$A/sim/dma"
+echo 0 > "$D/tracking"
+echo "0x1000 4096" > "$A/sim/dma"
+eq "stop twice is fine" "$(werr "$D/tracking" 0)" ok
+echo "0 1M" > "$D/ranges"
+eq "frozen bits" "$(words "$D/00000000-00100000")" "0000000000000000 0000000000000000 0000000000000001 0000000000000000"
+eq "frozen bits cleared by the read" "$(words "$D/00000000-00100000")" "0000000000000000 0000000000000000 0000000000000000 0000000000000000"
+echo 0 > "$D/tracking"
+
+# A busy device dirties pages by itself; once stopped, never again.
+echo "0 1M" > "$R/dirty/ranges"
+echo 1 > "$R/dirty/tracking"
+sleep 0.2
+check "the running device dirtied pages" [ "$(words "$R/dirty/00000000-00100000" | tr -d ' 0')" != "" ]
+echo running_p2p > "$R/state"
+words "$R/dirty/00000000-00100000" > /dev/null
+sleep 0.2
+eq "no DMA in running_p2p" "$(words "$R/dirty/00000000-00100000" | tr -d ' 0')" ""
+eq "DMA refused in running_p2p" "$(werr "$R/sim/dma" "0 4096")" "Device or resource busy"
+echo stop > "$R/state"
+sleep 0.1
+eq "no DMA in stop" "$(words "$R/dirty/00000000-00100000" | tr -d ' 0')" ""
+grep -q "^dirty_tracking: on (device logging)$" "$R/status" && ok || fail "status: $(grep dirty_tracking "$R/status")"
+
+stop_daemon
+finish
