@@ -351,7 +351,8 @@ static int attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 }
 
 /* Render at offset 0 (or on first read); later offsets read the snapshot. */
-static void read_attr(fuse_req_t req, struct handle *h, size_t size, off_t off)
+static void read_attr(fuse_req_t req, struct handle *h, void *buf, size_t size,
+		      off_t off)
 {
 	int err;
 
@@ -367,7 +368,14 @@ static void read_attr(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		size = 0;
 	else if (size > h->text.len - (size_t)off)
 		size = h->text.len - (size_t)off;
-	fuse_reply_buf(req, size ? h->text.buf + off : NULL, size);
+	/*
+	 * Reply from this worker's buffer: once the reader has its bytes it
+	 * may close, and release (on another worker) frees the snapshot
+	 * while this writev is still returning.
+	 */
+	if (size)
+		memcpy(buf, h->text.buf + off, size);
+	fuse_reply_buf(req, buf, size);
 }
 
 static void reply_io(fuse_req_t req, ssize_t n, const void *buf)
@@ -395,7 +403,7 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else if (h->node->kind == NODE_DATA) {
 		reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
 	} else {
-		read_attr(req, h, size, off);
+		read_attr(req, h, buf, size, off);
 	}
 }
 

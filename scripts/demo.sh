@@ -4,8 +4,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/build.sh build -Dtests=false
-MIGFSD=$PWD/build/fsd/vfio-migfsd
+scripts/build.sh build-demo -Dtests=false
+MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
 
 dir=$(mktemp -d /tmp/vfio-migfs-demo.XXXXXX)
 src=$dir/src dst=$dir/dst

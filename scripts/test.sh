@@ -5,8 +5,8 @@
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
-scripts/build.sh build || exit 1
-scripts/build.sh build-san -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+scripts/build.sh build -Dtests=true || exit 1
+scripts/build.sh build-san -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
 
 rc=0
 meson test -C build --print-errorlogs || rc=1

@@ -33,6 +33,10 @@ eq() {
 }
 
 cleanup() {
+	if [ "$FAILED" != 0 ] && [ -s "$T/daemon.log" ]; then
+		echo "--- daemon log:" >&2
+		cat "$T/daemon.log" >&2
+	fi
 	for m in $MNTS; do
 		mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
 	done
