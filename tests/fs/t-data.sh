@@ -8,7 +8,7 @@ B=$(mnt b)
 C=$(mnt c)
 D=$(mnt d)
 start sim:a,size=1M,dirty_rate=0 "$A" sim:b,size=1M "$B" sim:c,size=2M "$C" \
-	sim:d,size=1M,dirty_rate=400 "$D"
+	sim:d,size=1M,dirty_rate=20 "$D"
 
 digest() { cat "$1/sim/digest"; }
 
@@ -75,7 +75,7 @@ echo resuming > "$B/state"
 cat "$D/data" > "$B/data"
 eq "initial sent" "$(sed -n 's/^initial_bytes //p' "$D/precopy")" 0
 for round in 1 2 3; do
-	sleep 0.1
+	sleep 0.3
 	dirty=$(sed -n 's/^dirty_bytes //p' "$D/precopy")
 	check "round $round: blocks changed after sending are dirty ($dirty)" [ "$dirty" -gt 0 ]
 	cat "$D/data" > "$B/data"
