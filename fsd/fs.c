@@ -27,6 +27,7 @@ struct handle {
 	struct strbuf written;		/* the value written through this open */
 	bool rendered;
 	struct migdev_stream stream;	/* data */
+	bool claimed;			/* data: this handle is the opener */
 };
 
 static struct mount *req_mount(fuse_req_t req)
@@ -262,6 +263,28 @@ static void migfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
+/*
+ * `data` has one opener at a time.  RELEASE comes asynchronously after the
+ * last close, so a script's next `cat data` could still find the last one
+ * open; FLUSH comes synchronously with every close.  So a close gives up
+ * the claim, and a handle still open elsewhere (a dup) claims it again on
+ * its next read or write, if nobody else took it in between.
+ */
+static void unclaim(struct mount *m, struct handle *h)
+{
+	if (h->claimed)
+		migdev_data_release(m->dev);
+	h->claimed = false;
+}
+
+static int claim(struct mount *m, struct handle *h)
+{
+	int err = h->claimed ? 0 : migdev_data_open(m->dev);
+
+	h->claimed = !err;
+	return err;
+}
+
 static int open_check(const struct node *n, int flags)
 {
 	int acc = flags & O_ACCMODE;
@@ -296,6 +319,7 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	err = n ? open_check(n, fi->flags) : bitmap_range(m, ino, &h->range);
 	if (!err && n && n->kind == NODE_DATA) {
 		err = migdev_data_open(m->dev);
+		h->claimed = !err;
 		fi->nonseekable = 1;
 	}
 	if (err) {
@@ -307,10 +331,16 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* Interrupted: release will not come. */
-		if (n && n->kind == NODE_DATA)
-			migdev_data_release(m->dev);
+		unclaim(m, h);
 		free(h);
 	}
+}
+
+static void migfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	unclaim(req_mount(req), (struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
 }
 
 static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -318,8 +348,7 @@ static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h->node && h->node->kind == NODE_DATA)
-		migdev_data_release(req_mount(req)->dev);
+	unclaim(req_mount(req), h);
 	sb_free(&h->text);
 	sb_free(&h->written);
 	free(h);
@@ -401,7 +430,9 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else if (!h->node) {
 		reply_io(req, migdev_dirty_read(m->dev, h->range, (uint64_t)off, buf, size), buf);
 	} else if (h->node->kind == NODE_DATA) {
-		reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
+		ssize_t n = claim(m, h);
+
+		reply_io(req, n ? n : migdev_read(m->dev, &h->stream, buf, size), buf);
 	} else {
 		read_attr(req, h, buf, size, off);
 	}
@@ -454,7 +485,7 @@ static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (!h->node)
 		n = -EPERM;
 	else if (h->node->kind == NODE_DATA)
-		n = write_data(m->dev, h, buf, size);
+		n = claim(m, h) ?: write_data(m->dev, h, buf, size);
 	else
 		n = store_attr(m, h, buf, size, off);
 	if (n < 0)
@@ -477,6 +508,7 @@ const struct fuse_lowlevel_ops migfs_ops = {
 	.setattr = migfs_setattr,
 	.readdir = migfs_readdir,
 	.open = migfs_open,
+	.flush = migfs_flush,
 	.release = migfs_release,
 	.read = migfs_read,
 	.write = migfs_write,

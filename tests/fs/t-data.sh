@@ -37,6 +37,12 @@ eq "write while saving" "$(werr "$A/data" x)" "Operation not permitted"
 eq "seek" "$(python3 -c 'import os, sys
 try: os.lseek(os.open(sys.argv[1], os.O_RDONLY), 1, 0)
 except OSError as e: print(os.strerror(e.errno))' "$A/data")" "Illegal seek"
+# One opener at a time, yet one script's closes never block its next open.
+busy=0
+for _ in $(seq 30); do
+	cat "$A/data" > /dev/null 2>&1 || busy=$((busy + 1))
+done
+eq "back-to-back opens refused" "$busy" 0
 exec 3<"$A/data"
 eq "second opener" "$(rerr "$A/data")" "Device or resource busy"
 head -c 1000 <&3 >/dev/null
