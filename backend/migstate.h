@@ -30,7 +30,6 @@ enum mig_state {
 #define MIG_F_P2P	(1u << 1)
 #define MIG_F_PRE_COPY	(1u << 2)
 #define MIG_F_DIRTY	(1u << 8)	/* device-side dirty page logging */
-#define MIG_F_MIGRATION	(MIG_F_STOP_COPY | MIG_F_P2P | MIG_F_PRE_COPY)
 
 const char *mig_state_name(enum mig_state s);
 
