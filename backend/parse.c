@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,4 +131,51 @@ int parse_errno(const char *name, int *err)
 		return -EINVAL;
 	*err = (int)v;
 	return 0;
+}
+
+int spec_error(char *err, size_t errlen, const char *who, const char *fmt, ...)
+{
+	int n = snprintf(err, errlen, "%s: ", who);
+	va_list ap;
+
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int set_opt(char *opt, const struct spec_opt *opts, size_t nopts,
+		   void *ctx, const char *who, char *err, size_t errlen)
+{
+	char *eq = strchr(opt, '=');
+
+	if (eq)
+		*eq++ = '\0';
+	for (size_t i = 0; i < nopts; i++) {
+		if (strcmp(opt, opts[i].key))
+			continue;
+		if (!eq != !!opts[i].flag)
+			return spec_error(err, errlen, who, opts[i].flag ?
+					  "option '%s' takes no value" :
+					  "option '%s' needs a value", opt);
+		return opts[i].set(ctx, eq);
+	}
+	return spec_error(err, errlen, who, "unknown option '%s'", opt);
+}
+
+int parse_spec_opts(const char *list, const struct spec_opt *opts, size_t nopts,
+		    void *ctx, const char *who, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *opt, *save;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (opt = strtok_r(copy, ",", &save); opt && !r;
+	     opt = strtok_r(NULL, ",", &save))
+		r = set_opt(opt, opts, nopts, ctx, who, err, errlen);
+	free(copy);
+	return r;
 }

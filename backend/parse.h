@@ -3,6 +3,7 @@
 #ifndef PARSE_H
 #define PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -22,5 +23,28 @@ const char *errno_name(int err);
 
 /* A boolean attribute value: 1 or 0 (white space around allowed). */
 int parse_bool(const char *s, int *out);
+
+/*
+ * One option of a DEVICE argument ("sim:NAME,size=1M,..."): "key=value",
+ * or a bare "key" when flag is set (value is then NULL).  set() writes its
+ * own message with spec_error() when it refuses the value.
+ */
+struct spec_opt {
+	const char *key;
+	int (*set)(void *ctx, const char *value);
+	int flag;
+};
+
+/*
+ * Calls the matching set() for each option of a comma-separated list.
+ * Returns 0, set()'s error, or -EINVAL with a message in err for an unknown
+ * key or a value missing (or given to a flag).
+ */
+int parse_spec_opts(const char *list, const struct spec_opt *opts, size_t nopts,
+		    void *ctx, const char *who, char *err, size_t errlen);
+
+/* Formats "WHO: message" into err; returns -EINVAL. */
+int spec_error(char *err, size_t errlen, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -601,29 +601,20 @@ static const struct migdev_ops sim_ops = {
 
 struct sim_opts {
 	const char *name;
-	int namelen;
+	size_t namelen;
+	char who[64];		/* "sim:NAME", for messages */
 	uint64_t size, dirty_rate, guest_mem;
 	unsigned int flags;
 	char *err;
 	size_t errlen;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int opt_error(struct sim_opts *o, const char *fmt, ...)
-{
-	int n = snprintf(o->err, o->errlen, "sim:%.*s: ", o->namelen, o->name);
-	va_list ap;
+#define opt_error(o, ...) spec_error((o)->err, (o)->errlen, (o)->who, __VA_ARGS__)
 
-	if (n >= 0 && (size_t)n < o->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(o->err + n, o->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static int opt_size(struct sim_opts *o, const char *v)
+static int opt_size(void *ctx, const char *v)
 {
+	struct sim_opts *o = ctx;
+
 	if (parse_u64(v, &o->size, 1))
 		return opt_error(o, "bad size '%s'", v);
 	if (!o->size)
@@ -633,15 +624,19 @@ static int opt_size(struct sim_opts *o, const char *v)
 	return 0;
 }
 
-static int opt_dirty_rate(struct sim_opts *o, const char *v)
+static int opt_dirty_rate(void *ctx, const char *v)
 {
+	struct sim_opts *o = ctx;
+
 	if (parse_u64(v, &o->dirty_rate, 0))
 		return opt_error(o, "bad dirty_rate '%s'", v);
 	return 0;
 }
 
-static int opt_guest_mem(struct sim_opts *o, const char *v)
+static int opt_guest_mem(void *ctx, const char *v)
 {
+	struct sim_opts *o = ctx;
+
 	if (parse_u64(v, &o->guest_mem, 1))
 		return opt_error(o, "bad guest_mem '%s'", v);
 	if (!o->guest_mem || o->guest_mem % SIM_PAGE_SIZE)
@@ -650,12 +645,13 @@ static int opt_guest_mem(struct sim_opts *o, const char *v)
 	return 0;
 }
 
-static int opt_features(struct sim_opts *o, const char *v)
+static int opt_features(void *ctx, const char *v)
 {
 	static const struct { const char *name; unsigned int flag; } feat[] = {
 		{ "p2p", MIG_F_P2P }, { "pre_copy", MIG_F_PRE_COPY },
 		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
 	};
+	struct sim_opts *o = ctx;
 
 	/* An empty list: STOP_COPY alone. */
 	o->flags = MIG_F_STOP_COPY;
@@ -676,53 +672,24 @@ static int opt_features(struct sim_opts *o, const char *v)
 	}
 }
 
-static int parse_option(struct sim_opts *o, char *opt)
-{
-	static const struct {
-		const char *key;
-		int (*parse)(struct sim_opts *o, const char *v);
-	} opts[] = {
-		{ "size", opt_size }, { "features", opt_features },
-		{ "dirty_rate", opt_dirty_rate }, { "guest_mem", opt_guest_mem },
-	};
-	char *eq = strchr(opt, '=');
-
-	if (eq)
-		*eq = '\0';
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		if (strcmp(opt, opts[i].key))
-			continue;
-		if (!eq)
-			return opt_error(o, "option '%s' needs a value", opt);
-		return opts[i].parse(o, eq + 1);
-	}
-	return opt_error(o, "unknown option '%s'", opt);
-}
+static const struct spec_opt sim_spec_opts[] = {
+	{ "size", opt_size, 0 }, { "features", opt_features, 0 },
+	{ "dirty_rate", opt_dirty_rate, 0 }, { "guest_mem", opt_guest_mem, 0 },
+};
 
 /* "sim:NAME[,key=value]..." */
 static int parse_spec(const char *spec, struct sim_opts *o)
 {
-	const char *args;
-	char *copy, *opt, *save;
-	int err = 0;
-
-	if (!strncmp(spec, "sim:", 4))
-		spec += 4;
-	args = spec + strcspn(spec, ",");
-	o->name = spec;
-	o->namelen = (int)(args - spec);
+	o->name = spec + strlen("sim:");
+	o->namelen = strcspn(o->name, ",");
+	snprintf(o->who, sizeof(o->who), "sim:%.*s", (int)o->namelen, o->name);
 	if (!o->namelen)
 		return opt_error(o, "the device needs a NAME (sim:NAME)");
-	if (!*args)
+	if (!o->name[o->namelen])
 		return 0;
-	copy = strdup(args + 1);
-	if (!copy)
-		return -ENOMEM;
-	for (opt = strtok_r(copy, ",", &save); opt && !err;
-	     opt = strtok_r(NULL, ",", &save))
-		err = parse_option(o, opt);
-	free(copy);
-	return err;
+	return parse_spec_opts(o->name + o->namelen + 1, sim_spec_opts,
+			       sizeof(sim_spec_opts) / sizeof(sim_spec_opts[0]),
+			       o, o->who, o->err, o->errlen);
 }
 
 int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
@@ -741,13 +708,13 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		sim->img.mem = malloc(o.size);
 	if (!sim || !sim->img.mem) {
 		free(sim);
-		snprintf(err, errlen, "sim:%.*s: cannot allocate %" PRIu64 " bytes",
-			 o.namelen, o.name, o.size);
+		snprintf(err, errlen, "%s: cannot allocate %" PRIu64 " bytes",
+			 o.who, o.size);
 		return -ENOMEM;
 	}
 	sim->img.size = o.size;
 	sim->img.nblocks = (o.size + SIM_BLOCK_SIZE - 1) / SIM_BLOCK_SIZE;
-	sim->seed = name_seed(o.name, (size_t)o.namelen);
+	sim->seed = name_seed(o.name, o.namelen);
 	sim->dirty_rate = o.dirty_rate;
 	sim->guest_mem = o.guest_mem;
 	sim->fail.state = MIG_ERROR;
@@ -762,7 +729,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 	sim->clock_ns = now_ns();
 	r = migdev_init(&sim->dev, &sim->ops, spec, o.flags);
 	if (r) {
-		snprintf(err, errlen, "sim:%.*s: %s", o.namelen, o.name, strerror(-r));
+		snprintf(err, errlen, "%s: %s", o.who, strerror(-r));
 		free(sim->img.mem);
 		free(sim);
 		return r;
