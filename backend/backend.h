@@ -169,6 +169,8 @@ int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Backends. */
-int sim_open(const char *args, struct migdev **devp, char *err, size_t errlen);
+int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen);
+int vfio_open(const char *spec, struct migdev **devp, char *err, size_t errlen);
+int vfio_fd_open(const char *spec, struct migdev **devp, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,8 @@ static const struct {
 	int (*open)(const char *spec, struct migdev **devp, char *err, size_t errlen);
 } backends[] = {
 	{ "sim:", sim_open },
+	{ "vfio:", vfio_open },
+	{ "fd:", vfio_fd_open },
 };
 
 int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
@@ -27,7 +29,7 @@ int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (!strncmp(spec, backends[i].prefix, strlen(backends[i].prefix)))
 			return backends[i].open(spec, devp, err, errlen);
-	snprintf(err, errlen, "%s: unknown device type (expected sim:NAME)", spec);
+	snprintf(err, errlen, "%s: unknown device type (expected vfio:DEV, fd:N or sim:NAME)", spec);
 	return -ENODEV;
 }
 

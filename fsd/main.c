@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +35,21 @@ static void usage(FILE *f)
 "stream the migration data through `data`, read dirty pages from `dirty/`.\n"
 "\n"
 "Devices:\n"
+"  vfio:DEV[,cdev][,dirty=MECH]\n"
+"                     a VFIO device by PCI address, mdev UUID or sysfs path,\n"
+"                     through its group (or its cdev and /dev/iommu)\n"
+"  fd:N[,container=FD][,iommufd=FD,hwpt=ID][,dirty=MECH]\n"
+"                     a VFIO device fd handed over by the process owning it\n"
 "  sim:NAME[,size=BYTES][,features=LIST][,dirty_rate=N][,guest_mem=BYTES]\n"
 "                     a simulated device (LIST: p2p+pre_copy+dirty)\n"
+"  MECH: auto (default), device, type1, iommufd or none\n"
 "\n"
 "Options:\n"
 "  -f, --foreground   stay in the foreground, log to stderr\n"
 "  -o allow_other     let other users in (the file modes still apply)\n"
 "  -t, --threads N    worker threads serving all mounts (default %d)\n"
+"  --container-fd FD  the type1 container of every fd: device\n"
+"  --iommufd-fd FD    the iommufd of every fd: device\n"
 "  -h, --help         show this help\n"
 "  -V, --version      show the version\n"
 "\n"
@@ -57,11 +66,24 @@ static void parse_mount_opts(char *arg, struct options *o)
 	}
 }
 
+/* Kept as DEVICE options: an fd: device's own options come after, and win. */
+static void add_fd_opt(struct options *o, const char *key, const char *fd)
+{
+	size_t len = strlen(o->fd_opts);
+	uint64_t n;
+
+	if (parse_u64(fd, &n, 0) || n > INT_MAX)
+		fatalx("--%s-fd takes a file descriptor number, not '%s'", key, fd);
+	snprintf(o->fd_opts + len, sizeof(o->fd_opts) - len, ",%s=%d", key, (int)n);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "container-fd", required_argument, NULL, 'C' },
+		{ "iommufd-fd", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -84,6 +106,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 				fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, optarg);
 			o->threads = (unsigned int)n;
 			break;
+		case 'C':
+		case 'I':
+			add_fd_opt(o, c == 'C' ? "container" : "iommufd", optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -98,8 +124,24 @@ static void parse_args(int argc, char **argv, struct options *o)
 		fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
 }
 
+static int open_device(const char *spec, const struct options *o,
+		       struct migdev **dev, char *err, size_t errlen)
+{
+	size_t head = strcspn(spec, ",");
+	char *full;
+	int r;
+
+	if (strncmp(spec, "fd:", 3) || !o->fd_opts[0])
+		return migdev_open(spec, dev, err, errlen);
+	if (asprintf(&full, "%.*s%s%s", (int)head, spec, o->fd_opts, spec + head) < 0)
+		fatal("device options");
+	r = migdev_open(full, dev, err, errlen);
+	free(full);
+	return r;
+}
+
 /* Open every device and check every mountpoint; exit on the first error. */
-static struct mount *prepare(char **pairs, unsigned int n)
+static struct mount *prepare(char **pairs, unsigned int n, const struct options *o)
 {
 	struct mount *m = calloc(n, sizeof(*m));
 	char err[512];
@@ -112,7 +154,7 @@ static struct mount *prepare(char **pairs, unsigned int n)
 			if (!strcmp(m[j].mountpoint, m[i].mountpoint))
 				fatalx("%s: busy: given twice", m[i].mountpoint);
 		if (mount_check(m[i].mountpoint, err, sizeof(err)) ||
-		    migdev_open(pairs[2 * i], &m[i].dev, err, sizeof(err)))
+		    open_device(pairs[2 * i], o, &m[i].dev, err, sizeof(err)))
 			fatalx("%s", err);
 		fs_build_nodes(&m[i]);
 	}
@@ -194,7 +236,7 @@ int main(int argc, char **argv)
 	log_init(true);
 	parse_args(argc, argv, &o);
 	n = (unsigned int)(argc - optind) / 2;
-	m = prepare(argv + optind, n);
+	m = prepare(argv + optind, n, &o);
 	if (!o.foreground)
 		daemonize();
 	loop_init();

@@ -47,6 +47,7 @@ struct options {
 	bool foreground;
 	bool allow_other;
 	unsigned int threads;
+	char fd_opts[64];	/* --container-fd/--iommufd-fd, for fd: devices */
 };
 
 /* attrs.c */

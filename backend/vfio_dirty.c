@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Dirty page tracking for a VFIO device, by whichever mechanism the device
+ * and its IOMMU offer: the device's own DMA logging, the type1 container,
+ * or an iommufd page table allocated with dirty tracking.  Each one clears
+ * what it reports (test-and-clear) and only ever sets bits, so every
+ * buffer handed to the kernel is zeroed first.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vfio.h"
+
+struct dirty_ops {
+	const char *name;	/* for `status` */
+	const char *option;	/* for dirty= */
+	bool (*available)(struct vfio_dev *v);
+	int (*start)(struct vfio_dev *v, const struct mig_range *r, unsigned int n);
+	int (*stop)(struct vfio_dev *v);
+	int (*report)(struct vfio_dev *v, uint64_t iova, uint64_t length,
+		      uint64_t *bitmap);
+};
+
+/* --- device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) --- */
+
+static bool device_available(struct vfio_dev *v)
+{
+	return vfio_feature_probe(v->device_fd, VFIO_DEVICE_FEATURE_SET |
+				  VFIO_DEVICE_FEATURE_DMA_LOGGING_START);
+}
+
+static int device_start(struct vfio_dev *v, const struct mig_range *r,
+			unsigned int n)
+{
+	struct vfio_device_feature_dma_logging_range ranges[MIG_MAX_RANGES];
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = v->page_size, .num_ranges = n,
+		.ranges = (uintptr_t)ranges,
+	};
+
+	for (unsigned int i = 0; i < n; i++) {
+		ranges[i].iova = r[i].start;
+		ranges[i].length = r[i].length;
+	}
+	/* The driver may log at another granule; REPORT converts. */
+	return vfio_feature(v->device_fd, VFIO_DEVICE_FEATURE_SET |
+			    VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, sizeof(ctl));
+}
+
+static int device_stop(struct vfio_dev *v)
+{
+	return vfio_feature(v->device_fd, VFIO_DEVICE_FEATURE_SET |
+			    VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+}
+
+static int device_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
+			 uint64_t *bitmap)
+{
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = iova, .length = length, .page_size = v->page_size,
+		.bitmap = (uintptr_t)bitmap,
+	};
+
+	return vfio_feature(v->device_fd, VFIO_DEVICE_FEATURE_GET |
+			    VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep));
+}
+
+/* --- the type1 container (VFIO_IOMMU_DIRTY_PAGES) --- */
+
+static struct vfio_iommu_type1_info *type1_info(int container)
+{
+	struct vfio_iommu_type1_info *info = NULL, *grown;
+	uint32_t size = sizeof(*info);
+
+	/* The kernel says how large the capability chain is: ask twice. */
+	for (int tries = 0; tries < 2; tries++) {
+		grown = realloc(info, size);
+		if (!grown)
+			break;
+		info = grown;
+		memset(info, 0, size);
+		info->argsz = size;
+		if (ioctl(container, VFIO_IOMMU_GET_INFO, info))
+			break;
+		if (info->argsz <= size)
+			return info;
+		size = info->argsz;
+	}
+	free(info);
+	return NULL;
+}
+
+/* The smallest page of the migration capability: the bitmap's granule. */
+static uint64_t type1_dirty_pgsize(int container)
+{
+	struct vfio_iommu_type1_info *info = type1_info(container);
+	uint64_t pgsize = 0;
+
+	if (info && (info->flags & VFIO_IOMMU_INFO_CAPS)) {
+		for (uint32_t off = info->cap_offset; off && off < info->argsz - 8;) {
+			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+
+			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION &&
+			    off + sizeof(struct vfio_iommu_type1_info_cap_migration) <= info->argsz) {
+				uint64_t bm = ((struct vfio_iommu_type1_info_cap_migration *)h)->pgsize_bitmap;
+
+				pgsize = bm & -bm;
+				break;
+			}
+			off = h->next;
+		}
+	}
+	free(info);
+	return pgsize;
+}
+
+static bool type1_available(struct vfio_dev *v)
+{
+	if (v->container_fd < 0)
+		return false;
+	v->iommu_pgsize = type1_dirty_pgsize(v->container_fd);
+	return v->iommu_pgsize != 0;
+}
+
+static int type1_ioctl(struct vfio_dev *v, uint32_t flag)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = { .argsz = sizeof(d), .flags = flag };
+
+	return ioctl(v->container_fd, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
+}
+
+static void type1_free(struct vfio_dev *v)
+{
+	for (unsigned int i = 0; i < v->nranges; i++) {
+		free(v->pending[i]);
+		v->pending[i] = NULL;
+	}
+	v->nranges = 0;
+}
+
+static int type1_start(struct vfio_dev *v, const struct mig_range *r,
+		       unsigned int n)
+{
+	if (v->page_size % v->iommu_pgsize)
+		return -EINVAL;
+	type1_free(v);
+	for (unsigned int i = 0; i < n; i++) {
+		v->pending[i] = calloc(1, dirty_bitmap_bytes(r[i].length, v->iommu_pgsize));
+		if (!v->pending[i]) {
+			type1_free(v);
+			return -ENOMEM;
+		}
+		v->ranges[i] = r[i];
+		v->nranges = i + 1;
+	}
+	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+}
+
+static int type1_stop(struct vfio_dev *v)
+{
+	type1_free(v);
+	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+}
+
+/* Read the kernel's bits of a whole tracked range into its pending bits. */
+static int type1_pull(struct vfio_dev *v, unsigned int i)
+{
+	const struct mig_range *r = &v->ranges[i];
+	uint64_t bytes = dirty_bitmap_bytes(r->length, v->iommu_pgsize);
+	uint64_t req[(sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+		      sizeof(struct vfio_iommu_type1_dirty_bitmap_get)) / 8] = { 0 };
+	struct vfio_iommu_type1_dirty_bitmap *d = (void *)req;
+	struct vfio_iommu_type1_dirty_bitmap_get *get = (void *)d->data;
+	uint64_t *fresh = calloc(1, bytes);
+	int err = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	d->argsz = sizeof(req);
+	d->flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	get->iova = r->start;
+	get->size = r->length;
+	get->bitmap.pgsize = v->iommu_pgsize;
+	get->bitmap.size = bytes;
+	get->bitmap.data = (__u64 *)fresh;
+	if (ioctl(v->container_fd, VFIO_IOMMU_DIRTY_PAGES, d))
+		err = -errno;
+	for (uint64_t w = 0; !err && w < bytes / 8; w++)
+		v->pending[i][w] |= fresh[w];
+	free(fresh);
+	return err;
+}
+
+static bool test_clear(uint64_t *bits, uint64_t k)
+{
+	uint64_t m = 1ull << (k % 64);
+	bool set = bits[k / 64] & m;
+
+	bits[k / 64] &= ~m;
+	return set;
+}
+
+/*
+ * type1 refuses a window that cuts a mapping in two, and a read of the
+ * bitmap file asks for a window of a range: read the range whole, serve
+ * the window (folded into the log's larger pages) and keep the rest.
+ */
+static int type1_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
+			uint64_t *bitmap)
+{
+	uint64_t ratio = v->page_size / v->iommu_pgsize, first, count;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < v->nranges; i++)
+		if (iova >= v->ranges[i].start &&
+		    iova + length <= v->ranges[i].start + v->ranges[i].length)
+			break;
+	if (i == v->nranges)
+		return -EINVAL;
+	err = type1_pull(v, i);
+	if (err)
+		return err;
+	first = (iova - v->ranges[i].start) / v->iommu_pgsize;
+	count = length / v->iommu_pgsize;
+	for (uint64_t k = 0; k < count; k++) {
+		if (!((first + k) % 64) && count - k >= 64 &&
+		    !v->pending[i][(first + k) / 64]) {
+			k += 63;	/* a clean word */
+			continue;
+		}
+		if (test_clear(v->pending[i], first + k))
+			bitmap[k / ratio / 64] |= 1ull << (k / ratio % 64);
+	}
+	return 0;
+}
+
+/* --- an iommufd page table (IOMMU_HWPT_*_DIRTY_*) --- */
+
+static bool iommufd_available(struct vfio_dev *v)
+{
+	return v->iommufd >= 0 && v->hwpt_id;
+}
+
+static int iommufd_track(struct vfio_dev *v, uint32_t flags)
+{
+	struct iommu_hwpt_set_dirty_tracking t = {
+		.size = sizeof(t), .flags = flags, .hwpt_id = v->hwpt_id,
+	};
+
+	return ioctl(v->iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING, &t) ? -errno : 0;
+}
+
+static int iommufd_start(struct vfio_dev *v, const struct mig_range *r,
+			 unsigned int n)
+{
+	(void)r;
+	(void)n;	/* the page table tracks everything it maps */
+	return iommufd_track(v, IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+}
+
+static int iommufd_stop(struct vfio_dev *v)
+{
+	return iommufd_track(v, 0);
+}
+
+static int iommufd_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
+			  uint64_t *bitmap)
+{
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .hwpt_id = v->hwpt_id, .iova = iova,
+		.length = length, .page_size = v->page_size,
+		.data = (uintptr_t)bitmap,
+	};
+
+	return ioctl(v->iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get) ? -errno : 0;
+}
+
+static const struct dirty_ops mechanisms[] = {
+	[VFIO_DIRTY_DEVICE] = {
+		"device DMA logging", "device", device_available,
+		device_start, device_stop, device_report,
+	},
+	[VFIO_DIRTY_TYPE1] = {
+		"type1 container", "type1", type1_available,
+		type1_start, type1_stop, type1_report,
+	},
+	[VFIO_DIRTY_IOMMUFD] = {
+		"iommufd", "iommufd", iommufd_available,
+		iommufd_start, iommufd_stop, iommufd_report,
+	},
+};
+
+/* The device's own log first, as QEMU prefers it: it sees only its DMA. */
+static const enum vfio_dirty_kind preference[] = {
+	VFIO_DIRTY_DEVICE, VFIO_DIRTY_IOMMUFD, VFIO_DIRTY_TYPE1,
+};
+
+int vfio_dirty_parse(const char *name, enum vfio_dirty_kind *kind)
+{
+	if (!strcmp(name, "auto") || !strcmp(name, "none")) {
+		*kind = name[0] == 'a' ? VFIO_DIRTY_AUTO : VFIO_DIRTY_NONE;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
+		if (!strcmp(name, mechanisms[preference[i]].option)) {
+			*kind = preference[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int vfio_dirty_select(struct vfio_dev *v, enum vfio_dirty_kind want)
+{
+	v->dirty = VFIO_DIRTY_NONE;
+	if (want == VFIO_DIRTY_NONE)
+		return 0;
+	if (want != VFIO_DIRTY_AUTO) {
+		if (!mechanisms[want].available(v))
+			return -ENODEV;
+		v->dirty = want;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
+		if (mechanisms[preference[i]].available(v)) {
+			v->dirty = preference[i];
+			break;
+		}
+	}
+	return 0;
+}
+
+const char *vfio_dirty_name(enum vfio_dirty_kind kind)
+{
+	return kind == VFIO_DIRTY_NONE || kind == VFIO_DIRTY_AUTO ?
+		"none" : mechanisms[kind].name;
+}
+
+int vfio_log_start(struct migdev *dev, const struct mig_range *ranges,
+		   unsigned int nranges, uint64_t page_size)
+{
+	struct vfio_dev *v = to_vfio(dev);
+
+	v->page_size = page_size;
+	return mechanisms[v->dirty].start(v, ranges, nranges);
+}
+
+int vfio_log_stop(struct migdev *dev)
+{
+	struct vfio_dev *v = to_vfio(dev);
+
+	return mechanisms[v->dirty].stop(v);
+}
+
+int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
+		    uint64_t *bitmap)
+{
+	struct vfio_dev *v = to_vfio(dev);
+
+	return mechanisms[v->dirty].report(v, iova, length, bitmap);
+}
+
+const char *vfio_log_mechanism(struct migdev *dev)
+{
+	return vfio_dirty_name(to_vfio(dev)->dirty);
+}
+
+void vfio_dirty_free(struct vfio_dev *v)
+{
+	type1_free(v);
+}
