@@ -307,7 +307,7 @@ static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 static const char *sim_log_mechanism(struct migdev *dev)
 {
 	(void)dev;
-	return "device logging";
+	return "device DMA logging";
 }
 
 /* --- sessions --- */

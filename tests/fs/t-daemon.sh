@@ -37,6 +37,24 @@ startup_error "$T/missing" sim:a "$T/missing"
 # The second pair is bad: the first must not stay mounted.
 startup_error "$T/missing" sim:a "$A" sim:b "$T/missing"
 startup_error "given twice" sim:a "$A" sim:b "$A"
+startup_error "unknown option 'bogus'" sim:a,bogus=1 "$A"
+startup_error "option 'size' needs a value" sim:a,size "$A"
+
+# VFIO devices: what is refused before any ioctl (the real ones are in
+# the kernel lane, tests/kernel/guest-fs-test.sh).
+startup_error "vfio:nonsense: not a PCI address, mdev UUID or sysfs device path" vfio:nonsense "$A"
+startup_error "vfio:: the device is missing" vfio: "$A"
+uuid=00000000-0000-4000-8000-000000000000
+startup_error "no such device (/sys/bus/mdev/devices/$uuid)" "vfio:$uuid" "$A"
+startup_error "no such device (/sys/bus/pci/devices/0000:ff:1f.7)" vfio:ff:1f.7 "$A"
+startup_error "dirty=fast: expected auto, device, type1, iommufd or none" "vfio:$uuid,dirty=fast" "$A"
+startup_error "option 'cdev' takes no value" "vfio:$uuid,cdev=1" "$A"
+startup_error "unknown option 'container'" "vfio:$uuid,container=3" "$A"
+startup_error "fd:x: fd=x: not a file descriptor number" fd:x "$A"
+startup_error "fd:200: device fd 200 is not an open file descriptor" fd:200 "$A"
+startup_error "fd:0: fd 0 is not a VFIO device" fd:0 "$A" </dev/null
+startup_error "hwpt=0: not a page table id" "fd:0,hwpt=0" "$A"
+startup_error "--container-fd takes a file descriptor number, not 'x'" --container-fd x fd:0 "$A"
 
 # Without -f the command returns once the mounts are ready.
 "$MIGFSD" sim:a "$A" sim:b "$B"

@@ -84,7 +84,7 @@ eq "DMA refused in running_p2p" "$(werr "$R/sim/dma" "0 4096")" "Device or resou
 echo stop > "$R/state"
 sleep 0.1
 eq "no DMA in stop" "$(words "$R/dirty/00000000-00100000" | tr -d ' 0')" ""
-grep -q "^dirty_tracking: on (device logging)$" "$R/status" && ok || fail "status: $(grep dirty_tracking "$R/status")"
+grep -q "^dirty_tracking: on (device DMA logging)$" "$R/status" && ok || fail "status: $(grep dirty_tracking "$R/status")"
 
 stop_daemon
 finish

@@ -664,7 +664,7 @@ static void test_log_report(void **state)
 	uint64_t none[3] = { 0 };
 
 	(void)state;
-	assert_string_equal(dev->ops->log_mechanism(dev), "device logging");
+	assert_string_equal(dev->ops->log_mechanism(dev), "device DMA logging");
 	assert_int_equal(dev->ops->log_report(dev, 0, PAGE, none), -EINVAL);
 	assert_int_equal(dev->ops->log_start(dev, r, 2, PAGE), 0);
 	assert_int_equal(dev->ops->log_start(dev, r, 2, PAGE), -EBUSY);
