@@ -13,6 +13,7 @@
 #define BACKEND_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,11 +36,18 @@ struct mig_range {
  * takes the whole value of one write (NUL-terminated).  Both run with the
  * device locked and return 0 or -errno.
  */
+enum mig_poll {
+	MIG_POLL_NONE,		/* poll(2) says "ready", as for a regular file */
+	MIG_POLL_STATE,		/* ... says POLLPRI|POLLIN once the state changed */
+	MIG_POLL_EVENTS,	/* ... once anything in `status` or `log` changed */
+};
+
 struct mig_attr {
 	const char *name;
 	mode_t mode;
 	int (*show)(struct migdev *dev, struct strbuf *sb);
 	int (*store)(struct migdev *dev, const char *buf);
+	enum mig_poll poll;
 };
 
 struct migdev_ops {
@@ -99,6 +107,14 @@ struct dirtylog {
 	uint64_t *frozen[MIG_MAX_RANGES];	/* final bits after a stop */
 };
 
+/* The recent history behind `log`: a ring of timestamped lines. */
+#define MIG_HISTORY_LINES	4096
+#define MIG_HISTORY_LINE	160
+struct mig_history {
+	char (*lines)[MIG_HISTORY_LINE];	/* allocated at the first event */
+	unsigned int next, count;
+};
+
 struct migdev {
 	const struct migdev_ops *ops;
 	char *name;			/* the DEVICE argument */
@@ -111,6 +127,15 @@ struct migdev {
 	struct migdev_stats stats;
 	char last_error[160];
 	struct dirtylog log;
+	struct mig_history history;
+	/*
+	 * Change counters for poll(2): state_events moves with the state,
+	 * events with anything `status` or `log` shows.  notify() runs after
+	 * each move, with the lock held.
+	 */
+	uint64_t state_events, events;
+	void (*notify)(void *arg);
+	void *notify_arg;
 };
 
 /* A reader or writer of `data`: bound to one session at first use. */
@@ -163,6 +188,20 @@ uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size);
  */
 ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 			  uint64_t off, void *buf, size_t len);
+
+/* Change counters (see struct migdev) and the change callback. */
+uint64_t migdev_events(struct migdev *dev, bool state_only);
+void migdev_set_notify(struct migdev *dev, void (*fn)(void *arg), void *arg);
+/* Renders `log`: the recent history, oldest line first. */
+int migdev_history(struct migdev *dev, struct strbuf *sb);
+/* Adds a line to the history and moves `events`; called with the lock held. */
+void migdev_event(struct migdev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* history.c */
+void history_add(struct mig_history *h, const char *fmt, va_list ap);
+int history_show(const struct mig_history *h, struct strbuf *sb);
+void history_free(struct mig_history *h);
 
 /* Record the reason of a failure for `status`; returns err. */
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)

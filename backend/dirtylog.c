@@ -158,6 +158,9 @@ int migdev_dirty_start(struct migdev *dev)
 	if (!err) {
 		drop_frozen(log);
 		log->tracking = true;
+		migdev_event(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
+			     log->nranges, (unsigned long long)log->page_size,
+			     dev->ops->log_mechanism(dev));
 	} else if (err != -EBUSY && err != -EINVAL) {
 		err = migdev_fail(dev, err, "starting dirty tracking");
 	}
@@ -204,6 +207,7 @@ int migdev_dirty_stop(struct migdev *dev)
 	if (e)
 		err = migdev_fail(dev, e, "stopping dirty tracking");
 	log->tracking = false;
+	migdev_event(dev, "dirty tracking off");
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return err ? -EIO : 0;

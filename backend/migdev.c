@@ -55,9 +55,53 @@ void migdev_close(struct migdev *dev)
 		return;
 	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++)
 		free(dev->log.frozen[i]);
+	history_free(&dev->history);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->name);
 	dev->ops->destroy(dev);
+}
+
+uint64_t migdev_events(struct migdev *dev, bool state_only)
+{
+	return __atomic_load_n(state_only ? &dev->state_events : &dev->events,
+			       __ATOMIC_ACQUIRE);
+}
+
+void migdev_set_notify(struct migdev *dev, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->notify = fn;
+	dev->notify_arg = arg;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void bump(struct migdev *dev, bool state)
+{
+	if (state)
+		__atomic_add_fetch(&dev->state_events, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&dev->events, 1, __ATOMIC_RELEASE);
+	if (dev->notify)
+		dev->notify(dev->notify_arg);
+}
+
+void migdev_event(struct migdev *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	history_add(&dev->history, fmt, ap);
+	va_end(ap);
+	bump(dev, false);
+}
+
+int migdev_history(struct migdev *dev, struct strbuf *sb)
+{
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	err = history_show(&dev->history, sb);
+	pthread_mutex_unlock(&dev->lock);
+	return err;
 }
 
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
@@ -72,6 +116,7 @@ int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
 		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
 			 ": %s (%s)", strerror(-err), name ? name : "?");
+	migdev_event(dev, "error: %s", dev->last_error);
 	return err;
 }
 
@@ -88,18 +133,37 @@ static bool in_session(enum mig_state s)
 	return mig_state_saving(s) || s == MIG_RESUMING;
 }
 
+static void end_session(struct migdev *dev)
+{
+	bool saving = dev->state != MIG_RESUMING;
+
+	if (!dev->session)
+		return;
+	migdev_event(dev, "session %llu ended: %llu bytes %s",
+		     (unsigned long long)dev->session,
+		     (unsigned long long)(saving ? dev->stats.bytes_saved :
+					  dev->stats.bytes_resumed),
+		     saving ? "saved" : "resumed");
+	dev->session = 0;
+}
+
 /* Sessions begin on entering the saving group or RESUMING, end on leaving. */
 static void note_state(struct migdev *dev, enum mig_state s)
 {
 	bool was = in_session(dev->state), is = in_session(s);
+	bool flip = (dev->state == MIG_RESUMING) != (s == MIG_RESUMING);
 
-	if (is && (!was || (dev->state == MIG_RESUMING) != (s == MIG_RESUMING))) {
+	if (!is || flip)
+		end_session(dev);
+	if (is && (!was || flip)) {
 		dev->session = ++dev->sessions;
 		dev->stats.bytes_saved = dev->stats.bytes_resumed = 0;
-	} else if (!is) {
-		dev->session = 0;
+		migdev_event(dev, "session %llu began: %s",
+			     (unsigned long long)dev->session,
+			     s == MIG_RESUMING ? "resuming" : "saving");
 	}
 	dev->state = s;
+	bump(dev, true);
 }
 
 /* Ask the device where it is; a device that cannot say is in error. */
@@ -109,8 +173,11 @@ static enum mig_state refresh_state(struct migdev *dev)
 
 	if (dev->ops->get_state(dev, &s))
 		s = MIG_ERROR;
-	if (s != dev->state)
+	if (s != dev->state) {
+		migdev_event(dev, "the device is in %s (was %s)",
+			     mig_state_name(s), mig_state_name(dev->state));
 		note_state(dev, s);
+	}
 	return dev->state;
 }
 
@@ -193,6 +260,10 @@ int migdev_set_state(struct migdev *dev, enum mig_state target)
 	dev->stats.last_result = err;
 	if (!err)
 		dev->stats.transitions++;
+	migdev_event(dev, "transition %s -> %s: %u arcs, %llu us, %s",
+		     mig_state_name(from), mig_state_name(target), steps,
+		     (unsigned long long)dev->stats.last_usec,
+		     err ? errno_name(-err) : "ok");
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return err;
@@ -207,10 +278,12 @@ int migdev_reset(struct migdev *dev)
 	if (err)
 		migdev_fail(dev, err, "reset failed");
 	/* A reset ends the session even if the state looks unchanged. */
-	dev->session = 0;
+	end_session(dev);
 	if (refresh_state(dev) != MIG_RUNNING && !err)
 		err = migdev_fail(dev, -EIO, "reset left the device in %s",
 				  mig_state_name(dev->state));
+	if (!err)
+		migdev_event(dev, "reset: the device is in running");
 	pthread_mutex_unlock(&dev->lock);
 	return err ? -EIO : 0;
 }
@@ -257,7 +330,10 @@ static ssize_t stream_error(struct migdev *dev, ssize_t n, const char *what)
 {
 	if (n == -ENODEV) {
 		refresh_state(dev);
-		dev->session = 0;
+		if (dev->session)
+			migdev_event(dev, "session %llu is gone (the device says ENODEV)",
+				     (unsigned long long)dev->session);
+		end_session(dev);
 		return -ESTALE;
 	}
 	return migdev_fail(dev, (int)n, "%s", what);

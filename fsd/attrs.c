@@ -11,9 +11,14 @@
 #include "parse.h"
 #include "vfio-migfsd.h"
 
-#define ATTR_RO(n)	{ #n, 0444, n##_show, NULL }
-#define ATTR_RW(n)	{ #n, 0600, n##_show, n##_store }
-#define ATTR_WO(n)	{ #n, 0600, NULL, n##_store }
+#define ATTR(n, m, sh, st, p) \
+	{ .name = #n, .mode = m, .show = sh, .store = st, .poll = p }
+#define ATTR_RO(n)	ATTR(n, 0444, n##_show, NULL, MIG_POLL_NONE)
+#define ATTR_RW(n)	ATTR(n, 0600, n##_show, n##_store, MIG_POLL_NONE)
+#define ATTR_WO(n)	ATTR(n, 0600, NULL, n##_store, MIG_POLL_NONE)
+/* Files whose poll(2) waits for a change, as sysfs_notify() does. */
+#define ATTR_RO_POLL(n, p)	ATTR(n, 0444, n##_show, NULL, p)
+#define ATTR_RW_POLL(n, p)	ATTR(n, 0600, n##_show, n##_store, p)
 
 /* The order `states` lists them in. */
 static const enum mig_state state_order[] = {
@@ -95,15 +100,21 @@ static int status_show(struct migdev *dev, struct strbuf *sb)
 	return migdev_status(dev, sb);
 }
 
+static int log_show(struct migdev *dev, struct strbuf *sb)
+{
+	return migdev_history(dev, sb);
+}
+
 const struct mig_attr root_attrs[] = {
-	ATTR_RW(state),
+	ATTR_RW_POLL(state, MIG_POLL_STATE),
 	ATTR_RO(states),
 	ATTR_RO(features),
 	ATTR_RO(precopy),
 	ATTR_RO(data_size),
 	ATTR_WO(reset),
-	ATTR_RO(status),
-	{ NULL, 0, NULL, NULL },
+	ATTR_RO_POLL(status, MIG_POLL_EVENTS),
+	ATTR_RO_POLL(log, MIG_POLL_EVENTS),
+	{ .name = NULL },
 };
 
 static int page_size_show(struct migdev *dev, struct strbuf *sb)
@@ -183,5 +194,5 @@ const struct mig_attr dirty_attrs[] = {
 	ATTR_RW(page_size),
 	ATTR_RW(ranges),
 	ATTR_RW(tracking),
-	{ NULL, 0, NULL, NULL },
+	{ .name = NULL },
 };

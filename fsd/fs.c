@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@
 /* Per-open state behind fi->fh. */
 struct handle {
 	const struct node *node;	/* NULL for a bitmap file */
+	uint64_t seen;			/* the change counter at the last render */
+	struct fuse_pollhandle *ph;	/* a poll(2) waiting for a change */
+	struct handle *next_poller;
 	struct mig_range range;		/* bitmap files */
 	struct strbuf text;		/* attribute snapshot for reads */
 	struct strbuf written;		/* the value written through this open */
@@ -48,9 +52,14 @@ static void add_attrs(struct mount *m, unsigned int dir,
 		add_node(m, a->name, NODE_ATTR, dir, a, backend);
 }
 
+static void notify_pollers(void *arg);
+
 void fs_build_nodes(struct mount *m)
 {
 	const struct migdev_ops *ops = m->dev->ops;
+
+	pthread_mutex_init(&m->poll_lock, NULL);
+	migdev_set_notify(m->dev, notify_pollers, m);
 
 	m->nnodes = 0;
 	add_node(m, "", NODE_DIR, ROOT_NODE, NULL, false);
@@ -285,6 +294,89 @@ static int claim(struct mount *m, struct handle *h)
 	return err;
 }
 
+/*
+ * poll(2) on `state`, `status` and `log`, as on a sysfs attribute after
+ * sysfs_notify(): a file reports POLLPRI|POLLIN once its counter moved past
+ * what the file last rendered, and nothing before, so that waiting for
+ * either blocks until a change.  Reading from offset 0 re-arms it.
+ */
+static bool pollable(const struct node *n)
+{
+	return n && n->kind == NODE_ATTR && n->attr->poll != MIG_POLL_NONE;
+}
+
+static uint64_t node_events(struct mount *m, const struct node *n)
+{
+	return pollable(n) ? migdev_events(m->dev, n->attr->poll == MIG_POLL_STATE) : 0;
+}
+
+static void poller_remove(struct mount *m, struct handle *h)
+{
+	for (struct handle **p = &m->pollers; *p; p = &(*p)->next_poller) {
+		if (*p == h) {
+			*p = h->next_poller;
+			break;
+		}
+	}
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	h->ph = NULL;
+}
+
+/* The device's change callback: wake every poller whose file changed. */
+static void notify_pollers(void *arg)
+{
+	struct mount *m = arg;
+	struct handle **p = &m->pollers, *h;
+
+	pthread_mutex_lock(&m->poll_lock);
+	while ((h = *p)) {
+		if (node_events(m, h->node) == h->seen) {
+			p = &h->next_poller;
+			continue;
+		}
+		*p = h->next_poller;
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+	pthread_mutex_unlock(&m->poll_lock);
+}
+
+static void migfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		       struct fuse_pollhandle *ph)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = req_mount(req);
+	unsigned int revents = 0;
+
+	(void)ino;
+	if (!pollable(h->node)) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+		return;
+	}
+	/* Counters move before the callback takes this lock: no lost wake-up. */
+	pthread_mutex_lock(&m->poll_lock);
+	if (node_events(m, h->node) != h->seen) {
+		revents = POLLPRI | POLLIN | POLLRDNORM;
+	} else if (ph) {
+		if (!h->ph) {
+			h->next_poller = m->pollers;
+			m->pollers = h;
+		} else {
+			fuse_pollhandle_destroy(h->ph);
+		}
+		h->ph = ph;
+		ph = NULL;
+	}
+	pthread_mutex_unlock(&m->poll_lock);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, revents);
+}
+
 static int open_check(const struct node *n, int flags)
 {
 	int acc = flags & O_ACCMODE;
@@ -316,6 +408,7 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	h->node = n;
+	h->seen = node_events(m, n);
 	err = n ? open_check(n, fi->flags) : bitmap_range(m, ino, &h->range);
 	if (!err && n && n->kind == NODE_DATA) {
 		err = migdev_data_open(m->dev);
@@ -346,9 +439,13 @@ static void migfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = req_mount(req);
 
 	(void)ino;
-	unclaim(req_mount(req), h);
+	unclaim(m, h);
+	pthread_mutex_lock(&m->poll_lock);
+	poller_remove(m, h);
+	pthread_mutex_unlock(&m->poll_lock);
 	sb_free(&h->text);
 	sb_free(&h->written);
 	free(h);
@@ -383,10 +480,15 @@ static int attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 static void read_attr(fuse_req_t req, struct handle *h, void *buf, size_t size,
 		      off_t off)
 {
+	struct mount *m = req_mount(req);
 	int err;
 
 	if (off == 0 || !h->rendered) {
-		err = attr_show(req_mount(req), h->node, &h->text);
+		/* Before the render: a change during it wakes the next poll. */
+		pthread_mutex_lock(&m->poll_lock);
+		h->seen = node_events(m, h->node);
+		pthread_mutex_unlock(&m->poll_lock);
+		err = attr_show(m, h->node, &h->text);
 		if (err) {
 			fuse_reply_err(req, -err);
 			return;
@@ -512,4 +614,5 @@ const struct fuse_lowlevel_ops migfs_ops = {
 	.release = migfs_release,
 	.read = migfs_read,
 	.write = migfs_write,
+	.poll = migfs_poll,
 };

@@ -41,6 +41,8 @@ struct mount {
 	unsigned int nnodes;
 	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
 	bool gone;			/* unmounted or ended */
+	pthread_mutex_t poll_lock;	/* guards pollers */
+	struct handle *pollers;		/* open files waiting for a change */
 };
 
 struct options {
@@ -56,7 +58,7 @@ extern const struct mig_attr dirty_attrs[];
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops migfs_ops;
-void fs_build_nodes(struct mount *m);
+void fs_build_nodes(struct mount *m);	/* also sets up poll(2) */
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
 
 /* mount.c */

@@ -90,7 +90,7 @@ done
 for f in states features precopy data_size status; do
 	eq "mode of $f" "$(stat -c %a "$A/$f")" 444
 done
-eq "listing" "$(ls "$A" | tr '\n' ' ')" "data data_size dirty features precopy reset sim state states status "
+eq "listing" "$(ls "$A" | tr '\n' ' ')" "data data_size dirty features log precopy reset sim state states status "
 eq "data block size" "$(stat -c %o "$A/data")" 1048576
 # Write-only and read-only files refuse the other direction.
 eq "reading reset" "$(rerr "$A/reset")" "Permission denied"

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Events: poll(2) on `state` and `status`, and the history in `log`.
+. "$(dirname "$0")/lib.sh"
+
+PW="$(dirname "$0")/pollwait.py"
+A=$(mnt a)
+P=$(mnt p)
+start sim:a,size=64K "$A" sim:p,features=p2p "$P"
+
+# An unchanged file is not ready: a watcher sleeps.
+eq "poll state, nothing happens" "$("$PW" "$A/state" 200)" none
+eq "poll status, nothing happens" "$("$PW" "$A/status" 200)" none
+
+# A change from another writer wakes it with POLLPRI|POLLIN; reading from
+# offset 0 re-arms it.
+eq "poll state across a transition" "$("$PW" "$A/state" 5000 now sh -c "echo stop > $A/state")" "PRI IN
+re-armed"
+eq "epoll state across a transition" "$("$PW" --epoll "$A/state" 5000 now sh -c "echo running > $A/state")" "PRI IN
+re-armed"
+eq "poll status across a transition" "$("$PW" "$A/status" 5000 now sh -c "echo stop > $A/state")" "PRI IN
+re-armed"
+eq "poll state across a reset" "$("$PW" "$A/state" 5000 now sh -c "echo 1 > $A/reset")" "PRI IN
+re-armed"
+# A refusal changes status (last_error), not the state.
+eq "poll status across a refusal" "$("$PW" "$P/status" 5000 now sh -c "echo pre_copy > $P/state 2>/dev/null")" "PRI IN
+re-armed"
+eq "poll state across a refusal" "$("$PW" "$P/state" 300 now sh -c "echo pre_copy > $P/state 2>/dev/null")" none
+# A write that stores the same state is no change.
+eq "poll state, same state written" "$("$PW" "$A/state" 300 now sh -c "echo running > $A/state")" none
+# A waiter already asleep is woken (the notification, not the first check).
+eq "poll state, change while asleep" "$("$PW" "$A/state" 5000 later sh -c "echo stop_copy > $A/state")" "PRI IN
+re-armed"
+eq "epoll status, change while asleep" "$("$PW" --epoll "$A/status" 5000 later sh -c "echo 1 > $A/reset")" "PRI IN
+re-armed"
+# Files without events are always ready, like regular files.
+eq "poll features" "$("$PW" "$A/features" 200)" "IN
+still ready"
+
+# log: one line per event, UTC timestamps, oldest first.
+echo 1 > "$A/reset"
+cat "$A/data" >/dev/null 2>&1
+echo stop_copy > "$A/state"
+cat "$A/data" > "$T/img"
+echo stop > "$A/state"
+echo 0 64K > "$A/dirty/ranges"
+echo 1 > "$A/dirty/tracking"
+echo 0 > "$A/dirty/tracking"
+echo "stop_copy EIO" > "$A/sim/fail"
+werr "$A/state" stop_copy >/dev/null
+echo 1 > "$A/reset"
+size=$(stat -c %s "$T/img")
+log=$(cat "$A/log")
+check "log timestamps" sh -c 'printf "%s\n" "$0" | grep -qvE "^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z " && exit 1 || exit 0' "$log"
+want="session * began: saving
+transition running -> stop_copy: 3 arcs, * us, ok
+session * ended: $size bytes saved
+transition stop_copy -> stop: 1 arcs, * us, ok
+dirty tracking on: 1 ranges, 4096-byte pages, device DMA logging
+dirty tracking off
+error: stop -> stop_copy failed, device is in error: Input/output error (EIO)
+transition stop -> stop_copy: 0 arcs, * us, EIO
+reset: the device is in running"
+got=$(printf '%s\n' "$log" | cut -d' ' -f2- | grep -E '^(transition|session|dirty|error|reset)' | tail -9)
+# shellcheck disable=SC2053
+[[ $got == $want ]] && ok || fail "log: got
+$got
+want
+$want"
+eq "log: a transition refused" "$(grep -c 'error: device has no pre_copy state' "$P/log")" 2
+eq "log of the other device untouched" "$(grep -c transition "$P/log")" 0
+
+# Bounded: the last 4096 lines stay.
+python3 - "$P/state" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(4200):
+    os.pwrite(fd, b"stop\n" if i % 2 == 0 else b"running\n", 0)
+PY
+eq "log keeps 4096 lines" "$(wc -l < "$P/log")" 4096
+# (Not tail FILE: like sysfs, st_size is 4096 whatever the content.)
+eq "log keeps the newest" "$(cat "$P/log" | tail -1 | cut -d' ' -f2-5)" "transition stop -> running:"
+eq "log cannot be written" "$(werr "$P/log" x)" "Permission denied"
+
+stop_daemon
+finish
