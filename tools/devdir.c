@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A mounted device directory, through its files only (docs/ABI.md):
+ * reading and writing text files, parsing what they hold, and finding
+ * every vfio-migfsd mount of the machine.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-migctl.h"
+
+int devdir_path(const char *dir, const char *file, char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", dir, file);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int devdir_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n = 0, got = 0;
+	int fd, err = devdir_path(dir, file, path, sizeof(path));
+
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* A text file is rendered at offset 0; read it whole. */
+	while ((size_t)n < len - 1 && (got = read(fd, buf + n, len - 1 - (size_t)n)) > 0)
+		n += got;
+	err = got < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int devdir_write(const char *dir, const char *file, const char *value)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(value);
+	int fd, err = devdir_path(dir, file, path, sizeof(path));
+
+	if (err)
+		return err;
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* The daemon answers the whole value or an error, never a part. */
+	err = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
+	close(fd);
+	return err;
+}
+
+int devdir_set_state(const char *dir, const char *state)
+{
+	return devdir_write(dir, "state", state);
+}
+
+int devdir_state(const char *dir, char *buf, size_t len)
+{
+	return devdir_read(dir, "state", buf, len);
+}
+
+/* "key value" or "key: value" lines: the number after key. */
+static int find_u64(const char *text, const char *key, uint64_t *v)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, klen) || (l[klen] != ' ' && l[klen] != ':'))
+			continue;
+		l += klen + (l[klen] == ':');
+		return sscanf(l, " %" SCNu64, v) == 1 ? 0 : -EPROTO;
+	}
+	return -EPROTO;
+}
+
+int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty)
+{
+	char buf[256];
+	int err = devdir_read(dir, "precopy", buf, sizeof(buf));
+
+	if (err)
+		return err;
+	err = find_u64(buf, "initial_bytes", initial);
+	return err ? err : find_u64(buf, "dirty_bytes", dirty);
+}
+
+int devdir_u64(const char *dir, const char *file, uint64_t *v)
+{
+	char buf[64];
+	int err = devdir_read(dir, file, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	return sscanf(buf, "%" SCNu64, v) == 1 ? 0 : -EPROTO;
+}
+
+unsigned int devdir_features(const char *dir)
+{
+	static const char *const names[] = { "stop_copy", "p2p", "pre_copy", "dirty" };
+	char buf[256], *save, *w;
+	unsigned int f = 0;
+
+	if (devdir_read(dir, "features", buf, sizeof(buf)))
+		return 0;
+	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(w, names[i]))
+				f |= 1u << i;
+	return f;
+}
+
+/* The value of "key: value" in status text, or "" */
+void status_field(const char *status, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+
+	out[0] = '\0';
+	for (const char *l = status; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, klen) || strncmp(l + klen, ": ", 2))
+			continue;
+		l += klen + 2;
+		snprintf(out, len, "%.*s", (int)strcspn(l, "\n"), l);
+		return;
+	}
+}
+
+int status_u64(const char *status, const char *key, uint64_t *v)
+{
+	return find_u64(status, key, v);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+int devdir_mounts(char ***dirs, size_t *n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096], fstype[256];
+
+	*dirs = NULL;
+	*n = 0;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE ... */
+		const char *dash = strstr(line, " - ");
+		char **grown;
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(dash + 3, "%255s", fstype) != 1 ||
+		    strcmp(fstype, "fuse.vfio-migfs"))
+			continue;
+		unescape(mnt);
+		grown = realloc(*dirs, (*n + 1) * sizeof(**dirs));
+		if (grown)
+			*dirs = grown;
+		if (!grown || !(grown[*n] = strdup(mnt))) {
+			fclose(f);
+			return -ENOMEM;	/* the caller frees the *n found */
+		}
+		(*n)++;
+	}
+	fclose(f);
+	return 0;
+}
+
+bool devdir_recover(const char *dir, bool reset_first)
+{
+	char state[64];
+
+	if (reset_first || devdir_set_state(dir, "running"))
+		devdir_write(dir, "reset", "1");
+	return devdir_state(dir, state, sizeof(state)) == 0 && !strcmp(state, "running");
+}

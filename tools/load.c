@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The resuming side: check the stream's header before touching the
+ * device, then resuming, each chunk checked before its payload reaches
+ * `data`, and stop, where the device itself validates what it got.  Once
+ * the device is resuming, any failure resets it: it is never left
+ * half-loaded.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-migctl.h"
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
+{
+	(void)type;
+	return write_all(((struct data_sink *)s)->fd, buf, len);
+}
+
+int check_destination(const char *dir, struct errmsg *e)
+{
+	char state[64];
+	int err = devdir_state(dir, state, sizeof(state));
+
+	if (err)
+		return errmsg_sys(e, err, "reading %s/state", dir);
+	if (strcmp(state, "running") && strcmp(state, "stop"))
+		return errmsg_set(e, -EBUSY, "%s is in %s; loading needs running or "
+				  "stop (nothing was changed)", dir, state);
+	return 0;
+}
+
+int open_resuming(const char *dir, int *fd, struct errmsg *e)
+{
+	char path[PATH_MAX];
+	int err = devdir_set_state(dir, "resuming");
+
+	if (err)
+		return errmsg_sys(e, err, "%s: resuming", dir);
+	err = devdir_path(dir, "data", path, sizeof(path));
+	*fd = err ? -1 : open(path, O_WRONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return errmsg_sys(e, err ? err : -errno, "opening %s", path);
+	return 0;
+}
+
+/*
+ * Leave resuming through stop: this is where the device checks the whole
+ * of what it was given.
+ */
+int finish_resuming(const char *dir, bool run, struct errmsg *e)
+{
+	char why[256];
+	int err = devdir_set_state(dir, "stop");
+
+	if (err) {
+		if (devdir_read(dir, "status", why, sizeof(why)) == 0)
+			status_field(why, "last_error", why, sizeof(why));
+		return errmsg_set(e, err, "%s refused the stream (%s)", dir, why);
+	}
+	err = run ? devdir_set_state(dir, "running") : 0;
+	return err ? errmsg_sys(e, err, "%s: running", dir) : 0;
+}
+
+static int feed(struct load_job *job, int fd)
+{
+	uint32_t len;
+	int type, err;
+
+	while ((type = stream_read_chunk(&job->reader, job->buf, &len)) != CHUNK_END) {
+		if (interrupted)
+			return errmsg_set(&job->err, -EINTR, "interrupted");
+		if (type < 0)
+			return errmsg_set(&job->err, -EBADMSG, "%s", job->reader.error);
+		err = write_all(fd, job->buf, len);
+		if (err)
+			return errmsg_sys(&job->err, err, "writing %s/data", job->dir);
+		progress_update(&job->progress, job->reader.totals.precopy_bytes +
+				job->reader.totals.stopcopy_bytes);
+	}
+	return 0;
+}
+
+/* Reset a device that failed to load; true if it is left in error. */
+bool abandon_resuming(const char *dir, struct errmsg *e)
+{
+	bool ok = devdir_recover(dir, true);
+
+	errmsg_add(e, ok ? "; the device was reset" : "; the device is left in error");
+	return !ok;
+}
+
+int load_device(struct load_job *job)
+{
+	struct stream_header h;
+	int fd = -1, err;
+
+	if (stream_read_header(&job->reader, &h))
+		return errmsg_set(&job->err, -EBADMSG, "%s (nothing was changed)",
+				  job->reader.error);
+	err = check_destination(job->dir, &job->err);
+	if (err)
+		return err;
+	err = open_resuming(job->dir, &fd, &job->err);
+	progress_phase(&job->progress, "resuming", 0);
+	err = err ? err : feed(job, fd);
+	if (fd >= 0)
+		close(fd);
+	err = err ? err : finish_resuming(job->dir, job->run, &job->err);
+	progress_done(&job->progress);
+	if (err)
+		job->device_error = abandon_resuming(job->dir, &job->err);
+	return err;
+}
+
+/* --- vfio-migctl load --- */
+
+int cmd_load(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "run", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct load_job job = { 0 };
+	const char *file;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c != 'r')
+			option_error(c, argv);
+		job.run = true;
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		usage_error("load takes DIR [FILE|-]");
+	job.dir = argv[optind];
+	file = argc - optind == 2 ? argv[optind + 1] : "-";
+	job.reader.fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (job.reader.fd < 0)
+		fatal("%s", file);
+	job.buf = malloc(STREAM_CHUNK_MAX);
+	if (!job.buf)
+		fatal("buffer");
+	transfer_signals();
+	progress_init(&job.progress, job.dir);
+	err = load_device(&job);
+	free(job.buf);
+	if (err)
+		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
+	return err ? (job.device_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;
+}

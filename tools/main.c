@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfio-migctl [-h | -V] COMMAND [ARGS]
+ *
+ * Each command parses its own arguments; this file holds the table of
+ * commands, the usage text and the one-line errors they all use.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "vfio-migctl.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;	/* its lines of the usage text */
+} commands[] = {
+	{ "save", cmd_save,
+"  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--abort]\n"
+"       DIR [FILE|-]   save the device's migration stream (stdout by default)\n" },
+	{ "load", cmd_load,
+"  load [--run] DIR [FILE|-]\n"
+"                      load a saved stream into the device (stdin by default)\n" },
+	{ "migrate", cmd_migrate,
+"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
+"                      move SRC's state into DST on this host\n" },
+	{ "prepare", cmd_prepare,
+"  prepare BDF [--driver NAME]\n"
+"                      make the VF migratable on its devlink port, then bind\n"
+"                      it to its vfio driver (default vfio-pci)\n"
+"  prepare --list      list the devlink VF ports and their migratable state\n" },
+};
+
+void usage(FILE *f)
+{
+	fputs("usage: vfio-migctl COMMAND [ARGS]\n\nCommands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fputs(commands[i].help, f);
+	fputs("\n"
+"Options:\n"
+"  -h, --help          show this help\n"
+"  -V, --version       show the version\n"
+"\n"
+"BDF is a PCI address, DOMAIN:BUS:DEV.FN (e.g. 0000:3b:00.1).\n"
+"See vfio-migctl(1).\n", f);
+}
+
+void die(int status, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vfio-migctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static int errmsg_vset(struct errmsg *e, int err, const char *fmt, va_list ap)
+{
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	return err;
+}
+
+int errmsg_set(struct errmsg *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errmsg_vset(e, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int errmsg_sys(struct errmsg *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errmsg_vset(e, err, fmt, ap);
+	va_end(ap);
+	errmsg_add(e, ": ");
+	errmsg_add(e, strerror(-err));
+	return err;
+}
+
+void errmsg_add(struct errmsg *e, const char *text)
+{
+	size_t len = strlen(e->text);
+
+	snprintf(e->text + len, sizeof(e->text) - len, "%s", text);
+}
+
+void option_error(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		usage_error("option '%s' needs a value", arg);
+	/* A short option may be one of several in arg: optopt names it. */
+	if (strncmp(arg, "--", 2))
+		usage_error("unknown option '-%c' (see --help)", optopt);
+	usage_error("unknown option '%s' (see --help)", arg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	/* "+": stop at the command, whose options are its own */
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vfio-migctl %s\n", VERSION);
+			return 0;
+		default:
+			option_error(c, argv);
+		}
+	}
+	if (optind == argc)
+		usage_error("no command (see --help)");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			return commands[i].run(argc - optind, argv + optind);
+	usage_error("unknown command '%s' (see --help)", argv[optind]);
+}

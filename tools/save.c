@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The saving side of a migration: precopy rounds while the device runs,
+ * then stop_copy and a drain, handed chunk by chunk to a sink (a stream
+ * for `save`, the destination's `data` for `migrate`).  Any failure or
+ * interrupt takes the source back to running: a failed migration must
+ * never strand the workload.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "vfio-migctl.h"
+
+#define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
+
+volatile sig_atomic_t interrupted;
+
+uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Read `data` until it has nothing more for now (or, in stop_copy, ever). */
+static int drain(struct save_job *job, int fd, uint32_t type, uint64_t *bytes)
+{
+	const struct save_opts *o = job->opts;
+	ssize_t n;
+	int err;
+
+	*bytes = 0;
+	while ((n = read(fd, job->buf, SAVE_BUF_SIZE)) != 0) {
+		if (interrupted)
+			return errmsg_set(&job->err, -EINTR, "interrupted");
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errmsg_sys(&job->err, -errno, "reading %s/data", o->dir);
+		err = job->sink->put(job->sink, type, job->buf, (uint32_t)n);
+		if (err)
+			return errmsg_sys(&job->err, err, "writing the stream");
+		*bytes += (uint64_t)n;
+		progress_update(&job->progress, (type == CHUNK_PRECOPY ?
+				job->stats.precopy_bytes : job->stats.stopcopy_bytes) + *bytes);
+	}
+	return 0;
+}
+
+/* Whether the dirty bytes left are few enough to stop the device now. */
+static bool converged(struct save_job *job, uint64_t initial, uint64_t dirty,
+		      uint64_t rate)
+{
+	const struct save_opts *o = job->opts;
+
+	if (initial)
+		return false;	/* what must go before the switch has not */
+	if (dirty <= o->threshold)
+		return true;
+	return o->downtime_ms && rate &&
+	       dirty * 1000 / rate <= o->downtime_ms;
+}
+
+static int precopy_rounds(struct save_job *job, int fd)
+{
+	const struct save_opts *o = job->opts;
+	uint64_t initial, dirty, got, t0, rate = 0;
+	int err;
+
+	for (job->stats.rounds = 1; ; job->stats.rounds++) {
+		t0 = now_usec();
+		err = drain(job, fd, CHUNK_PRECOPY, &got);
+		if (err)
+			return err;
+		job->stats.precopy_bytes += got;
+		if (got)
+			rate = got * 1000000 / (now_usec() - t0 + 1);
+		err = devdir_precopy(o->dir, &initial, &dirty);
+		if (err)
+			return errmsg_sys(&job->err, err, "reading %s/precopy", o->dir);
+		if (converged(job, initial, dirty, rate) ||
+		    job->stats.rounds >= o->max_rounds)
+			return 0;
+		if (!got)	/* give the device time to dirty something */
+			nanosleep(&(struct timespec){ 0, IDLE_WAIT_NS }, NULL);
+	}
+}
+
+static int open_data(struct save_job *job, int flags, int *fd)
+{
+	char path[PATH_MAX];
+	int err = devdir_path(job->opts->dir, "data", path, sizeof(path));
+
+	*fd = err ? -1 : open(path, flags | O_CLOEXEC);
+	if (*fd < 0)
+		return errmsg_sys(&job->err, err ? err : -errno, "opening %s", path);
+	return 0;
+}
+
+static int enter(struct save_job *job, const char *state)
+{
+	int err = devdir_set_state(job->opts->dir, state);
+
+	return err ? errmsg_sys(&job->err, err, "%s: %s", job->opts->dir, state) : 0;
+}
+
+static int save_steps(struct save_job *job, bool precopy)
+{
+	uint64_t got;
+	int fd = -1, err;
+
+	if (precopy) {
+		err = enter(job, "pre_copy");
+		err = err ? err : open_data(job, O_RDONLY, &fd);
+		progress_phase(&job->progress, "precopy", 0);
+		err = err ? err : precopy_rounds(job, fd);
+		if (err)
+			goto out;
+	}
+	job->stats.t_stopcopy = now_usec();
+	/* From pre_copy the session goes on: the same open `data` drains it. */
+	err = enter(job, "stop_copy");
+	if (!err && fd < 0)
+		err = open_data(job, O_RDONLY, &fd);
+	if (err)
+		goto out;
+	progress_phase(&job->progress, "stop_copy", job->stats.size_hint);
+	err = drain(job, fd, CHUNK_STOPCOPY, &got);
+	job->stats.stopcopy_bytes = got;
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* Back to running (by a reset if need be); false if left in error. */
+bool restore_source(const char *dir, struct errmsg *e)
+{
+	bool ok = devdir_recover(dir, false);
+
+	if (e)
+		errmsg_add(e, ok ? "; the source is running again" :
+			   "; the source is left in error");
+	return ok;
+}
+
+int save_device(struct save_job *job)
+{
+	const struct save_opts *o = job->opts;
+	char state[64];
+	bool precopy;
+	int err;
+
+	err = devdir_state(o->dir, state, sizeof(state));
+	if (err)
+		return errmsg_sys(&job->err, err, "reading %s/state", o->dir);
+	if (strcmp(state, "running") && strcmp(state, "stop"))
+		return errmsg_set(&job->err, -EBUSY, "%s is in %s; saving needs "
+				  "running or stop (nothing was changed)", o->dir, state);
+	/* From stop there is nothing to pre-copy: the device does not run. */
+	precopy = !strcmp(state, "running") && (devdir_features(o->dir) & FEATURE_PRE_COPY);
+	if (devdir_u64(o->dir, "data_size", &job->stats.size_hint))
+		job->stats.size_hint = 0;
+	job->stats.t_start = now_usec();
+	err = save_steps(job, precopy);
+	if (interrupted && !err)
+		err = errmsg_set(&job->err, -EINTR, "interrupted");
+	if (!err && !o->keep_running)
+		err = enter(job, "stop");
+	if (err || o->keep_running)
+		job->source_error = !restore_source(o->dir, err ? &job->err : NULL);
+	job->stats.t_end = now_usec();
+	progress_done(&job->progress);
+	return err;
+}
+
+/* --- vfio-migctl save --- */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void transfer_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a blocked write to a pipe returns to be checked. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A reader that went away is an error to handle, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int save_option(int c, const char *arg, struct save_opts *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'r':
+		if (parse_u64(arg, &v, 0) || !v || v > 100000)
+			usage_error("--max-rounds takes 1 to 100000, not '%s'", arg);
+		o->max_rounds = (unsigned int)v;
+		return 1;
+	case 't':
+		if (parse_u64(arg, &o->threshold, 1))
+			usage_error("--threshold takes a byte count, not '%s'", arg);
+		return 1;
+	case 'd':
+		if (parse_u64(arg, &o->downtime_ms, 0) || !o->downtime_ms)
+			usage_error("--downtime-limit takes milliseconds, not '%s'", arg);
+		return 1;
+	case 'a':
+		o->keep_running = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int stream_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
+{
+	return stream_write_data(&((struct stream_sink *)s)->w, type, buf, len);
+}
+
+static int open_output(const char *file, bool *created)
+{
+	int fd;
+
+	*created = false;
+	if (!strcmp(file, "-")) {
+		if (isatty(STDOUT_FILENO))
+			usage_error("will not write a stream to a terminal (give a FILE or a pipe)");
+		return STDOUT_FILENO;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fatal("%s", file);
+	*created = true;
+	return fd;
+}
+
+static int save_to(struct save_job *job, struct stream_sink *out)
+{
+	struct stream_header h = { .features = devdir_features(job->opts->dir),
+				   .created = (uint64_t)time(NULL) };
+	char status[4096];
+	int err;
+
+	if (devdir_read(job->opts->dir, "status", status, sizeof(status)) == 0)
+		status_field(status, "device", h.source, sizeof(h.source));
+	err = stream_write_header(&out->w, &h);
+	if (err)
+		return errmsg_sys(&job->err, err, "writing the stream");
+	err = save_device(job);
+	if (!err && (err = stream_write_end(&out->w)))
+		errmsg_sys(&job->err, err, "writing the stream");
+	return err;
+}
+
+int cmd_save(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		SAVE_LONGOPTS,
+		{ "abort", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct save_opts o = SAVE_DEFAULTS;
+	struct stream_sink out = { .sink.put = stream_put };
+	struct save_job job = { .opts = &o, .sink = &out.sink };
+	const char *file;
+	bool created;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (!save_option(c, optarg, &o))
+			option_error(c, argv);
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		usage_error("save takes DIR [FILE|-]");
+	o.dir = argv[optind];
+	file = argc - optind == 2 ? argv[optind + 1] : "-";
+	out.w.fd = open_output(file, &created);
+	job.buf = malloc(SAVE_BUF_SIZE);
+	if (!job.buf)
+		fatal("buffer");
+	transfer_signals();
+	progress_init(&job.progress, o.dir);
+	err = save_to(&job, &out);
+	free(job.buf);
+	if (err && created)
+		unlink(file);	/* no half stream left to be loaded */
+	if (!err && out.w.fd != STDOUT_FILENO && close(out.w.fd))
+		fatal("%s", file);
+	if (err)
+		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
+	return err ? (job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;
+}

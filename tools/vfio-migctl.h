@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-migctl: the operator's side of VFIO migration.
+ *
+ * main.c parses the command line and picks a subcommand from its table.
+ * The migration commands use nothing but the files of a mounted device
+ * directory (docs/ABI.md): devdir.c reads and writes them, save.c is the
+ * saving side, load.c the resuming side, migrate.c joins the two on one
+ * host, stream.c frames a migration for files and pipes
+ * (docs/stream-format.md), progress.c draws the progress line.
+ * prepare.c makes a VF migratable and hands it to its vfio driver (the
+ * policy: sysfs, which port, in what order), devlink.c speaks devlink's
+ * generic netlink (building messages, parsing replies, PCI names), with
+ * no policy and no exits so that it can be tested on its own.
+ */
+#ifndef VFIO_MIGCTL_H
+#define VFIO_MIGCTL_H
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct nlmsghdr;
+struct nl_msg;
+struct nl_sock;
+
+/* ---- main.c ---- */
+
+/*
+ * Exit status: 0 done; 1 failed, with the source running (and a
+ * destination reset); 2 a command line that makes no sense; 3 failed and
+ * a device is left in error.
+ */
+#define EXIT_USAGE		2
+#define EXIT_DEVICE_ERROR	3
+
+void usage(FILE *f);
+/* One line "vfio-migctl: ..." on stderr (and strerror(err) if err), then exit. */
+void die(int status, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+#define fatal(...)	 die(EXIT_FAILURE, errno, __VA_ARGS__)
+#define fatalx(...)	 die(EXIT_FAILURE, 0, __VA_ARGS__)
+#define usage_error(...) die(EXIT_USAGE, 0, __VA_ARGS__)
+/* What getopt_long's '?' or ':' (optstring starting ":") was about. */
+void option_error(int c, char **argv) __attribute__((noreturn));
+
+/* What went wrong, in words, for the one line a command prints. */
+struct errmsg {
+	char text[512];
+};
+
+/* Set the message; errmsg_sys adds ": strerror(-err)".  Both return err. */
+int errmsg_set(struct errmsg *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int errmsg_sys(struct errmsg *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void errmsg_add(struct errmsg *e, const char *text);
+
+/* ---- devdir.c: a mounted device directory ---- */
+
+#define FEATURE_STOP_COPY	(1u << 0)	/* bits of the `features` words */
+#define FEATURE_P2P		(1u << 1)
+#define FEATURE_PRE_COPY	(1u << 2)
+#define FEATURE_DIRTY		(1u << 3)
+
+/* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
+int devdir_path(const char *dir, const char *file, char *path, size_t len);
+/* The whole file, without its trailing newlines. */
+int devdir_read(const char *dir, const char *file, char *buf, size_t len);
+int devdir_write(const char *dir, const char *file, const char *value);
+int devdir_state(const char *dir, char *buf, size_t len);
+int devdir_set_state(const char *dir, const char *state);
+int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty);
+int devdir_u64(const char *dir, const char *file, uint64_t *v);
+unsigned int devdir_features(const char *dir);
+/* Back to running, by a reset if need be (or at once); false if not. */
+bool devdir_recover(const char *dir, bool reset_first);
+/* The mountpoints of every vfio-migfsd mount, from /proc/self/mountinfo. */
+int devdir_mounts(char ***dirs, size_t *n);
+/* "key: value" lines of `status`. */
+void status_field(const char *status, const char *key, char *out, size_t len);
+int status_u64(const char *status, const char *key, uint64_t *v);
+
+/* ---- progress.c ---- */
+
+struct progress {
+	bool on;		/* stderr is a terminal */
+	const char *label, *phase;
+	uint64_t total;		/* bytes expected in this phase, 0 unknown */
+	uint64_t t0, drawn;
+};
+
+void progress_init(struct progress *p, const char *label);
+void progress_phase(struct progress *p, const char *phase, uint64_t total);
+void progress_update(struct progress *p, uint64_t bytes);
+void progress_done(struct progress *p);
+
+/* ---- stream.c: docs/stream-format.md ---- */
+
+#define STREAM_VERSION		1
+#define STREAM_NAME_MAX		255
+#define STREAM_CHUNK_HEADER	16
+#define STREAM_CHUNK_MAX	(16u << 20)
+#define STREAM_HEADER_MAX	(28 + STREAM_NAME_MAX + 4)
+
+enum {
+	CHUNK_PRECOPY = 1,
+	CHUNK_STOPCOPY = 2,
+	CHUNK_END = 0x454E4421,
+};
+
+struct stream_header {
+	uint32_t features;	/* FEATURE_* */
+	uint64_t created;	/* seconds since the epoch */
+	char source[STREAM_NAME_MAX + 1];
+};
+
+struct stream_totals {
+	uint64_t precopy_bytes, stopcopy_bytes, chunks;
+};
+
+struct stream_writer {
+	int fd;
+	struct stream_totals totals;
+};
+
+struct stream_reader {
+	int fd;
+	uint64_t offset;		/* bytes read so far */
+	struct stream_totals totals;	/* of the data chunks read so far */
+	char error[160];		/* why the stream was refused */
+};
+
+/* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
+size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
+void stream_chunk_encode(uint32_t type, const void *payload, uint32_t len,
+			 uint8_t out[STREAM_CHUNK_HEADER]);
+/* Writers return 0 or -errno. */
+int stream_write_header(struct stream_writer *w, const struct stream_header *h);
+int stream_write_data(struct stream_writer *w, uint32_t type,
+		      const void *payload, uint32_t len);
+int stream_write_end(struct stream_writer *w);
+/*
+ * Readers return 0 (the header), a chunk's type (CHUNK_END last: the end
+ * chunk was checked and nothing follows), or -EBADMSG with r->error set.
+ * buf holds STREAM_CHUNK_MAX bytes.
+ */
+int stream_read_header(struct stream_reader *r, struct stream_header *h);
+int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len);
+
+/* ---- save.c, load.c, migrate.c ---- */
+
+#define SAVE_BUF_SIZE	(1024 * 1024)	/* one read of `data`, one chunk */
+
+struct save_opts {
+	const char *dir;
+	unsigned int max_rounds;	/* precopy rounds at most */
+	uint64_t threshold;		/* dirty bytes low enough to stop at */
+	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
+	bool keep_running;		/* --abort: the source runs on */
+};
+
+#define SAVE_DEFAULTS	{ .max_rounds = 30, .threshold = 1 << 20 }
+#define SAVE_LONGOPTS \
+	{ "max-rounds", required_argument, NULL, 'r' }, \
+	{ "threshold", required_argument, NULL, 't' }, \
+	{ "downtime-limit", required_argument, NULL, 'd' }
+
+struct save_stats {
+	uint64_t precopy_bytes, stopcopy_bytes;
+	uint64_t size_hint;		/* `data_size`, 0 unknown */
+	unsigned int rounds;
+	uint64_t t_start, t_stopcopy, t_end;	/* now_usec() */
+};
+
+/* Where the saving side puts each chunk. */
+struct sink {
+	int (*put)(struct sink *s, uint32_t type, const void *buf, uint32_t len);
+};
+
+struct stream_sink {
+	struct sink sink;
+	struct stream_writer w;
+};
+
+struct data_sink {		/* a destination's `data`, open for writing */
+	struct sink sink;
+	int fd;
+};
+
+struct save_job {
+	const struct save_opts *opts;
+	struct sink *sink;
+	void *buf;			/* SAVE_BUF_SIZE */
+	struct save_stats stats;
+	struct progress progress;
+	struct errmsg err;
+	bool source_error;		/* the source is left in error */
+};
+
+struct load_job {
+	const char *dir;
+	bool run;			/* --run: running after stop */
+	struct stream_reader reader;
+	void *buf;			/* STREAM_CHUNK_MAX */
+	struct progress progress;
+	struct errmsg err;
+	bool device_error;
+};
+
+extern volatile sig_atomic_t interrupted;	/* SIGINT or SIGTERM came */
+uint64_t now_usec(void);
+/* SIGINT/SIGTERM set `interrupted`; SIGPIPE is an EPIPE to handle. */
+void transfer_signals(void);
+
+/* save.c: returns 0 or -errno with job->err set; the source ends in stop. */
+int save_device(struct save_job *job);
+/* Parses a SAVE_LONGOPTS option; 0 if c is not one. */
+int save_option(int c, const char *arg, struct save_opts *o);
+bool restore_source(const char *dir, struct errmsg *e);
+
+/* load.c */
+int load_device(struct load_job *job);
+int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
+int check_destination(const char *dir, struct errmsg *e);
+int open_resuming(const char *dir, int *fd, struct errmsg *e);
+int finish_resuming(const char *dir, bool run, struct errmsg *e);
+bool abandon_resuming(const char *dir, struct errmsg *e);
+
+/* ---- commands: argv[0] is the command's name; they return the exit status ---- */
+
+int cmd_save(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+
+/* ---- prepare.c ---- */
+
+/* argv[0] is the subcommand's name; returns the exit status. */
+int cmd_prepare(int argc, char **argv);
+
+/* ---- devlink.c: PCI names ---- */
+
+struct pci_addr {
+	uint32_t domain;
+	uint8_t bus, dev, fn;
+};
+
+/* "dddd:bb:dd.f" with a domain of up to 8 hex digits, and its NUL */
+#define PCI_ADDR_SIZE	17
+
+/*
+ * DOMAIN:BUS:DEV.FN or BUS:DEV.FN (domain 0), hex in either case.
+ * Returns 0 or -EINVAL.
+ */
+int pci_addr_parse(const char *s, struct pci_addr *a);
+/* The kernel's spelling, as in /sys/bus/pci/devices: 0000:3b:00.1. */
+void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_SIZE]);
+
+/* ---- devlink.c: ports ---- */
+
+enum migratable {
+	MIGRATABLE_UNSUPPORTED,	/* the port does not report the capability */
+	MIGRATABLE_OFF,
+	MIGRATABLE_ON,
+};
+
+#define DEVLINK_NAME_SIZE	64
+
+/* One devlink port, as a PORT_GET reply describes it. */
+struct devlink_port_info {
+	char bus[DEVLINK_NAME_SIZE];	/* the devlink instance: "pci" */
+	char dev[DEVLINK_NAME_SIZE];	/* and its name, the PF's address */
+	uint32_t index;
+	int flavour;			/* enum devlink_port_flavour, -1 unset */
+	uint16_t pf_number;		/* PCI ports; these three */
+	uint16_t vf_number;		/* are 0 unless reported */
+	uint32_t controller;
+	bool external;
+	char netdev[IF_NAMESIZE];	/* "" without a netdev */
+	enum migratable migratable;
+};
+
+/*
+ * Parse one port reply.  Returns 0, or -EINVAL when an attribute is
+ * malformed or one the port cannot be named or matched without is
+ * missing (the handle; PF and VF numbers on a VF port).
+ */
+int devlink_parse_port(struct nlmsghdr *nlh, struct devlink_port_info *port);
+
+/*
+ * Whether the port stands for a VF of this host's PF named by the
+ * devlink instance: flavour PCI VF, PCI bus, controller 0 and not
+ * external, PF number = the instance's PCI function number.
+ */
+bool devlink_port_is_local_vf(const struct devlink_port_info *port);
+
+/* A PORT_SET turning migratable on, or NULL without memory. */
+struct nl_msg *devlink_port_set_msg(int family,
+				    const struct devlink_port_info *port);
+
+/* The kernel's extended-ack message in an NLMSG_ERROR, or NULL. */
+const char *devlink_extack_msg(const struct nlmsghdr *nlh);
+
+/* ---- devlink.c: talking to the kernel ---- */
+
+struct devlink {
+	struct nl_sock *sk;
+	int family;
+	char err[256];		/* why the last call failed */
+};
+
+typedef void devlink_port_fn(const struct devlink_port_info *port, void *arg);
+
+/* Each returns 0, or -1 with dl->err set. */
+int devlink_open(struct devlink *dl);
+void devlink_close(struct devlink *dl);
+/* Call fn for every port of every devlink instance. */
+int devlink_dump_ports(struct devlink *dl, devlink_port_fn *fn, void *arg);
+int devlink_enable_migratable(struct devlink *dl,
+			      const struct devlink_port_info *port);
+
+#endif
