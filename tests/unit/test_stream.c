@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stream format (docs/stream-format.md): the bytes the writer lays
+ * down, and a reader that takes exactly well-formed streams.  Streams live
+ * in a memfd, read back through the same fd calls the tool makes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crc32c.h"
+#include "vfio-migctl.h"
+
+/* A small stream: a header, two precopy chunks, one stop_copy chunk. */
+static const char pre1[] = "first precopy bytes";
+static const char pre2[] = "second";
+static const char stop1[] = "the stop-copy part of the device state";
+
+static int memfd(void)
+{
+	int fd = memfd_create("stream", 0);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int write_stream(void)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .features = FEATURE_STOP_COPY | FEATURE_PRE_COPY,
+				   .created = 1764000000, .source = "sim:a" };
+
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	assert_int_equal(stream_write_data(&w, CHUNK_PRECOPY, pre1, sizeof(pre1)), 0);
+	assert_int_equal(stream_write_data(&w, CHUNK_PRECOPY, pre2, sizeof(pre2)), 0);
+	assert_int_equal(stream_write_data(&w, CHUNK_STOPCOPY, stop1, sizeof(stop1)), 0);
+	assert_int_equal(stream_write_end(&w), 0);
+	return w.fd;
+}
+
+static size_t stream_bytes(int fd, uint8_t *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len, 0);
+
+	assert_true(n > 0 && (size_t)n < len);
+	return (size_t)n;
+}
+
+/* A fresh memfd holding bytes. */
+static int from_bytes(const uint8_t *buf, size_t len)
+{
+	int fd = memfd();
+
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void set_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Reads a whole stream; returns the last result (CHUNK_END or an error). */
+static int read_all(int fd, struct stream_reader *r, char *payloads, size_t *plen)
+{
+	static uint8_t chunk[STREAM_CHUNK_MAX];
+	struct stream_header h;
+	uint32_t len;
+	int type;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	*plen = 0;
+	if ((type = stream_read_header(r, &h)))
+		return type;
+	while ((type = stream_read_chunk(r, chunk, &len)) > 0 && type != CHUNK_END) {
+		memcpy(payloads + *plen, chunk, len);
+		*plen += len;
+	}
+	return type;
+}
+
+static void test_layout(void **state)
+{
+	uint8_t b[512];
+	int fd = write_stream();
+	size_t n = stream_bytes(fd, b, sizeof(b)), off;
+
+	(void)state;
+	assert_memory_equal(b, "VFMIGSTR", 8);
+	assert_int_equal(le32(b + 8), 1);
+	assert_int_equal(le32(b + 12), FEATURE_STOP_COPY | FEATURE_PRE_COPY);
+	assert_int_equal(le32(b + 16), 1764000000);
+	assert_int_equal(le32(b + 20), 0);
+	assert_int_equal(le32(b + 24), 5);
+	assert_memory_equal(b + 28, "sim:a", 5);
+	assert_int_equal(le32(b + 33), crc32c(0, b, 33));
+	/* The first chunk: type, length, payload CRC, header CRC, payload. */
+	off = 37;
+	assert_int_equal(le32(b + off), CHUNK_PRECOPY);
+	assert_int_equal(le32(b + off + 4), sizeof(pre1));
+	assert_int_equal(le32(b + off + 8), crc32c(0, pre1, sizeof(pre1)));
+	assert_int_equal(le32(b + off + 12), crc32c(0, b + off, 12));
+	assert_memory_equal(b + off + 16, pre1, sizeof(pre1));
+	/* The end chunk closes the stream: 16 + 24 bytes. */
+	off = n - 40;
+	assert_int_equal(le32(b + off), CHUNK_END);
+	assert_int_equal(le32(b + off + 4), 24);
+	assert_int_equal(le32(b + off + 16), sizeof(pre1) + sizeof(pre2));
+	assert_int_equal(le32(b + off + 24), sizeof(stop1));
+	assert_int_equal(le32(b + off + 32), 3);
+	close(fd);
+}
+
+static void test_round_trip(void **state)
+{
+	char payloads[256], want[256];
+	struct stream_reader r;
+	struct stream_header h;
+	size_t len;
+	int fd = write_stream();
+
+	(void)state;
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(read_all(fd, &r, payloads, &len), CHUNK_END);
+	/* The payloads, concatenated, are the device's bytes in order. */
+	memcpy(want, pre1, sizeof(pre1));
+	memcpy(want + sizeof(pre1), pre2, sizeof(pre2));
+	memcpy(want + sizeof(pre1) + sizeof(pre2), stop1, sizeof(stop1));
+	assert_int_equal(len, sizeof(pre1) + sizeof(pre2) + sizeof(stop1));
+	assert_memory_equal(payloads, want, len);
+	assert_int_equal(r.totals.chunks, 3);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	r.fd = fd;
+	assert_int_equal(stream_read_header(&r, &h), 0);
+	assert_string_equal(h.source, "sim:a");
+	assert_int_equal(h.created, 1764000000);
+	close(fd);
+}
+
+/* The stream with one byte changed must be refused, saying why. */
+static void expect_refused(const uint8_t *orig, size_t n, size_t at, uint8_t xor,
+			   const char *why)
+{
+	uint8_t b[512];
+	struct stream_reader r;
+	char payloads[256];
+	size_t len;
+	int fd;
+
+	memcpy(b, orig, n);
+	b[at] ^= xor;
+	fd = from_bytes(b, n);
+	assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
+	if (!strstr(r.error, why))
+		fail_msg("byte %zu: '%s' does not say '%s'", at, r.error, why);
+	close(fd);
+}
+
+static void test_damage(void **state)
+{
+	uint8_t b[512];
+	int fd = write_stream();
+	size_t n = stream_bytes(fd, b, sizeof(b));
+
+	(void)state;
+	close(fd);
+	expect_refused(b, n, 0, 0x20, "not a vfio-migfs stream");
+	expect_refused(b, n, 8, 0x03, "stream version 2 is not supported");
+	expect_refused(b, n, 12, 0x01, "corrupt stream header");
+	expect_refused(b, n, 30, 0x01, "corrupt stream header");	/* the name */
+	expect_refused(b, n, 37, 0x01, "corrupt chunk header at byte 37");
+	expect_refused(b, n, 41, 0x01, "corrupt chunk header at byte 37");
+	expect_refused(b, n, 53, 0x01, "corrupt chunk at byte 37 (CRC mismatch)");
+	expect_refused(b, n, n - 1, 0x01, "corrupt chunk at byte");	/* the end chunk */
+	/* Every byte of the stream is covered by a check. */
+	for (size_t i = 0; i < n; i++)
+		expect_refused(b, n, i, 0x80, "");
+}
+
+/* Cut the stream anywhere: never accepted. */
+static void test_truncated(void **state)
+{
+	uint8_t b[512];
+	struct stream_reader r;
+	char payloads[256];
+	size_t len, n;
+	int fd = write_stream();
+
+	(void)state;
+	n = stream_bytes(fd, b, sizeof(b));
+	close(fd);
+	for (size_t cut = 0; cut < n; cut++) {
+		fd = from_bytes(b, cut);
+		assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
+		assert_non_null(strstr(r.error, "truncated stream: it ends at byte"));
+		close(fd);
+	}
+}
+
+/* A chunk with a valid header CRC but a type or length out of the rules. */
+static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .source = "x" };
+	uint8_t head[STREAM_CHUNK_HEADER], payload[64] = { 0 };
+	struct stream_reader r;
+	char payloads[256];
+	size_t plen;
+
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	/* Frame a short payload, then claim len: the header CRC still holds. */
+	stream_chunk_encode(type, payload, sizeof(payload), head);
+	set_le32(head + 4, len);
+	set_le32(head + 12, crc32c(0, head, 12));
+	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
+	assert_int_equal(write(w.fd, payload, sizeof(payload)), (ssize_t)sizeof(payload));
+	assert_int_equal(lseek(w.fd, 0, SEEK_SET), 0);
+	assert_int_equal(read_all(w.fd, &r, payloads, &plen), -EBADMSG);
+	if (!strstr(r.error, why))
+		fail_msg("'%s' does not say '%s'", r.error, why);
+	close(w.fd);
+}
+
+static void test_bad_chunks(void **state)
+{
+	(void)state;
+	expect_chunk_refused(3, 8, "corrupt chunk header");
+	expect_chunk_refused(CHUNK_PRECOPY, 0, "corrupt chunk header");
+	expect_chunk_refused(CHUNK_STOPCOPY, STREAM_CHUNK_MAX + 1, "corrupt chunk header");
+	expect_chunk_refused(CHUNK_END, 16, "corrupt chunk header");
+}
+
+/* Well-framed chunks in an order or a total the format forbids. */
+static void expect_order_refused(const uint32_t *types, size_t n, bool tamper_end,
+				 const char *why)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .source = "x" };
+	struct stream_reader r;
+	char payloads[256];
+	size_t plen;
+
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(stream_write_data(&w, types[i], "abcd", 4), 0);
+	if (tamper_end)
+		w.totals.chunks++;
+	assert_int_equal(stream_write_end(&w), 0);
+	assert_int_equal(lseek(w.fd, 0, SEEK_SET), 0);
+	assert_int_equal(read_all(w.fd, &r, payloads, &plen), -EBADMSG);
+	if (!strstr(r.error, why))
+		fail_msg("'%s' does not say '%s'", r.error, why);
+	close(w.fd);
+}
+
+static void test_bad_order(void **state)
+{
+	static const uint32_t stop_then_pre[] = { CHUNK_STOPCOPY, CHUNK_PRECOPY };
+	static const uint32_t pre_only[] = { CHUNK_PRECOPY };
+	static const uint32_t stop_only[] = { CHUNK_STOPCOPY };
+
+	(void)state;
+	expect_order_refused(stop_then_pre, 2, false,
+			     "precopy chunk after stop_copy data at byte");
+	expect_order_refused(pre_only, 1, false, "the stream has no stop_copy data");
+	expect_order_refused(stop_only, 1, true, "the end chunk does not match the stream");
+}
+
+static void test_trailing_bytes(void **state)
+{
+	uint8_t b[512];
+	struct stream_reader r;
+	char payloads[256];
+	size_t len, n;
+	int fd = write_stream();
+
+	(void)state;
+	n = stream_bytes(fd, b, sizeof(b));
+	close(fd);
+	b[n] = 0;
+	fd = from_bytes(b, n + 1);
+	assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
+	assert_non_null(strstr(r.error, "data after the end of the stream"));
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_bad_chunks),
+		cmocka_unit_test(test_bad_order),
+		cmocka_unit_test(test_trailing_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
