@@ -294,9 +294,15 @@ static int open_cdev(struct vfio_dev *v, struct vfio_spec *s, const char *dir)
 
 /* --- descriptors handed over --- */
 
-static int adopt(struct vfio_spec *s, const char *what, int fd)
+/*
+ * Our own copy of an inherited fd, above stdio (a daemon's stdio becomes
+ * /dev/null) and closed on exec; the devices of one VMM may share a
+ * container, and each closes only its copy.
+ */
+static int adopt(struct vfio_spec *s, const char *what, int fd, int *copy)
 {
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC))
+	*copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (*copy < 0)
 		return spec_fail(s, "%s %d is not an open file descriptor", what, fd);
 	return 0;
 }
@@ -304,26 +310,24 @@ static int adopt(struct vfio_spec *s, const char *what, int fd)
 static int adopt_fds(struct vfio_dev *v, struct vfio_spec *s)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
-	char dev[16];
-	int err;
+	char num[16];
+	int fd, err;
 
-	snprintf(dev, sizeof(dev), "%.*s", (int)s->devlen, s->dev);
-	err = parse_fd(s, "fd", dev, &v->device_fd);
-	err = err ? err : adopt(s, "device fd", v->device_fd);
+	snprintf(num, sizeof(num), "%.*s", (int)s->devlen, s->dev);
+	err = parse_fd(s, "fd", num, &fd);
+	err = err ? err : adopt(s, "device fd", fd, &v->device_fd);
 	if (err)
 		return err;
 	if (ioctl(v->device_fd, VFIO_DEVICE_GET_INFO, &info))
-		return spec_fail(s, "fd %d is not a VFIO device", v->device_fd);
+		return spec_fail(s, "fd %d is not a VFIO device", fd);
 	if (s->container_fd >= 0 &&
-	    (adopt(s, "container", s->container_fd) ||
-	     ioctl(s->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION))
+	    (adopt(s, "container", s->container_fd, &v->container_fd) ||
+	     ioctl(v->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION))
 		return spec_fail(s, "container=%d is not a VFIO container", s->container_fd);
-	v->container_fd = s->container_fd;
-	if (s->iommufd >= 0 && adopt(s, "iommufd", s->iommufd))
+	if (s->iommufd >= 0 && adopt(s, "iommufd", s->iommufd, &v->iommufd))
 		return -EINVAL;
-	v->iommufd = s->iommufd;
 	v->hwpt_id = (uint32_t)s->hwpt;
-	snprintf(v->device, sizeof(v->device), "fd:%d", v->device_fd);
+	snprintf(v->device, sizeof(v->device), "fd:%d", fd);
 	snprintf(v->iommu, sizeof(v->iommu), "handed over%s%s",
 		 v->container_fd >= 0 ? ", type1 container" : "",
 		 v->iommufd >= 0 ? ", iommufd" : "");
