@@ -311,7 +311,7 @@ static int adopt_fds(struct vfio_dev *v, struct vfio_spec *s)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	char num[16];
-	int fd, err;
+	int fd = -1, err;
 
 	snprintf(num, sizeof(num), "%.*s", (int)s->devlen, s->dev);
 	err = parse_fd(s, "fd", num, &fd);
