@@ -148,22 +148,23 @@ int migdev_dirty_start(struct migdev *dev)
 	int err;
 
 	pthread_mutex_lock(&dev->lock);
-	if (log->tracking)
+	if (log->tracking) {
 		err = -EBUSY;
-	else if (!log->nranges)
+		goto out;
+	}
+	if (!log->nranges)
 		err = migdev_fail(dev, -EINVAL, "no ranges to track");
-	else
-		err = dev->ops->log_start(dev, log->ranges, log->nranges,
-					  log->page_size);
+	else if ((err = dev->ops->log_start(dev, log->ranges, log->nranges,
+					     log->page_size)))
+		migdev_fail(dev, err, "starting dirty tracking");
 	if (!err) {
 		drop_frozen(log);
 		log->tracking = true;
 		migdev_event(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
 			     log->nranges, (unsigned long long)log->page_size,
 			     dev->ops->log_mechanism(dev));
-	} else if (err != -EBUSY && err != -EINVAL) {
-		err = migdev_fail(dev, err, "starting dirty tracking");
 	}
+out:
 	pthread_mutex_unlock(&dev->lock);
 	return err;
 }

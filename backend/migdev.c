@@ -53,6 +53,13 @@ void migdev_close(struct migdev *dev)
 {
 	if (!dev)
 		return;
+	/*
+	 * Tracking must not outlive us: the process that owns the device
+	 * (a VMM handing it over) would find the device logging busy, or a
+	 * type1 container logging since long ago.
+	 */
+	if (dev->log.tracking)
+		dev->ops->log_stop(dev);
 	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++)
 		free(dev->log.frozen[i]);
 	history_free(&dev->history);

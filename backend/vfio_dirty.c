@@ -140,30 +140,6 @@ static void type1_free(struct vfio_dev *v)
 	v->nranges = 0;
 }
 
-static int type1_start(struct vfio_dev *v, const struct mig_range *r,
-		       unsigned int n)
-{
-	if (v->page_size % v->iommu_pgsize)
-		return -EINVAL;
-	type1_free(v);
-	for (unsigned int i = 0; i < n; i++) {
-		v->pending[i] = calloc(1, dirty_bitmap_bytes(r[i].length, v->iommu_pgsize));
-		if (!v->pending[i]) {
-			type1_free(v);
-			return -ENOMEM;
-		}
-		v->ranges[i] = r[i];
-		v->nranges = i + 1;
-	}
-	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
-}
-
-static int type1_stop(struct vfio_dev *v)
-{
-	type1_free(v);
-	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
-}
-
 /* Read the kernel's bits of a whole tracked range into its pending bits. */
 static int type1_pull(struct vfio_dev *v, unsigned int i)
 {
@@ -191,6 +167,42 @@ static int type1_pull(struct vfio_dev *v, unsigned int i)
 		v->pending[i][w] |= fresh[w];
 	free(fresh);
 	return err;
+}
+
+static int type1_start(struct vfio_dev *v, const struct mig_range *r,
+		       unsigned int n)
+{
+	int err;
+
+	if (v->page_size % v->iommu_pgsize)
+		return -EINVAL;
+	type1_free(v);
+	for (unsigned int i = 0; i < n; i++) {
+		v->pending[i] = calloc(1, dirty_bitmap_bytes(r[i].length, v->iommu_pgsize));
+		if (!v->pending[i]) {
+			type1_free(v);
+			return -ENOMEM;
+		}
+		v->ranges[i] = r[i];
+		v->nranges = i + 1;
+	}
+	err = type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+	/*
+	 * A START on a container that already tracks (its owner's, or a
+	 * daemon's before us) keeps the old bits: drop them, since pages
+	 * written before the start are not to be reported.
+	 */
+	for (unsigned int i = 0; !err && i < n; i++) {
+		err = type1_pull(v, i);
+		memset(v->pending[i], 0, dirty_bitmap_bytes(r[i].length, v->iommu_pgsize));
+	}
+	return err;
+}
+
+static int type1_stop(struct vfio_dev *v)
+{
+	type1_free(v);
+	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
 
 static bool test_clear(uint64_t *bits, uint64_t k)

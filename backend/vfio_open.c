@@ -237,11 +237,12 @@ static int cdev_path(struct vfio_spec *s, const char *dir, char *path, size_t le
 		d = opendir(sub);
 	while (d && (e = readdir(d)) && strncmp(e->d_name, "vfio", 4))
 		;
+	/* 6.1 has vfio-dev/vfioN in sysfs, but no device node for it. */
 	if (d && e)
 		snprintf(path, len, "/dev/vfio/devices/%s", e->d_name);
 	if (d)
 		closedir(d);
-	if (!d || !e)
+	if (!d || !e || access(path, F_OK))
 		return spec_fail(s, "the device has no VFIO cdev (Linux 6.6+ "
 				 "with CONFIG_VFIO_DEVICE_CDEV)");
 	return 0;

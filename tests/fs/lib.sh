@@ -7,7 +7,6 @@ set -u
 T=$(mktemp -d /tmp/migfs-test.XXXXXX)
 chmod 755 "$T"	# other users must reach the mounts
 PIDS=""
-MNTS=""
 FAILED=0
 PASSED=0
 
@@ -37,9 +36,10 @@ cleanup() {
 		echo "--- daemon log:" >&2
 		cat "$T/daemon.log" >&2
 	fi
-	for m in $MNTS; do
-		mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
-	done
+	# Whatever is still mounted below $T ($(mnt x) runs in a subshell,
+	# so the mounts cannot be listed as they are made).
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
 	for p in $PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -61,7 +61,6 @@ daemon_cmd() {
 # mnt NAME: a fresh mountpoint path.
 mnt() {
 	mkdir -p "$T/$1"
-	MNTS="$MNTS $T/$1"
 	echo "$T/$1"
 }
 
