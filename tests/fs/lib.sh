@@ -70,18 +70,24 @@ start() {
 	$(daemon_cmd) -f "$@" 2>"$T/daemon.log" &
 	DPID=$!
 	PIDS="$PIDS $DPID"
-	local i=0 dir
+	local dir
 	for dir in "$@"; do
-		case $dir in "$T"/*) ;; *) continue ;; esac
-		until [ -e "$dir/state" ]; do
-			i=$((i + 1))
-			if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
-				cat "$T/daemon.log" >&2
-				echo "FAIL: daemon did not mount $dir" >&2
-				exit 1
-			fi
-			sleep 0.1
-		done
+		case $dir in "$T"/*) wait_mounted "$dir" "$DPID" "$T/daemon.log" ;; esac
+	done
+}
+
+# wait_mounted DIR PID LOG: until DIR answers, for up to 30 s, while PID
+# (the daemon, or what runs it) lives; else show LOG and give up.
+wait_mounted() {
+	local i=0
+	until [ -e "$1/state" ]; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$2" 2>/dev/null; then
+			cat "$3" >&2
+			echo "FAIL: daemon did not mount $1" >&2
+			exit 1
+		fi
+		sleep 0.1
 	done
 }
 

@@ -103,21 +103,7 @@ start_owned() {
 	"$OWNER" -r "$T/dma.$name" "$uuid" $IOVA $BYTES -- "$@" 2>"$T/owner-$name.log" &
 	OPID=$!
 	OWNED="$OWNED $OPID"
-	mounted "${!#}" "$name"
-}
-
-# mounted DIR NAME: waits until the daemon under owner OPID serves DIR.
-mounted() {
-	local i=0
-	until [ -e "$1/state" ]; do
-		i=$((i + 1))
-		if [ $i -gt 300 ] || ! kill -0 "$OPID" 2>/dev/null; then
-			cat "$T/owner-$2.log" >&2
-			echo "FAIL: owner $2: daemon did not mount $1" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	wait_mounted "${!#}" "$OPID" "$T/owner-$name.log"
 }
 
 # dma NAME UUID "IOVA LENGTH": the device DMA-writes there; the span is
@@ -472,7 +458,7 @@ handover() {
 	dma "$n" "$u" "0x105000 8"
 	echo stop_copy > "$m/state"
 	umount "$m"
-	mounted "$m" "$n"
+	wait_mounted "$m" "$OPID" "$T/owner-$n.log"
 	state_is "$m" "$u" stop_copy "$n: the second daemon finds the device"
 	eq "$n: tracking, second daemon" "$(cat "$d/tracking")" 0
 	eq "$n: back to running" "$(werr "$m/state" running)" ok
