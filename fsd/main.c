@@ -144,12 +144,14 @@ static int open_device(const char *spec, const struct options *o,
 static struct mount *prepare(char **pairs, unsigned int n, const struct options *o)
 {
 	struct mount *m = calloc(n, sizeof(*m));
-	char err[512];
+	char err[512], path[PATH_MAX];
 
 	if (!m)
 		fatal("mount table");
 	for (unsigned int i = 0; i < n; i++) {
-		m[i].mountpoint = pairs[2 * i + 1];
+		if (mount_abs_path(pairs[2 * i + 1], path, sizeof(path)) ||
+		    !(m[i].mountpoint = strdup(path)))
+			fatalx("%s: no such directory", pairs[2 * i + 1]);
 		for (unsigned int j = 0; j < i; j++)
 			if (!strcmp(m[j].mountpoint, m[i].mountpoint))
 				fatalx("%s: busy: given twice", m[i].mountpoint);
@@ -243,8 +245,10 @@ int main(int argc, char **argv)
 	mount_all(m, n, &o);
 	loop_run(m, n, o.threads, tell_ready);
 	unmount_all(m, n);
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		migdev_close(m[i].dev);
+		free(m[i].mountpoint);
+	}
 	free(m);
 	return 0;
 }

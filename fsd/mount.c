@@ -16,7 +16,7 @@
 #define FSTYPE "fuse.vfio-migfs"
 
 /* The absolute path of a mountpoint whose own stat may fail (stale). */
-static int abs_path(const char *path, char *out, size_t len)
+int mount_abs_path(const char *path, char *out, size_t len)
 {
 	char *a = strdup(path), *b = strdup(path), dir[PATH_MAX];
 	int err = 0;
@@ -59,7 +59,7 @@ static int clean_stale(const char *path)
 {
 	char abs[PATH_MAX];
 
-	if (abs_path(path, abs, sizeof(abs)) || !is_our_mount(abs))
+	if (mount_abs_path(path, abs, sizeof(abs)) || !is_our_mount(abs))
 		return -ENOTCONN;
 	if (umount2(abs, MNT_DETACH))
 		return -errno;

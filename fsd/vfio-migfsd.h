@@ -35,7 +35,7 @@ struct node {
 
 struct mount {
 	struct migdev *dev;
-	const char *mountpoint;
+	char *mountpoint;		/* absolute: the daemon leaves its cwd */
 	struct fuse_session *se;
 	struct node nodes[MAX_NODES];
 	unsigned int nnodes;
@@ -62,6 +62,7 @@ void fs_build_nodes(struct mount *m);	/* also sets up poll(2) */
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
 
 /* mount.c */
+int mount_abs_path(const char *path, char *out, size_t len);
 int mount_check(const char *path, char *err, size_t errlen);
 int mount_session(struct mount *m, const struct options *o, char *err, size_t errlen);
 void mount_end(struct mount *m);

@@ -115,6 +115,17 @@ if id nobody >/dev/null 2>&1; then
 fi
 stop_daemon
 
+# A relative mountpoint: the daemon leaves its directory when it detaches,
+# and still unmounts that mount, and only it, when it ends.
+mnt rel >/dev/null
+(cd "$T" && "$MIGFSD" sim:r rel)
+eq "relative mountpoint" "$(cat "$T/rel/state")" running
+pkill -TERM -f "vfio-migfsd sim:r rel"
+# (mountinfo, not mountpoint(1): a mount left behind fails its stat.)
+listed() { grep -q " $1 " /proc/self/mountinfo; }
+for _ in $(seq 50); do listed "$T/rel" || break; sleep 0.1; done
+check "relative mountpoint unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$T/rel"
+
 # SIGKILL: no process hangs, and a new daemon mounts the same place.
 start sim:a "$A"
 echo stop > "$A/state"
