@@ -238,9 +238,14 @@ int main(int argc, char **argv)
 	log_init(true);
 	parse_args(argc, argv, &o);
 	n = (unsigned int)(argc - optind) / 2;
-	m = prepare(argv + optind, n, &o);
+	/*
+	 * Fork first: memory filled before a fork (a device's state) is
+	 * copy-on-write afterwards, and every page of it faults again at its
+	 * next write even once the parent is gone.
+	 */
 	if (!o.foreground)
 		daemonize();
+	m = prepare(argv + optind, n, &o);
 	loop_init();
 	mount_all(m, n, &o);
 	loop_run(m, n, o.threads, tell_ready);
