@@ -68,12 +68,12 @@ int open_resuming(const char *dir, int *fd, struct errmsg *e)
  */
 int finish_resuming(const char *dir, bool run, struct errmsg *e)
 {
-	char why[256];
+	char status[4096], why[256] = "";
 	int err = devdir_set_state(dir, "stop");
 
 	if (err) {
-		if (devdir_read(dir, "status", why, sizeof(why)) == 0)
-			status_field(why, "last_error", why, sizeof(why));
+		if (devdir_read(dir, "status", status, sizeof(status)) == 0)
+			status_field(status, "last_error", why, sizeof(why));
 		return errmsg_set(e, err, "%s refused the stream (%s)", dir, why);
 	}
 	err = run ? devdir_set_state(dir, "running") : 0;
@@ -114,8 +114,9 @@ int load_device(struct load_job *job)
 	int fd = -1, err;
 
 	if (stream_read_header(&job->reader, &h))
-		return errmsg_set(&job->err, -EBADMSG, "%s (nothing was changed)",
-				  job->reader.error);
+		return errmsg_set(&job->err, interrupted ? -EINTR : -EBADMSG,
+				  "%s (nothing was changed)",
+				  interrupted ? "interrupted" : job->reader.error);
 	err = check_destination(job->dir, &job->err);
 	if (err)
 		return err;
@@ -144,6 +145,7 @@ int cmd_load(int argc, char **argv)
 	const char *file;
 	int c, err;
 
+	optind = 0;	/* a fresh scan of the subcommand's own arguments */
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);

@@ -25,6 +25,12 @@ static const struct command {
 	{ "migrate", cmd_migrate,
 "  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
 "                      move SRC's state into DST on this host\n" },
+	{ "status", cmd_status,
+"  status [--json] [DIR...]\n"
+"                      where each device stands (default: every mount)\n" },
+	{ "watch", cmd_watch,
+"  watch [--interval MS] [--count N] DIR\n"
+"                      follow the device's state and bytes as they change\n" },
 	{ "prepare", cmd_prepare,
 "  prepare BDF [--driver NAME]\n"
 "                      make the VF migratable on its devlink port, then bind\n"

@@ -7,15 +7,33 @@
  * nothing; if the destination refuses the data, the source runs again.
  */
 #include <inttypes.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
 
-static int migrate(struct save_job *job, const char *dst, uint64_t *t_running)
+/* Whether save_device would take the source: running or stop. */
+static bool source_ready(const char *src)
+{
+	char state[64];
+
+	return devdir_state(src, state, sizeof(state)) == 0 &&
+	       (!strcmp(state, "running") || !strcmp(state, "stop"));
+}
+
+/* *device_error: the destination is left in error. */
+static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
+		   bool *device_error)
 {
 	struct data_sink *sink = (struct data_sink *)job->sink;
 	int err;
 
+	/*
+	 * save_device refuses such a source before it changes anything, but
+	 * once the destination is resuming a failure resets it: refuse first.
+	 */
+	if (!source_ready(job->opts->dir))
+		return save_device(job);
 	err = check_destination(dst, &job->err);
 	if (err)
 		return err;
@@ -24,13 +42,13 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running)
 	if (sink->fd >= 0)
 		close(sink->fd);
 	if (err) {
-		abandon_resuming(dst, &job->err);
+		*device_error = abandon_resuming(dst, &job->err);
 		return err;
 	}
 	err = finish_resuming(dst, true, &job->err);
 	*t_running = now_usec();
 	if (err) {
-		abandon_resuming(dst, &job->err);
+		*device_error = abandon_resuming(dst, &job->err);
 		job->source_error = !restore_source(job->opts->dir, &job->err);
 	}
 	return err;
@@ -48,8 +66,10 @@ int cmd_migrate(int argc, char **argv)
 	struct save_job job = { .opts = &o, .sink = &sink.sink };
 	const struct save_stats *st = &job.stats;
 	uint64_t t_running = 0;
+	bool device_error = false;
 	int c, err;
 
+	optind = 0;	/* a fresh scan of the subcommand's own arguments */
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -66,12 +86,12 @@ int cmd_migrate(int argc, char **argv)
 		fatal("buffer");
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
-	err = migrate(&job, argv[optind + 1], &t_running);
+	err = migrate(&job, argv[optind + 1], &t_running, &device_error);
 	free(job.buf);
 	if (err) {
 		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
 			argv[optind + 1], job.err.text);
-		return job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE;
+		return device_error || job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE;
 	}
 	printf("migrated %s -> %s: %" PRIu64 " bytes (%" PRIu64 " precopy in %u rounds, "
 	       "%" PRIu64 " stop_copy), %.3f s, downtime %.1f ms\n",

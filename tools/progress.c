@@ -24,7 +24,7 @@ void progress_phase(struct progress *p, const char *phase, uint64_t total)
 	p->phase = phase;
 	p->total = total;
 	p->t0 = now_usec();
-	p->drawn = 0;
+	/* drawn stays: progress_done must clear a line an earlier phase drew */
 }
 
 static void draw(struct progress *p, uint64_t bytes, uint64_t now)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,8 +17,6 @@
 #include "vfio-migctl.h"
 
 #define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
-
-volatile sig_atomic_t interrupted;
 
 uint64_t now_usec(void)
 {
@@ -27,15 +26,29 @@ uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Read `data` until it has nothing more for now (or, in stop_copy, ever). */
-static int drain(struct save_job *job, int fd, uint32_t type, uint64_t *bytes)
+/* A failed write to the sink, in words; one a signal cut short is the interrupt. */
+static int sink_error(struct save_job *job, int err)
+{
+	if (interrupted)
+		return errmsg_set(&job->err, -EINTR, "interrupted");
+	return errmsg_sys(&job->err, err, "writing the stream");
+}
+
+/*
+ * Read `data` until it has nothing more for now (or, in stop_copy, ever),
+ * or until limit bytes are read.
+ */
+static int drain(struct save_job *job, int fd, uint32_t type, uint64_t limit,
+		 uint64_t *bytes)
 {
 	const struct save_opts *o = job->opts;
 	ssize_t n;
 	int err;
 
 	*bytes = 0;
-	while ((n = read(fd, job->buf, SAVE_BUF_SIZE)) != 0) {
+	while (*bytes < limit &&
+	       (n = read(fd, job->buf, limit - *bytes < SAVE_BUF_SIZE ?
+			 (size_t)(limit - *bytes) : SAVE_BUF_SIZE)) != 0) {
 		if (interrupted)
 			return errmsg_set(&job->err, -EINTR, "interrupted");
 		if (n < 0 && errno == EINTR)
@@ -44,7 +57,7 @@ static int drain(struct save_job *job, int fd, uint32_t type, uint64_t *bytes)
 			return errmsg_sys(&job->err, -errno, "reading %s/data", o->dir);
 		err = job->sink->put(job->sink, type, job->buf, (uint32_t)n);
 		if (err)
-			return errmsg_sys(&job->err, err, "writing the stream");
+			return sink_error(job, err);
 		*bytes += (uint64_t)n;
 		progress_update(&job->progress, (type == CHUNK_PRECOPY ?
 				job->stats.precopy_bytes : job->stats.stopcopy_bytes) + *bytes);
@@ -66,29 +79,40 @@ static bool converged(struct save_job *job, uint64_t initial, uint64_t dirty,
 	       dirty * 1000 / rate <= o->downtime_ms;
 }
 
+static int read_precopy(struct save_job *job, uint64_t *initial, uint64_t *dirty)
+{
+	int err = devdir_precopy(job->opts->dir, initial, dirty);
+
+	return err ? errmsg_sys(&job->err, err, "reading %s/precopy", job->opts->dir) : 0;
+}
+
+/*
+ * A round sends what `precopy` said was pending when it began: a device
+ * that dirties its state faster than it is read always has more, and a
+ * round that waited for "nothing more for now" would never end.
+ */
 static int precopy_rounds(struct save_job *job, int fd)
 {
 	const struct save_opts *o = job->opts;
 	uint64_t initial, dirty, got, t0, rate = 0;
-	int err;
+	int err = read_precopy(job, &initial, &dirty);
 
-	for (job->stats.rounds = 1; ; job->stats.rounds++) {
+	for (job->stats.rounds = 1; !err; job->stats.rounds++) {
 		t0 = now_usec();
-		err = drain(job, fd, CHUNK_PRECOPY, &got);
+		err = drain(job, fd, CHUNK_PRECOPY, initial + dirty, &got);
 		if (err)
-			return err;
+			break;
 		job->stats.precopy_bytes += got;
 		if (got)
 			rate = got * 1000000 / (now_usec() - t0 + 1);
-		err = devdir_precopy(o->dir, &initial, &dirty);
-		if (err)
-			return errmsg_sys(&job->err, err, "reading %s/precopy", o->dir);
-		if (converged(job, initial, dirty, rate) ||
+		err = read_precopy(job, &initial, &dirty);
+		if (err || converged(job, initial, dirty, rate) ||
 		    job->stats.rounds >= o->max_rounds)
-			return 0;
+			break;
 		if (!got)	/* give the device time to dirty something */
 			nanosleep(&(struct timespec){ 0, IDLE_WAIT_NS }, NULL);
 	}
+	return err;
 }
 
 static int open_data(struct save_job *job, int flags, int *fd)
@@ -130,7 +154,7 @@ static int save_steps(struct save_job *job, bool precopy)
 	if (err)
 		goto out;
 	progress_phase(&job->progress, "stop_copy", job->stats.size_hint);
-	err = drain(job, fd, CHUNK_STOPCOPY, &got);
+	err = drain(job, fd, CHUNK_STOPCOPY, UINT64_MAX, &got);
 	job->stats.stopcopy_bytes = got;
 out:
 	if (fd >= 0)
@@ -230,6 +254,7 @@ static int stream_put(struct sink *s, uint32_t type, const void *buf, uint32_t l
 
 static int open_output(const char *file, bool *created)
 {
+	struct stat st;
 	int fd;
 
 	*created = false;
@@ -239,10 +264,28 @@ static int open_output(const char *file, bool *created)
 		return STDOUT_FILENO;
 	}
 	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st))
 		fatal("%s", file);
-	*created = true;
+	/* A failed save removes the file: not a FIFO, nor /dev/null. */
+	*created = S_ISREG(st.st_mode);
 	return fd;
+}
+
+/*
+ * The end chunk, and a FILE closed: only then is the stream complete.  The
+ * source stopped before this; if it fails, the source runs again.
+ */
+static int finish_output(struct save_job *job, struct stream_sink *out)
+{
+	int err = stream_write_end(&out->w);
+
+	if (!err && out->w.fd != STDOUT_FILENO && close(out->w.fd))
+		err = -errno;
+	if (!err)
+		return 0;
+	sink_error(job, err);
+	job->source_error = !restore_source(job->opts->dir, &job->err);
+	return err;
 }
 
 static int save_to(struct save_job *job, struct stream_sink *out)
@@ -256,11 +299,9 @@ static int save_to(struct save_job *job, struct stream_sink *out)
 		status_field(status, "device", h.source, sizeof(h.source));
 	err = stream_write_header(&out->w, &h);
 	if (err)
-		return errmsg_sys(&job->err, err, "writing the stream");
+		return sink_error(job, err);
 	err = save_device(job);
-	if (!err && (err = stream_write_end(&out->w)))
-		errmsg_sys(&job->err, err, "writing the stream");
-	return err;
+	return err ? err : finish_output(job, out);
 }
 
 int cmd_save(int argc, char **argv)
@@ -278,6 +319,7 @@ int cmd_save(int argc, char **argv)
 	bool created;
 	int c, err;
 
+	optind = 0;	/* a fresh scan of the subcommand's own arguments */
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -300,8 +342,6 @@ int cmd_save(int argc, char **argv)
 	free(job.buf);
 	if (err && created)
 		unlink(file);	/* no half stream left to be loaded */
-	if (!err && out.w.fd != STDOUT_FILENO && close(out.w.fd))
-		fatal("%s", file);
 	if (err)
 		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
 	return err ? (job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;

@@ -19,6 +19,13 @@
 #define CHUNK_HEADER	16
 #define END_PAYLOAD	24
 
+/*
+ * Set by the commands' SIGINT/SIGTERM handler.  Checked here too: a
+ * signal that comes while a write to a pipe is blocked ends that write
+ * with what it had written, and the next one would block again.
+ */
+volatile sig_atomic_t interrupted;
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -72,8 +79,11 @@ static int write_all(int fd, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n;
 
+		if (interrupted)
+			return -EINTR;
+		n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -137,8 +147,11 @@ static int read_exact(struct stream_reader *r, void *buf, size_t len, size_t *go
 
 	*got = 0;
 	while (*got < len) {
-		ssize_t n = read(r->fd, p + *got, len - *got);
+		ssize_t n;
 
+		if (interrupted)
+			return -EINTR;
+		n = read(r->fd, p + *got, len - *got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -7,7 +7,8 @@
  * directory (docs/ABI.md): devdir.c reads and writes them, save.c is the
  * saving side, load.c the resuming side, migrate.c joins the two on one
  * host, stream.c frames a migration for files and pipes
- * (docs/stream-format.md), progress.c draws the progress line.
+ * (docs/stream-format.md), progress.c draws the progress line;
+ * status.c and watch.c show where devices stand.
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order), devlink.c speaks devlink's
  * generic netlink (building messages, parsing replies, PCI names), with
@@ -238,6 +239,28 @@ bool abandon_resuming(const char *dir, struct errmsg *e);
 int cmd_save(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
+/* ---- status.c: the `status` file (ABI 6), for status and watch ---- */
+
+struct dev_status {
+	char device[PATH_MAX];
+	char state[32], features[64], session[16];
+	uint64_t bytes_saved, bytes_resumed;	/* current or last session */
+	bool transitioned;			/* a last transition, and its: */
+	char from[32], to[32], result[32];	/* result: ok or an errno name */
+	unsigned int arcs;
+	uint64_t usec;
+	char last_error[256];			/* "" for none */
+};
+
+/* Each returns 0 or -errno (-EPROTO for text that is not `status`). */
+int dev_status_open(const char *dir, int *fd);
+/* Reads from offset 0: a fresh rendering, which also re-arms poll(2). */
+int dev_status_read(int fd, struct dev_status *s);
+/* One line "vfio-migctl: DIR: why" for a DIR whose `status` failed. */
+void status_error(const char *dir, int err);
 
 /* ---- prepare.c ---- */
 

@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""vfio-migfs benchmarks.
+
+run.py [--tiny] [--runs N] [--size BYTES] [GROUP...]
+
+Every figure is measured through vfio-migfsd's mounts and, in the same
+run, against its baselines (the device layer in process, a minimal FUSE
+filesystem, one device instead of many...): the runs are interleaved
+(A, B, C, A, B, C, ...), each value is the median over the runs and each
+ratio the median of the per-run ratios, so that a machine busy with other
+work slows the figure and its baseline alike.  Prints one line per figure,
+"name: value unit (ratio x baseline, ...)", then the ratios against the
+targets of docs/performance.md as comments.  --tiny runs each group once at
+a tiny size and checks only that every figure came out, parseable and
+above zero.  Needs root (FUSE mounts).
+
+Environment: MIGFSD and MIGCTL (the daemon and the tool), MIGBENCH_DIR
+(where migbench-inproc, -ceiling and -rw were built).
+"""
+
+import argparse
+import dataclasses
+import math
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BUF = 1 << 20           # the daemon's st_blksize: what cat and cp read at once
+THREADS = 4             # the daemon's default pool, given to both filesystems
+PAGE = 4096             # dirty log page size (the default)
+UNITS = {'GiB/s': 1 << 30, 'MiB/s': 1 << 20, '/s': 1, 's': 1, 'ms': 1e-3,
+         'KiB': 1024}
+
+
+@dataclasses.dataclass
+class Sizes:
+    stream: int             # bytes of state of a streamed or migrated device
+    transitions: int        # state writes per run (even: ends where it began)
+    dirty_range: int        # bytes of IOVA whose bitmap is read
+    dirty_dma: int          # bytes the device DMA-writes before each read
+    devices: int            # devices of the scale group
+    concurrent: int         # devices streamed at once
+    concurrent_size: int    # bytes of state of each of them
+    dirty_rate: int         # work items per second of a migrated device
+    runs: int
+    warmup: int             # unrecorded runs first
+
+
+FULL = Sizes(stream=1 << 30, transitions=2000, dirty_range=1 << 40,
+             dirty_dma=1 << 30, devices=256, concurrent=8,
+             concurrent_size=256 << 20, dirty_rate=1000, runs=7, warmup=1)
+TINY = Sizes(stream=4 << 20, transitions=20, dirty_range=1 << 30,
+             dirty_dma=1 << 20, devices=8, concurrent=8,
+             concurrent_size=1 << 20, dirty_rate=1000, runs=1, warmup=0)
+
+
+class BenchError(Exception):
+    pass
+
+
+def say(msg):
+    print(f'migbench: {msg}', file=sys.stderr, flush=True)
+
+
+def write_file(path, text):
+    with open(path, 'w') as f:
+        f.write(text + '\n')
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+
+def parse_result(text, what):
+    """The "AMOUNT SECONDS" answer of migbench-rw and migbench-inproc."""
+    try:
+        amount, seconds = text.split()
+        return int(amount), float(seconds)
+    except ValueError:
+        raise BenchError(f'{what}: unexpected answer {text!r}') from None
+
+
+def vm_rss(pid):
+    for line in read_file(f'/proc/{pid}/status').splitlines():
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) * 1024
+    raise BenchError(f'no VmRSS for pid {pid}')
+
+
+def gone(pid):
+    try:
+        return read_file(f'/proc/{pid}/status').split('State:')[1].split()[0] == 'Z'
+    except (OSError, IndexError):
+        return True
+
+
+def find_pid(argv):
+    """The daemon forks; its child keeps argv, whose mountpoints are ours."""
+    want = '\0'.join(argv) + '\0'
+    for d in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if read_file(f'/proc/{d}/cmdline') == want:
+                return int(d)
+        except OSError:
+            continue
+    return None
+
+
+class Daemon:
+    """vfio-migfsd serving DEVICE MOUNTPOINT pairs; start_s: until all mounted."""
+
+    def __init__(self, session, pairs):
+        self.mounts = [m for _, m in pairs]
+        self.argv = [session.migfsd, '-t', str(THREADS)] + [x for p in pairs for x in p]
+        session.daemons.append(self)    # stopped even if interrupted here
+        t = time.monotonic()
+        subprocess.run(self.argv, check=True, stdout=subprocess.DEVNULL)
+        self.start_s = time.monotonic() - t
+        self.pid = find_pid(self.argv)
+        if self.pid is None:
+            raise BenchError(f'{self.argv[0]}: the daemon is not running')
+
+    def stop(self):
+        """SIGTERM unmounts everything and ends it; SIGKILL if it will not."""
+        pid = find_pid(self.argv)
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 2)):
+            if pid is None or gone(pid):
+                return
+            os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while not gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
+class Inproc:
+    """migbench-inproc on one device, answering one command at a time."""
+
+    def __init__(self, session, spec):
+        self.spec = spec
+        self.p = subprocess.Popen([session.prog('inproc'), spec], text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        session.procs.append(self.p)
+
+    def ask(self, *cmd):
+        self.p.stdin.write(' '.join(map(str, cmd)) + '\n')
+        self.p.stdin.flush()
+        return parse_result(self.p.stdout.readline(), f'inproc {self.spec} {cmd[0]}')
+
+    def close(self):
+        self.p.stdin.close()
+        if self.p.wait(timeout=60):
+            raise BenchError(f'inproc {self.spec}: exit status {self.p.returncode}')
+
+
+class Session:
+    """What a group starts, all of it stopped and removed at its end."""
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+        try:
+            self.migfsd = os.environ['MIGFSD']
+            self.migctl = os.environ['MIGCTL']
+            self.bindir = os.environ['MIGBENCH_DIR']
+        except KeyError as e:
+            raise BenchError(f'{e} is not set (meson test sets it)') from None
+        self.tmp = tempfile.mkdtemp(prefix='migbench.')
+        self.shm = tempfile.mkdtemp(prefix='migbench.', dir='/dev/shm')
+        self.daemons, self.procs = [], []
+
+    def prog(self, name):
+        return os.path.join(self.bindir, 'migbench-' + name)
+
+    def mountpoint(self, name):
+        return tempfile.mkdtemp(prefix=name + '.', dir=self.tmp)
+
+    def daemon(self, *devices):
+        """devices: (NAME, SPEC) pairs, each mounted on a directory NAME."""
+        return Daemon(self, [(spec, self.mountpoint(name)) for name, spec in devices])
+
+    def ceiling(self, size):
+        mnt = self.mountpoint('ceiling')
+        self.procs.append(subprocess.Popen(
+            [self.prog('ceiling'), str(THREADS), str(size), mnt]))
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(mnt, 'source')):
+            if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                raise BenchError('the ceiling filesystem did not mount')
+            time.sleep(0.01)
+        return mnt
+
+    def rw(self, *args):
+        r = subprocess.run([self.prog('rw')] + [str(a) for a in args], check=True,
+                           stdout=subprocess.PIPE, text=True)
+        return parse_result(r.stdout, f'rw {args[0]}')
+
+    def our_mounts(self):
+        with open('/proc/self/mountinfo') as f:
+            points = [line.split()[4] for line in f]
+        return [p for p in points if p.startswith(self.tmp + '/')]
+
+    def close(self):
+        for d in self.daemons:
+            d.stop()
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for m in self.our_mounts():
+            subprocess.run(['umount', '-l', m], check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.shm, ignore_errors=True)
+
+
+# --- measurement ---
+
+def interleave(sizes, steps):
+    """Run every step once per run, in turn; steps return {name: value}."""
+    samples = {}
+    for run in range(sizes.warmup + sizes.runs):
+        for step in steps:
+            values = step()
+            if run < sizes.warmup:
+                continue
+            for name, v in values.items():
+                samples.setdefault(name, []).append(v)
+    return samples
+
+
+def line(samples, name, unit, *baselines):
+    say(f'{name} runs: ' + ' '.join(f'{v / UNITS[unit]:.4g}' for v in samples[name]))
+    value = statistics.median(samples[name]) / UNITS[unit]
+    text = f'{name}: {value:.4g} {unit}' if value < 1000 else f'{name}: {value:.0f} {unit}'
+    ratios = [f'{statistics.median(a / b for a, b in zip(samples[name], samples[base])):.3g}'
+              f' x {base}' for base in baselines]
+    return text + (f' ({", ".join(ratios)})' if ratios else '')
+
+
+def rate(result):
+    amount, seconds = result
+    return amount / seconds
+
+
+def expect(what, got, want):
+    if got != want:
+        raise BenchError(f'{what}: {got} bytes, expected {want}')
+
+
+# --- groups: each returns its table lines ---
+
+def data_size(mnt):
+    return int(read_file(os.path.join(mnt, 'data_size')))
+
+
+def save_streams(s, *mounts):
+    """The STOP_COPY streams of mounted devices, read through `data` at once."""
+    for m in mounts:
+        write_file(f'{m}/state', 'stop_copy')
+    r = s.rw('read', BUF, *[f'{m}/data' for m in mounts])
+    for m in mounts:
+        write_file(f'{m}/state', 'stop')
+    expect(' '.join(mounts), r[0], sum(map(data_size, mounts)))
+    return r
+
+
+def saved_stream(s, mnt):
+    """The stream of a device, saved once with cat, to be written back."""
+    path = os.path.join(s.shm, 'stream')
+    write_file(f'{mnt}/state', 'stop_copy')
+    with open(path, 'wb') as out:
+        subprocess.run(['cat', f'{mnt}/data'], stdout=out, check=True)
+    write_file(f'{mnt}/state', 'stop')
+    expect(path, os.path.getsize(path), data_size(mnt))
+    return path
+
+
+def group_streams(s):
+    spec = f'size={s.sizes.stream},features=p2p'
+    inproc = Inproc(s, f'sim:b,{spec}')     # faults in while the daemon does
+    d = s.daemon(('a', f'sim:a,{spec}'), ('b', f'sim:b,{spec}'))
+    a, b = d.mounts
+    stream = saved_stream(s, a)
+    ceil = s.ceiling(data_size(a))
+
+    def resume():
+        write_file(f'{b}/state', 'resuming')
+        r = s.rw('write', BUF, f'{b}/data', stream)
+        write_file(f'{b}/state', 'stop')     # EIO here if the stream was bad
+        return r
+
+    samples = interleave(s.sizes, [
+        lambda: {'save_stream': rate(save_streams(s, a))},
+        lambda: {'inproc_save': rate(inproc.ask('save', BUF))},
+        lambda: {'ceiling_read': rate(s.rw('read', BUF, f'{ceil}/source'))},
+        lambda: {'resume_stream': rate(resume())},
+        lambda: {'inproc_resume': rate(inproc.ask('resume', stream, BUF))},
+        lambda: {'ceiling_write': rate(s.rw('write', BUF, f'{ceil}/sink', stream))},
+    ])
+    inproc.close()
+    return [line(samples, 'ceiling_read', 'GiB/s'),
+            line(samples, 'inproc_save', 'GiB/s'),
+            line(samples, 'save_stream', 'GiB/s', 'ceiling_read', 'inproc_save'),
+            line(samples, 'ceiling_write', 'GiB/s'),
+            line(samples, 'inproc_resume', 'GiB/s'),
+            line(samples, 'resume_stream', 'GiB/s', 'ceiling_write', 'inproc_resume')]
+
+
+def group_transition(s):
+    n = s.sizes.transitions
+    inproc = Inproc(s, 'sim:t')
+    (t,) = s.daemon(('t', 'sim:t')).mounts
+    ceil = s.ceiling(0)
+    samples = interleave(s.sizes, [
+        lambda: {'transition': rate(s.rw('toggle', n, f'{t}/state', 'stop', 'running'))},
+        lambda: {'inproc_transition': rate(inproc.ask('transitions', n))},
+        lambda: {'null_round_trips': rate(s.rw('toggle', n, f'{ceil}/sink', 'stop', 'running'))},
+    ])
+    inproc.close()
+    return [line(samples, 'null_round_trips', '/s'),
+            line(samples, 'inproc_transition', '/s'),
+            line(samples, 'transition', '/s', 'null_round_trips', 'inproc_transition')]
+
+
+def group_dirty(s):
+    length, dma = s.sizes.dirty_range, s.sizes.dirty_dma
+    spec = f'sim:d,guest_mem={length}'     # the DMA must reach the whole range
+    inproc = Inproc(s, spec)
+    (d,) = s.daemon(('d', spec)).mounts
+    write_file(f'{d}/dirty/ranges', f'0 {length}')
+    write_file(f'{d}/dirty/tracking', '1')
+    bitmap = f'{d}/dirty/{0:08x}-{length:08x}'
+
+    def through_mount():
+        write_file(f'{d}/sim/dma', f'0 {dma}')
+        r = s.rw('read', BUF, bitmap)
+        expect(bitmap, r[0], length // PAGE // 8)
+        return r
+
+    samples = interleave(s.sizes, [
+        lambda: {'dirty_read': rate(through_mount())},
+        lambda: {'inproc_dirty_read': rate(inproc.ask('dirty', length, dma, BUF))},
+    ])
+    inproc.close()
+    return [line(samples, 'inproc_dirty_read', 'MiB/s'),
+            line(samples, 'dirty_read', 'MiB/s', 'inproc_dirty_read')]
+
+
+def use_once(mnt):
+    """What a user does first: a transition and a look at status."""
+    write_file(f'{mnt}/state', 'stop')
+    write_file(f'{mnt}/state', 'running')
+    read_file(f'{mnt}/status')
+
+
+def daemon_rss(s, n):
+    """A daemon of n devices, each used once: (seconds to mount, VmRSS)."""
+    d = s.daemon(*[(f'd{i}', f'sim:d{i}') for i in range(n)])
+    for m in d.mounts:
+        use_once(m)
+    result = d.start_s, vm_rss(d.pid)
+    d.stop()
+    return result
+
+
+def inproc_rss(s, n):
+    """n devices opened and used in process: (seconds of the opens, VmRSS added)."""
+    inproc = Inproc(s, 'sim:x')
+    inproc.ask('open', 0)                  # the first device is open
+    before = vm_rss(inproc.p.pid)
+    _, seconds = inproc.ask('open', n)
+    added = vm_rss(inproc.p.pid) - before
+    inproc.close()
+    return seconds, added
+
+
+def group_scale(s):
+    n = s.sizes.devices
+
+    def daemons():
+        (t, rss_n), (_, rss_1) = daemon_rss(s, n), daemon_rss(s, 1)
+        return {f'mount_{n}': t, 'rss_per_device': (rss_n - rss_1) / (n - 1)}
+
+    def inproc():
+        t, added = inproc_rss(s, n)
+        return {f'inproc_open_{n}': t, 'inproc_rss_per_device': added / n}
+
+    samples = interleave(s.sizes, [daemons, inproc])
+    return [line(samples, f'inproc_open_{n}', 's'),
+            line(samples, f'mount_{n}', 's', f'inproc_open_{n}'),
+            line(samples, 'inproc_rss_per_device', 'KiB'),
+            line(samples, 'rss_per_device', 'KiB', 'inproc_rss_per_device')]
+
+
+def group_concurrent(s):
+    k = s.sizes.concurrent
+    d = s.daemon(*[(f'c{i}', f'sim:c{i},size={s.sizes.concurrent_size},features=p2p')
+                   for i in range(k)])
+
+    def one_at_a_time():
+        results = [save_streams(s, m) for m in d.mounts]
+        return {'stream_1': sum(b for b, _ in results) / sum(t for _, t in results)}
+
+    samples = interleave(s.sizes, [
+        one_at_a_time,
+        lambda: {f'streams_{k}': rate(save_streams(s, *d.mounts))},
+    ])
+    return [line(samples, 'stream_1', 'GiB/s'),
+            line(samples, f'streams_{k}', 'GiB/s', 'stream_1')]
+
+
+MIGRATED = re.compile(r'^migrated .*, ([0-9.]+) s, downtime ([0-9.]+) ms$')
+
+
+def migrate(s, src, dst, first_state):
+    """vfio-migctl migrate from src in first_state: (total s, downtime s)."""
+    write_file(f'{src}/state', first_state)
+    r = subprocess.run([s.migctl, 'migrate', src, dst], capture_output=True, text=True)
+    m = MIGRATED.match(r.stdout.strip())
+    if r.returncode or not m:
+        raise BenchError(f'vfio-migctl migrate: status {r.returncode}: {r.stdout}{r.stderr}')
+    write_file(f'{src}/state', 'running')
+    return float(m[1]), float(m[2]) / 1e3
+
+
+def group_migrate(s):
+    size, dirty_rate = s.sizes.stream, s.sizes.dirty_rate
+    src, dst = s.daemon(('m1', f'sim:m1,size={size},dirty_rate={dirty_rate}'),
+                        ('m2', f'sim:m2,size={size}')).mounts
+
+    def precopy():
+        total, downtime = migrate(s, src, dst, 'running')
+        return {'migrate_total': total, 'migrate_downtime': downtime}
+
+    samples = interleave(s.sizes, [
+        precopy,
+        # From stop there is nothing to pre-copy: all of it is downtime.
+        lambda: {'migrate_stopcopy': migrate(s, src, dst, 'stop')[0]},
+    ])
+    return [line(samples, 'migrate_stopcopy', 's'),
+            line(samples, 'migrate_total', 's', 'migrate_stopcopy'),
+            line(samples, 'migrate_downtime', 'ms', 'migrate_stopcopy')]
+
+
+GROUPS = {'streams': group_streams, 'transition': group_transition,
+          'dirty': group_dirty, 'scale': group_scale,
+          'concurrent': group_concurrent, 'migrate': group_migrate}
+
+
+# --- the table ---
+
+TARGETS = [  # figure, baseline, the lowest ratio wanted
+    ('save_stream', 'ceiling_read', 0.9),
+    ('save_stream', 'inproc_save', 0.5),
+    ('resume_stream', 'ceiling_write', 0.9),
+    ('resume_stream', 'inproc_resume', 0.5),
+    ('transition', 'null_round_trips', 1 / 1.3),   # its time <= 1.3 x theirs
+    ('dirty_read', 'inproc_dirty_read', 0.5),
+    (f'streams_{FULL.concurrent}', 'stream_1', 1.6),
+]
+RSS_BUDGET = 1024   # KiB resident per device beyond the device's own state
+
+NUMBER = r'([0-9.]+(?:e[+-][0-9]+)?)'
+LINE = re.compile(rf'^(\S+): {NUMBER} (\S+)(?: \((.*)\))?$')
+RATIO = re.compile(rf'^{NUMBER} x (\S+)$')
+
+
+def parse_table(lines):
+    """{name: (value, {baseline: ratio})}; raises on anything insane."""
+    table = {}
+    for text in lines:
+        m = LINE.match(text)
+        if not m or m[3] not in UNITS:
+            raise BenchError(f'unparseable line: {text!r}')
+        ratios = {}
+        for part in m[4].split(', ') if m[4] else []:
+            r = RATIO.match(part)
+            if not r or r[2] not in table:
+                raise BenchError(f'bad ratio {part!r} in {text!r}')
+            ratios[r[2]] = float(r[1])
+        values = [float(m[2])] + list(ratios.values())
+        if not all(math.isfinite(v) and v > 0 for v in values):
+            raise BenchError(f'not a positive figure: {text!r}')
+        table[m[1]] = (float(m[2]), ratios)
+    return table
+
+
+def verdict(text, ok):
+    return f'# target {text}: {"met" if ok else "MISSED"}'
+
+
+def target_lines(table):
+    out = [verdict(f'{name} >= {want:.2f} x {base}, got {table[name][1][base]:.3g}',
+                   table[name][1][base] >= want)
+           for name, base, want in TARGETS if name in table]
+    if 'rss_per_device' in table:
+        beyond = table['rss_per_device'][0] - table['inproc_rss_per_device'][0]
+        out.append(verdict(f'rss_per_device - inproc_rss_per_device <= {RSS_BUDGET} KiB, '
+                           f'got {beyond:.0f} KiB', beyond <= RSS_BUDGET))
+    return out
+
+
+def header(sizes, groups):
+    return (f'# vfio-migfs benchmarks {time.strftime("%Y-%m-%d %H:%M")}: {", ".join(groups)}; '
+            f'median of {sizes.runs} interleaved runs; {os.cpu_count()} CPUs, '
+            f'Linux {os.uname().release}, load {os.getloadavg()[0]:.1f}')
+
+
+def main():
+    ap = argparse.ArgumentParser(description='vfio-migfs benchmarks (needs root)')
+    ap.add_argument('--tiny', action='store_true', help='once, tiny sizes: a sanity check')
+    ap.add_argument('--runs', type=int, help=f'runs per figure (default {FULL.runs})')
+    ap.add_argument('--size', type=int, help='bytes of a streamed device (default 1 GiB)')
+    ap.add_argument('groups', nargs='*', metavar='GROUP',
+                    help=f'some of {", ".join(GROUPS)} (default: all)')
+    args = ap.parse_args()
+    for g in set(args.groups) - GROUPS.keys():
+        ap.error(f'unknown group {g}')
+    sizes = dataclasses.replace(TINY if args.tiny else FULL)
+    sizes.runs = args.runs or sizes.runs
+    sizes.stream = args.size or sizes.stream
+    if os.geteuid() != 0:
+        print('benchmarks need root (FUSE mounts): skipped', file=sys.stderr)
+        return 77
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    groups = args.groups or list(GROUPS)
+    print(header(sizes, groups), flush=True)    # with the load before the runs
+    lines = []
+    for g in groups:
+        say(f'{g}...')
+        session = Session(sizes)
+        try:
+            new = GROUPS[g](session)
+        finally:
+            session.close()
+        print('\n'.join(new), flush=True)     # a long run shows what it has
+        lines += new
+    table = parse_table(lines)
+    if not args.tiny:   # tiny sizes say nothing about speed
+        print('\n'.join(target_lines(table)))
+    return 0
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except (BenchError, subprocess.CalledProcessError, OSError) as e:
+        print(f'migbench: {e}', file=sys.stderr)
+        sys.exit(1)

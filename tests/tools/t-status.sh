@@ -1,0 +1,261 @@
+#!/bin/bash
+# vfio-migctl status and watch against real mounts of simulated devices:
+# the table and the JSON, field by field; mounts found without naming
+# them; what watch shows as devices change, on a terminal and in a log;
+# how it ends.  Environment: MIGFSD, MIGCTL, MIGCTL_VALGRIND=1 to run
+# vfio-migctl under valgrind (its errors fail the test at the end).
+. "$(dirname "$0")/lib.sh"	# run, ctl, failed, passed, wait_for; start, eq, $T
+
+if [ "${MIGCTL_VALGRIND:-0}" = 1 ]; then
+	# A wrapper, so that a watch in the background keeps its pid.
+	cat >"$T/migctl" <<EOF
+#!/bin/sh
+exec valgrind --quiet --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --log-file="$T/valgrind.%p" "$MIGCTL" "\$@"
+EOF
+	chmod +x "$T/migctl"
+	MIGCTL=$T/migctl
+fi
+
+A=$(mnt a)		# every feature
+B=$(mnt b)		# stop_copy alone: one arc from running to stop
+W=$T/$'we"ird\\dir\tx'	# a name JSON must escape
+mkdir "$W"
+start sim:sta,size=256K "$A" sim:stb,size=64K,features= "$B" sim:stw,size=64K "$W"
+TS='^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z '
+
+# --- status: the table ---
+
+ctl status "$A"
+passed "status A"
+eq "status A: lines" "$(grep -c '' "$T/out")" 2
+eq "status A: header" "$(head -1 "$T/out" | tr -s ' ')" \
+	"DIR DEVICE STATE FEATURES SAVED RESUMED LAST TRANSITION TOOK LAST ERROR"
+eq "status A: row" "$(sed -n 2p "$T/out" | tr -s ' ')" \
+	"$A sim:sta,size=256K running stop_copy,p2p,pre_copy,dirty 0 0 - - -"
+
+ctl status "$B" "$A"
+passed "status B A"
+eq "status B A: rows in order" "$(sed 1d "$T/out" | cut -d' ' -f1)" "$B
+$A"
+# under COLUMN TEXT: the text under COLUMN's title, on the row of B, is TEXT.
+under() {
+	local head before
+	head=$(head -1 "$T/out")
+	before=${head%%"$1"*}
+	eq "status: $1 aligned" "$(sed -n 2p "$T/out" | cut -c$((${#before} + 1))-$((${#before} + ${#2})))" "$2"
+}
+under DEVICE "sim:stb,size=64K,features="
+under STATE running
+under FEATURES stop_copy
+under RESUMED "      0"	# numbers to the right
+
+# --- status: errors ---
+
+mkdir "$T/plain"
+ctl status "$A" "$T/plain" "$B"
+failed "status of a plain directory" 1 "vfio-migctl: $T/plain: not a vfio-migfs mount"
+eq "the mounts around it still shown" "$(sed 1d "$T/out" | cut -d' ' -f1)" "$A
+$B"
+ctl status "$T/nowhere"
+failed "status of a missing directory" 1 "$T/nowhere: not a vfio-migfs mount"
+ctl status --frob
+failed "status --frob" 2 "unknown option '--frob'"
+ctl status --json=yes "$A"
+failed "status --json=yes" 2 "vfio-migctl: "
+
+# --- status --json, field by field ---
+
+# fields FILE: one line per object of the JSON array in FILE, its fields
+# joined by |, after checking every key and type.
+fields() {
+	python3 - "$1" <<'PY'
+import json, sys
+def typed(obj, types):
+    assert list(obj) == list(types), f"keys {list(obj)}"
+    for key, want in types.items():
+        assert type(obj[key]) in (want if isinstance(want, tuple) else (want,)), f"{key}: {obj[key]!r}"
+for o in json.load(open(sys.argv[1])):
+    typed(o, {"dir": str, "device": str, "state": str, "features": list,
+              "session": str, "bytes_saved": int, "bytes_resumed": int,
+              "last_transition": (dict, type(None)), "last_error": (str, type(None))})
+    assert all(type(f) is str for f in o["features"])
+    t = o["last_transition"]
+    if t:
+        typed(t, {"from": str, "to": str, "arcs": int, "usec": int, "result": str})
+        t = f"{t['from']} -> {t['to']} {t['arcs']} {t['result']}"
+    print(o["dir"], o["device"], o["state"], " ".join(o["features"]), o["session"],
+          o["bytes_saved"], o["bytes_resumed"], t, o["last_error"], sep="|")
+PY
+}
+
+echo stop_copy >"$A/state"
+cat "$A/data" >"$T/img"
+size=$(stat -c %s "$T/img")
+echo "stop EIO" >"$B/sim/fail"
+eq "a failing arc" "$(werr "$B/state" stop)" "Input/output error"
+ctl status --json "$A" "$B" "$W"
+passed "status --json"
+eq "status --json: every field" "$(fields "$T/out")" \
+"$A|sim:sta,size=256K|stop_copy|stop_copy p2p pre_copy dirty|saving|$size|0|running -> stop_copy 3 ok|None
+$B|sim:stb,size=64K,features=|error|stop_copy|none|0|0|running -> stop 0 EIO|running -> stop failed, device is in error: Input/output error (EIO)
+$W|sim:stw,size=64K|running|stop_copy p2p pre_copy dirty|none|0|0|None|None"
+
+ctl status --json "$T/plain"
+failed "status --json of a plain directory" 1 "$T/plain: not a vfio-migfs mount"
+eq "status --json of nothing shown" "$(fields "$T/out")" ""
+
+# --- status without DIR: every mount ---
+
+# all_mounts ARGS...: status ARGS without DIR.  Other tests may mount
+# their own meanwhile, and leave a killed daemon's mount behind for a
+# moment (status names it and exits 1): only ours must be there, unharmed.
+all_mounts() {
+	ctl status "$@"
+	case $RC in 0 | 1) ok ;; *) fail "status $*, all mounts: exit status $RC" ;; esac
+	eq "status $*, all mounts: errors about ours" "$(grep -cF -e "$A" -e "$B" -e "$W" "$T/err")" 0
+}
+
+all_mounts --json
+fields "$T/out" | cut -d'|' -f1 >"$T/dirs"
+for d in "$A" "$B" "$W"; do
+	check "status --json, all mounts, has ${d##*/}" grep -qxF "$d" "$T/dirs"
+done
+all_mounts
+check "status, all mounts, has a row for A" grep -q "^$A  *sim:sta,size=256K  *stop_copy " "$T/out"
+check "status, all mounts, has a row for B" grep -q "^$B  *sim:stb,size=64K,features=  *error " "$T/out"
+echo 1 >"$A/reset"
+echo 1 >"$B/reset"
+
+# --- watch: the command line ---
+
+ctl watch
+failed "watch without DIR" 2 "watch takes one DIR"
+ctl watch "$A" "$B"
+failed "watch A B" 2 "watch takes one DIR"
+for bad in 0 x -1 86400001; do
+	ctl watch --interval "$bad" "$A"
+	failed "watch --interval $bad" 2 "--interval takes 1 to"
+done
+for bad in 0 x -1 18446744073709551616; do
+	ctl watch --count "$bad" "$A"
+	failed "watch --count $bad" 2 "--count takes 1 to"
+done
+ctl watch "$A" --count
+failed "watch --count without a value" 2 "'--count' needs a value"
+ctl watch --count 1 "$T/plain"
+failed "watch of a plain directory" 1 "vfio-migctl: $T/plain: not a vfio-migfs mount"
+
+# --- watch in the background ---
+
+# watch_bg NAME ARGS...: vfio-migctl watch ARGS, its output in $T/NAME;
+# sets WPID and WOUT (that file).
+watch_bg() {
+	WOUT=$T/$1
+	shift
+	"$MIGCTL" watch "$@" >"$WOUT" 2>"$WOUT.err" &
+	WPID=$!
+}
+
+ended() {
+	! kill -0 "$WPID" 2>/dev/null
+}
+
+# watch_ended WHAT: the watch ends by itself, exit status 0, no stderr.
+watch_ended() {
+	local rc=0
+	wait_for "$1 to end" ended || kill -9 "$WPID"
+	wait "$WPID" || rc=$?
+	eq "$1: exit status" "$rc" 0
+	eq "$1: stderr" "$(cat "$WOUT.err")" ""
+}
+
+# has OUT N: OUT has at least N lines.
+has() {
+	[ "$(grep -c '' "$1")" -ge "$2" ]
+}
+
+# states OUT: the state on each line of a watch's log.
+states() {
+	sed -E "s/$TS//; s/,.*//" "$1"
+}
+
+# --count, and a change made meanwhile.
+watch_bg count --count 2 "$B"
+wait_for "the first line" has "$WOUT" 1
+echo stop >"$B/state"
+watch_ended "watch --count 2"
+eq "watch --count 2: the states" "$(states "$WOUT")" "running
+stop"
+check "watch, not on a terminal: timestamps" grep -qE "$TS" "$WOUT"
+eq "watch, not on a terminal: a line each" "$(grep -cvE "$TS" "$WOUT")" 0
+eq "watch --count 2: the second line" "$(sed -n 2p "$WOUT" | sed -E "s/$TS//")" \
+	"stop, saved 0, resumed 0, 0.0 MiB/s"
+
+# A line per change, and none without one.
+watch_bg log --interval 50 "$B"
+wait_for "the first line" has "$WOUT" 1
+n=1
+for s in running stop running stop; do
+	echo $s >"$B/state"
+	n=$((n + 1))
+	wait_for "the line for $s" has "$WOUT" $n
+done
+sleep 0.3	# six intervals without a change
+kill -TERM "$WPID"
+watch_ended "watch until SIGTERM"
+eq "watch: a line per change, in order" "$(states "$WOUT")" "stop
+running
+stop
+running
+stop"
+
+# Bytes moving (no change of `status`) show at the next interval, and
+# precopy's numbers in pre_copy.
+watch_bg bytes --interval 50 "$A"
+wait_for "the first line" has "$WOUT" 1
+echo pre_copy >"$A/state"
+wait_for "pre_copy with its initial bytes" \
+	grep -qE "Z pre_copy, saved 0, resumed 0, 0\.0 MiB/s, initial [1-9][0-9]*, dirty 0$" "$WOUT"
+cat "$A/data" >"$T/img"
+size=$(stat -c %s "$T/img")
+wait_for "the bytes read in pre_copy" \
+	grep -qE "Z pre_copy, saved $size, resumed 0, [0-9.]+ MiB/s, initial 0, dirty 0$" "$WOUT"
+wait_for "the rate falling to 0" \
+	grep -qE "Z pre_copy, saved $size, resumed 0, 0\.0 MiB/s, initial 0, dirty 0$" "$WOUT"
+echo 1 >"$A/reset"
+wait_for "the reset" grep -qE "Z running, saved $size, " "$WOUT"
+kill -INT "$WPID"
+watch_ended "watch until SIGINT"
+
+# On a terminal: one line, redrawn in place.
+if script -qec "$MIGCTL watch --count 1 $A" /dev/null >"$T/tty" </dev/null; then
+	eq "watch on a terminal: redrawn in place" "$(head -c 3 "$T/tty" | od -An -c | tr -d ' ')" '\r033['
+	eq "watch on a terminal: one line, no time" "$(tr -d '\r\033' <"$T/tty")" \
+		"[Krunning, saved $size, resumed 0, 0.0 MiB/s"
+else
+	fail "watch on a terminal (through script): $(cat "$T/tty")"
+fi
+
+# The end of the mount ends the watch: unmounted (lazily, as the watch
+# keeps a file of it open), or its daemon gone.
+watch_bg umount --interval 50 "$W"
+wait_for "the first line" has "$WOUT" 1
+umount -l "$W"
+watch_ended "watch across umount -l"
+eq "watch across umount -l: the last line" "$(tail -1 "$WOUT" | sed -E "s/$TS/TIME /")" \
+	"TIME $W is no longer mounted"
+
+watch_bg daemon "$A"
+wait_for "the first line" has "$WOUT" 1
+stop_daemon
+watch_ended "watch across the daemon's end"
+eq "watch across the daemon's end: the last line" "$(tail -1 "$WOUT" | sed -E "s/$TS/TIME /")" \
+	"TIME $A is no longer mounted"
+
+for log in "$T"/valgrind.*; do
+	[ -s "$log" ] || continue
+	fail "valgrind: vfio-migctl ${log##*.}"
+	cat "$log" >&2
+done
+finish

@@ -1,0 +1,405 @@
+#!/bin/bash
+# vfio-migctl save, load and migrate between simulated devices: round
+# trips through a file, a pipe and straight across; what the precopy
+# options change; the stream's own bytes; and every failure, with its one
+# line, its exit status and where it leaves the devices.
+. "$(dirname "$0")/lib.sh"
+
+S=$(mnt s)	# a source that changes as it runs: precopy has rounds
+F=$(mnt f)	# dirties its whole state faster than it is read
+N=$(mnt n)	# no pre_copy
+X=$(mnt x)	# idle: changes only by loading
+D=$(mnt d)	# the destination
+O=$(mnt o)	# half the size of the others
+start sim:s,size=4M,dirty_rate=200 "$S" sim:f,size=4M,dirty_rate=100000 "$F" \
+	sim:n,size=4M,features=p2p,dirty_rate=200 "$N" sim:x,size=4M "$X" \
+	sim:d,size=4M "$D" sim:o,size=2M "$O"
+D0=$(digest "$D")	# what a reset brings D back to
+
+# layout FILE [PAYLOAD]: the stream's layout, one item a line: magic,
+# version, features, source, "chunk TYPE OFFSET LENGTH" for every chunk
+# (the end chunk too) and "end PRECOPY STOPCOPY CHUNKS"; the data chunks'
+# payloads, concatenated, into PAYLOAD.
+layout() {
+	python3 - "$@" <<'EOF'
+import struct, sys
+f = open(sys.argv[1], "rb").read()
+out = open(sys.argv[2], "wb") if len(sys.argv) > 2 else None
+version, features, created, n = struct.unpack_from("<IIQI", f, 8)
+print("magic", f[:8].decode(errors="replace"))
+print("version", version)
+print("features", features)
+print("source", f[28:28 + n].decode(errors="replace"))
+types = {1: "precopy", 2: "stop_copy", 0x454E4421: "end"}
+off = 28 + n + 4
+while off + 16 <= len(f):
+    t, length = struct.unpack_from("<II", f, off)
+    payload = f[off + 16:off + 16 + length]
+    print("chunk", types.get(t, t), off, length)
+    if t == 0x454E4421:
+        print("end", *struct.unpack("<QQQ", payload))
+    elif out:
+        out.write(payload)
+    off += 16 + length
+EOF
+}
+
+# field FILE KEY: the value of KEY in FILE's layout.
+field() {
+	layout "$1" | sed -n "s/^$2 //p"
+}
+
+# chunks FILE TYPE: how many chunks of TYPE.  chunk_at FILE N: the
+# offset of the Nth chunk.
+chunks() {
+	layout "$1" | grep -c "^chunk $2 "
+}
+
+chunk_at() {
+	layout "$1" | awk -v n="$2" '$1 == "chunk" && ++i == n { print $3 }'
+}
+
+# flip FILE OFFSET: invert the byte at OFFSET.
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1")
+	printf '%b' "\\0$(printf %o $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# rounds: the precopy rounds the last migrate reported.
+rounds() {
+	sed -n 's/.* precopy in \([0-9]*\) rounds.*/\1/p' <<<"$OUT"
+}
+
+# bigger FILE BYTES: for wait_for.
+bigger() {
+	[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ]
+}
+
+# ---- round trips ----
+
+ctl save "$S" "$T/s1"
+passed "save to a file"
+is "save" "$S" stop
+ctl load --run "$D" "$T/s1"
+passed "load --run"
+is "load --run" "$D" running "$(digest "$S")"
+eq "magic" "$(field "$T/s1" magic)" VFMIGSTR
+eq "version" "$(field "$T/s1" version)" 1
+eq "features: stop_copy p2p pre_copy dirty" "$(field "$T/s1" features)" 15
+eq "source" "$(field "$T/s1" source)" "sim:s,size=4M,dirty_rate=200"
+eq "chunks in order" "$(layout "$T/s1" | awk '$1 == "chunk" { print $2 }' | uniq | xargs)" \
+	"precopy stop_copy end"
+
+echo running > "$S/state"
+"$MIGCTL" save "$S" - 2>"$T/err" | "$MIGCTL" load "$D" - 2>>"$T/err"
+eq "save | load: exit statuses" "${PIPESTATUS[*]}" "0 0"
+eq "save | load: stderr" "$(cat "$T/err")" ""
+is "save | load" "$D" stop "$(digest "$S")"
+
+echo running > "$S/state"
+ctl migrate "$S" "$D"
+passed "migrate"
+case $OUT in
+"migrated $S -> $D: "*" bytes ("*" precopy in "*" rounds, "*" stop_copy), "*" s, downtime "*" ms")
+	ok ;;
+*) fail "migrate: summary '$OUT'" ;;
+esac
+check "migrate: precopy rounds ($OUT)" [ "$(rounds)" -ge 1 ]
+is "migrate" "$D" running "$(digest "$S")"
+is "migrate" "$S" stop
+
+# A source in stop has nothing to pre-copy.
+ctl save "$S" "$T/s2"
+passed "save from stop"
+eq "save from stop: precopy chunks" "$(chunks "$T/s2" precopy)" 0
+is "save from stop" "$S" stop
+check "save from stop: stop -> stop_copy in the log" grep -q "transition stop -> stop_copy" "$S/log"
+
+# Nor a device without pre_copy.
+ctl save "$N" "$T/n1"
+passed "save features=p2p"
+eq "features=p2p: features" "$(field "$T/n1" features)" 3
+eq "features=p2p: precopy chunks" "$(chunks "$T/n1" precopy)" 0
+check "features=p2p: running -> stop_copy in the log" grep -q "transition running -> stop_copy" "$N/log"
+ctl load "$D" "$T/n1"
+passed "load features=p2p"
+is "load without --run" "$D" stop "$(digest "$N")"
+echo running > "$N/state"
+ctl migrate "$N" "$D"
+passed "migrate features=p2p"
+eq "migrate features=p2p: rounds" "$(rounds)" 0
+is "migrate features=p2p" "$D" running "$(digest "$N")"
+
+# --abort: a complete stream, and the source runs on.
+ctl save "$X" "$T/x-abort" --abort	# options may follow the operands
+passed "save --abort"
+is "save --abort" "$X" running
+ctl load "$D" "$T/x-abort"
+passed "load the --abort stream"
+is "load the --abort stream" "$D" stop "$(digest "$X")"
+
+# ---- what the precopy options change (F dirties ~all of itself per round) ----
+
+# rounds_of WANT ARGS...: migrate ARGS F D makes WANT precopy rounds.
+rounds_of() {
+	local want=$1
+	shift
+	echo running > "$F/state"
+	ctl migrate "$@" "$F" "$D"
+	passed "migrate $*"
+	eq "migrate $*: rounds" "$(rounds)" "$want"
+	is "migrate $*" "$D" running "$(digest "$F")"
+}
+rounds_of 1 --max-rounds 1 --threshold 0
+rounds_of 3 --max-rounds 3 --threshold 0
+rounds_of 30 --threshold 0
+rounds_of 30
+rounds_of 1 --threshold 64M
+rounds_of 1 --threshold 0 --downtime-limit 100000
+
+# One round of save sends the initial data exactly: all but the end record.
+echo running > "$F/state"
+ctl save --max-rounds 1 --threshold 0 "$F" "$T/f1"
+passed "save --max-rounds 1"
+eq "save --max-rounds 1: precopy bytes" "$(field "$T/f1" end | cut -d' ' -f1)" \
+	"$(($(cat "$F/data_size") - 24))"
+
+# ---- the stream's payload is what `data` gives ----
+
+echo stop > "$X/state"
+ctl save "$X" "$T/x1"
+ctl save "$X" "$T/x2"
+layout "$T/x1" "$T/x1.data" >/dev/null
+layout "$T/x2" "$T/x2.data" >/dev/null
+check "two saves of a stopped device carry the same bytes" cmp -s "$T/x1.data" "$T/x2.data"
+echo stop_copy > "$X/state"
+cat "$X/data" > "$T/x.data"
+echo stop > "$X/state"
+check "the payload is what cat data gives" cmp -s "$T/x1.data" "$T/x.data"
+eq "payload bytes" "$(stat -c %s "$T/x1.data")" "$(cat "$X/data_size")"
+eq "end chunk totals" "$(field "$T/x1" end)" "0 $(cat "$X/data_size") 5"
+
+# ---- damaged streams ----
+
+C2=$(chunk_at "$T/x1" 2)
+END=$(chunk_at "$T/x1" 6)
+SIZE=$(stat -c %s "$T/x1")
+ctl load "$D" "$T/x1"	# D holds X's state, in stop
+
+# refused WHAT FILE TEXT: load --run D FILE fails with TEXT; D is as it
+# was when TEXT says so, otherwise reset.
+refused() {
+	remember "$D"
+	ctl load --run "$D" "$2"
+	case $3 in
+	*"(nothing was changed)")
+		failed "$1" 1 "vfio-migctl: load $D: $3"
+		as_before "$1" "$D"
+		;;
+	*)
+		failed "$1" 1 "vfio-migctl: load $D: $3; the device was reset"
+		is "$1" "$D" running "$D0"
+		ctl load "$D" "$T/x1"
+		;;
+	esac
+}
+
+# damaged WHAT OFFSET TEXT: X's stream with the byte at OFFSET inverted.
+damaged() {
+	cp "$T/x1" "$T/bad"
+	flip "$T/bad" "$2"
+	refused "$1" "$T/bad" "$3"
+}
+damaged "corrupt chunk" $((C2 + 16 + 1000)) "corrupt chunk at byte $C2 (CRC mismatch)"
+damaged "corrupt chunk header" $((C2 + 4)) "corrupt chunk header at byte $C2"
+damaged "corrupt stream header" 30 "corrupt stream header (nothing was changed)"
+
+# cut_at WHAT BYTES TEXT: X's stream cut after BYTES.
+cut_at() {
+	head -c "$2" "$T/x1" > "$T/bad"
+	refused "$1" "$T/bad" "$3"
+}
+cut_at "cut in the header" 10 "truncated stream: it ends at byte 10 (nothing was changed)"
+cut_at "cut in a chunk" $((C2 + 1000)) "truncated stream: it ends at byte $((C2 + 1000))"
+cut_at "cut before the end chunk" "$END" "truncated stream: it ends at byte $END"
+cut_at "cut in the end chunk" $((SIZE - 1)) "truncated stream: it ends at byte $((SIZE - 1))"
+refused "a raw data dump" "$T/x.data" "not a vfio-migfs stream (nothing was changed)"
+{ cat "$T/x1"; echo more; } > "$T/bad"
+refused "bytes after the end" "$T/bad" "data after the end of the stream at byte $SIZE"
+remember "$D"
+ctl load "$D" "$T/none"
+failed "load from no file" 1 "vfio-migctl: $T/none: No such file or directory"
+as_before "load from no file" "$D"
+
+# ---- devices in the wrong state ----
+
+echo stop_copy > "$D/state"
+refused "destination in stop_copy" "$T/x1" \
+	"$D is in stop_copy; loading needs running or stop (nothing was changed)"
+remember "$X" "$D"
+ctl migrate "$X" "$D"
+failed "migrate to stop_copy" 1 "$D is in stop_copy; loading needs running or stop (nothing was changed)"
+as_before "migrate to stop_copy" "$X" "$D"
+echo stop > "$D/state"
+
+echo pre_copy > "$X/state"
+remember "$X" "$D"
+ctl save "$X" "$T/bad.s"
+failed "save from pre_copy" 1 "$X is in pre_copy; saving needs running or stop (nothing was changed)"
+check "save from pre_copy: no file" [ ! -e "$T/bad.s" ]
+mkfifo "$T/fifo"
+cat "$T/fifo" >/dev/null &
+ctl save "$X" "$T/fifo"
+wait $!
+failed "save from pre_copy to a FIFO" 1 "saving needs running or stop"
+check "a failed save leaves a FIFO alone" [ -p "$T/fifo" ]
+ctl migrate "$X" "$D"
+failed "migrate from pre_copy" 1 "$X is in pre_copy; saving needs running or stop (nothing was changed)"
+as_before "migrate from pre_copy" "$X" "$D"
+echo stop > "$X/state"
+ctl save "$T" "$T/bad.s"
+failed "save from no device" 1 "reading $T/state: No such file or directory"
+check "save from no device: no file" [ ! -e "$T/bad.s" ]
+
+# ---- devices that fail or refuse ----
+
+echo running > "$S/state"
+echo "stop_copy EIO" > "$S/sim/fail"
+ctl save "$S" "$T/bad.s"
+failed "source fails mid-save" 1 "$S: stop_copy: Input/output error; the source is running again"
+check "source fails mid-save: the partial file is removed" [ ! -e "$T/bad.s" ]
+is "source fails mid-save" "$S" running
+echo "stop_copy EIO" > "$S/sim/fail"
+ctl migrate "$S" "$D"
+failed "source fails mid-migrate" 1 \
+	"$S: stop_copy: Input/output error; the source is running again; the device was reset"
+is "source fails mid-migrate" "$S" running
+is "source fails mid-migrate" "$D" running "$D0"
+
+# O has half the blocks: it refuses the stream's first bytes.
+ctl load "$O" "$T/x1"
+failed "load into another size" 1 "writing $O/data: Invalid argument; the device was reset"
+is "load into another size" "$O" running
+ctl migrate "$X" "$O"
+failed "migrate into another size" 1 "Invalid argument; the source is running again; the device was reset"
+is "migrate into another size" "$X" running
+is "migrate into another size" "$O" running
+
+# D accepts every byte, then fails at resuming -> stop.
+echo stop > "$D/state"
+echo "stop EIO" > "$D/sim/fail"
+refused "destination fails at stop" "$T/x1" \
+	"$D refused the stream (resuming -> stop failed, device is in error: Input/output error (EIO))"
+echo stop > "$D/state"
+echo "stop EIO" > "$D/sim/fail"
+ctl migrate "$X" "$D"
+failed "migrate: destination fails at stop" 1 "$D refused the stream (resuming -> stop failed"
+case $ERR in
+*"; the device was reset; the source is running again") ok ;;
+*) fail "migrate: destination fails at stop: '$ERR' does not end in both recoveries" ;;
+esac
+is "migrate: destination fails at stop" "$X" running
+is "migrate: destination fails at stop" "$D" running "$D0"
+
+# ---- signals, and readers and writers that go away or stall ----
+
+# F never converges: with --threshold 0 this save goes on for 100000
+# rounds, unless something ends it.
+ENDLESS=(--threshold 0 --max-rounds 100000)
+echo running > "$F/state"
+bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
+wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
+kill -INT "$PID"
+collect
+failed "SIGINT mid-save" 1 "save $F: interrupted; the source is running again"
+is "SIGINT mid-save" "$F" running
+check "SIGINT mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
+
+"$MIGCTL" save "$S" - 2>"$T/err" | head -c 100 >/dev/null
+RC=${PIPESTATUS[0]}
+ERR=$(cat "$T/err")
+failed "reader goes away" 1 "writing the stream: Broken pipe; the source is running again"
+is "reader goes away" "$S" running
+
+bg "$MIGCTL" save "$S" "$T/fifo"
+exec 8<"$T/fifo"	# a reader that never reads
+wait_for "$S in pre_copy" has "$S/state" pre_copy
+kill -INT "$PID"
+collect
+exec 8<&-
+failed "SIGINT while the reader stalls" 1 "interrupted; the source is running again"
+is "SIGINT while the reader stalls" "$S" running
+
+ctl load "$D" "$T/x1"
+bg "$MIGCTL" load "$D" "$T/fifo"
+exec 8>"$T/fifo"	# a writer that stops after the header
+head -c "$(chunk_at "$T/x1" 1)" "$T/x1" >&8
+wait_for "$D in resuming" has "$D/state" resuming
+kill -TERM "$PID"
+collect
+exec 8>&-
+failed "SIGTERM while the writer stalls" 1 "load $D: interrupted; the device was reset"
+is "SIGTERM while the writer stalls" "$D" running "$D0"
+
+if command -v script >/dev/null; then
+	remember "$X"
+	run script -qec "$MIGCTL save $X" /dev/null </dev/null
+	eq "save to a terminal: exit status" "$RC" 2
+	case $OUT in
+	*"will not write a stream to a terminal"*) ok ;;
+	*) fail "save to a terminal: '$OUT'" ;;
+	esac
+	as_before "save to a terminal" "$X"
+else
+	echo "SKIP: no script(1), so no terminal: save to a terminal is not tested" >&2
+fi
+
+# ---- the command line ----
+
+# usage TEXT ARGS...: vfio-migctl ARGS exits 2 with one line saying TEXT.
+usage() {
+	local text=$1
+	shift
+	ctl "$@"
+	failed "vfio-migctl $*" 2 "$text"
+}
+remember "$X" "$D"
+usage "save takes DIR [FILE|-]" save
+usage "save takes DIR [FILE|-]" save "$X" "$T/u" extra
+usage "load takes DIR [FILE|-]" load
+usage "load takes DIR [FILE|-]" load "$D" "$T/x1" extra
+usage "migrate takes SRC DST" migrate "$X"
+usage "migrate takes SRC DST" migrate "$X" "$D" extra
+usage "--max-rounds takes 1 to 100000, not '0'" save --max-rounds 0 "$X" "$T/u"
+usage "--max-rounds takes 1 to 100000, not '100001'" migrate --max-rounds 100001 "$X" "$D"
+usage "--max-rounds takes 1 to 100000, not 'many'" save --max-rounds many "$X" "$T/u"
+usage "--threshold takes a byte count, not '-1'" save --threshold -1 "$X" "$T/u"
+usage "--threshold takes a byte count, not '1Q'" migrate --threshold 1Q "$X" "$D"
+usage "--downtime-limit takes milliseconds, not '0'" save --downtime-limit 0 "$X" "$T/u"
+usage "--downtime-limit takes milliseconds, not '5ms'" migrate --downtime-limit 5ms "$X" "$D"
+usage "option '--max-rounds' needs a value" save "$X" "$T/u" --max-rounds
+usage "unknown option '--bogus'" save --bogus "$X" "$T/u"
+usage "unknown option '--run'" save --run "$X" "$T/u"
+usage "unknown option '--abort'" migrate --abort "$X" "$D"
+usage "unknown option '--max-rounds'" load --max-rounds 1 "$D" "$T/x1"
+usage "unknown option '-x'" load -x "$D" "$T/x1"
+as_before "usage errors" "$X" "$D"
+check "usage errors: no file" [ ! -e "$T/u" ]
+
+stop_daemon
+
+# A source that goes away mid-save (its daemon killed) cannot be put back
+# in running: exit 3.
+K=$(mnt k)
+start sim:k,size=4M,dirty_rate=100000 "$K"
+bg "$MIGCTL" save "${ENDLESS[@]}" "$K" "$T/k.s"
+wait_for "the save of $K to begin" bigger "$T/k.s" 1048576
+{ kill -9 "$DPID"; wait "$DPID"; } 2>/dev/null
+collect
+failed "source gone" 3 "; the source is left in error"
+check "source gone: the partial file is removed" [ ! -e "$T/k.s" ]
+umount -l "$K"
+
+finish
