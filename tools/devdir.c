@@ -188,11 +188,14 @@ int devdir_mounts(char ***dirs, size_t *n)
 	return 0;
 }
 
-bool devdir_recover(const char *dir, bool reset_first)
+enum recovery devdir_recover(const char *dir, bool reset_first)
 {
+	bool reset = reset_first || devdir_set_state(dir, "running");
 	char state[64];
 
-	if (reset_first || devdir_set_state(dir, "running"))
+	if (reset)
 		devdir_write(dir, "reset", "1");
-	return devdir_state(dir, state, sizeof(state)) == 0 && !strcmp(state, "running");
+	if (devdir_state(dir, state, sizeof(state)) || strcmp(state, "running"))
+		return NOT_RECOVERED;
+	return reset ? RECOVERED_BY_RESET : RECOVERED;
 }

@@ -102,7 +102,7 @@ static int feed(struct load_job *job, int fd)
 /* Reset a device that failed to load; true if it is left in error. */
 bool abandon_resuming(const char *dir, struct errmsg *e)
 {
-	bool ok = devdir_recover(dir, true);
+	bool ok = devdir_recover(dir, true) != NOT_RECOVERED;
 
 	errmsg_add(e, ok ? "; the device was reset" : "; the device is left in error");
 	return !ok;

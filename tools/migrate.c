@@ -49,7 +49,7 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 	*t_running = now_usec();
 	if (err) {
 		*device_error = abandon_resuming(dst, &job->err);
-		job->source_error = !restore_source(job->opts->dir, &job->err);
+		job->source_error = restore_source(job->opts->dir, &job->err) == NOT_RECOVERED;
 	}
 	return err;
 }
@@ -67,6 +67,7 @@ int cmd_migrate(int argc, char **argv)
 	const struct save_stats *st = &job.stats;
 	uint64_t t_running = 0;
 	bool device_error = false;
+	char dst_data[PATH_MAX];
 	int c, err;
 
 	optind = 0;	/* a fresh scan of the subcommand's own arguments */
@@ -81,6 +82,8 @@ int cmd_migrate(int argc, char **argv)
 	if (argc - optind != 2)
 		usage_error("migrate takes SRC DST");
 	o.dir = argv[optind];
+	snprintf(dst_data, sizeof(dst_data), "%s/data", argv[optind + 1]);
+	sink.sink.name = dst_data;
 	job.buf = malloc(SAVE_BUF_SIZE);
 	if (!job.buf)
 		fatal("buffer");

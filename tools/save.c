@@ -31,7 +31,7 @@ static int sink_error(struct save_job *job, int err)
 {
 	if (interrupted)
 		return errmsg_set(&job->err, -EINTR, "interrupted");
-	return errmsg_sys(&job->err, err, "writing the stream");
+	return errmsg_sys(&job->err, err, "writing %s", job->sink->name);
 }
 
 /*
@@ -162,15 +162,18 @@ out:
 	return err;
 }
 
-/* Back to running (by a reset if need be); false if left in error. */
-bool restore_source(const char *dir, struct errmsg *e)
+/* Back to running, by a reset if need be, and say how. */
+enum recovery restore_source(const char *dir, struct errmsg *e)
 {
-	bool ok = devdir_recover(dir, false);
+	static const char *const how[] = {
+		[RECOVERED] = "; the source is running again",
+		[RECOVERED_BY_RESET] = "; the source was reset to run again (its state is lost)",
+		[NOT_RECOVERED] = "; the source is left in error",
+	};
+	enum recovery r = devdir_recover(dir, false);
 
-	if (e)
-		errmsg_add(e, ok ? "; the source is running again" :
-			   "; the source is left in error");
-	return ok;
+	errmsg_add(e, how[r]);
+	return r;
 }
 
 int save_device(struct save_job *job)
@@ -196,8 +199,18 @@ int save_device(struct save_job *job)
 		err = errmsg_set(&job->err, -EINTR, "interrupted");
 	if (!err && !o->keep_running)
 		err = enter(job, "stop");
-	if (err || o->keep_running)
-		job->source_error = !restore_source(o->dir, err ? &job->err : NULL);
+	if (err) {
+		job->source_error = restore_source(o->dir, &job->err) == NOT_RECOVERED;
+	} else if (o->keep_running) {
+		/* --abort: the stream is whole, but the source must keep its state. */
+		enum recovery r = devdir_recover(o->dir, false);
+
+		if (r != RECOVERED)
+			err = errmsg_set(&job->err, -EIO, "%s could not go back to running%s",
+					 o->dir, r == NOT_RECOVERED ? "; it is left in error" :
+					 "; it was reset (its state is lost)");
+		job->source_error = r == NOT_RECOVERED;
+	}
 	job->stats.t_end = now_usec();
 	progress_done(&job->progress);
 	return err;
@@ -284,7 +297,7 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 	if (!err)
 		return 0;
 	sink_error(job, err);
-	job->source_error = !restore_source(job->opts->dir, &job->err);
+	job->source_error = restore_source(job->opts->dir, &job->err) == NOT_RECOVERED;
 	return err;
 }
 
@@ -313,7 +326,7 @@ int cmd_save(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct save_opts o = SAVE_DEFAULTS;
-	struct stream_sink out = { .sink.put = stream_put };
+	struct stream_sink out = { .sink = { stream_put, "the stream" } };
 	struct save_job job = { .opts = &o, .sink = &out.sink };
 	const char *file;
 	bool created;

@@ -80,8 +80,14 @@ int devdir_set_state(const char *dir, const char *state);
 int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty);
 int devdir_u64(const char *dir, const char *file, uint64_t *v);
 unsigned int devdir_features(const char *dir);
-/* Back to running, by a reset if need be (or at once); false if not. */
-bool devdir_recover(const char *dir, bool reset_first);
+enum recovery {
+	RECOVERED,		/* running again, with its state */
+	RECOVERED_BY_RESET,	/* running again after a reset: its state is lost */
+	NOT_RECOVERED,		/* left in error */
+};
+
+/* Back to running, by a reset if need be (or at once). */
+enum recovery devdir_recover(const char *dir, bool reset_first);
 /* The mountpoints of every vfio-migfsd mount, from /proc/self/mountinfo. */
 int devdir_mounts(char ***dirs, size_t *n);
 /* "key: value" lines of `status`. */
@@ -147,6 +153,9 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h);
 int stream_write_data(struct stream_writer *w, uint32_t type,
 		      const void *payload, uint32_t len);
 int stream_write_end(struct stream_writer *w);
+/* SIGINT or SIGTERM came: the stream's loops give up (defined in stream.c). */
+extern volatile sig_atomic_t interrupted;
+
 /*
  * Readers return 0 (the header), a chunk's type (CHUNK_END last: the end
  * chunk was checked and nothing follows), or -EBADMSG with r->error set.
@@ -183,6 +192,7 @@ struct save_stats {
 /* Where the saving side puts each chunk. */
 struct sink {
 	int (*put)(struct sink *s, uint32_t type, const void *buf, uint32_t len);
+	const char *name;	/* for errors: "the stream", "DST/data" */
 };
 
 struct stream_sink {
@@ -215,7 +225,6 @@ struct load_job {
 	bool device_error;
 };
 
-extern volatile sig_atomic_t interrupted;	/* SIGINT or SIGTERM came */
 uint64_t now_usec(void);
 /* SIGINT/SIGTERM set `interrupted`; SIGPIPE is an EPIPE to handle. */
 void transfer_signals(void);
@@ -224,7 +233,7 @@ void transfer_signals(void);
 int save_device(struct save_job *job);
 /* Parses a SAVE_LONGOPTS option; 0 if c is not one. */
 int save_option(int c, const char *arg, struct save_opts *o);
-bool restore_source(const char *dir, struct errmsg *e);
+enum recovery restore_source(const char *dir, struct errmsg *e);
 
 /* load.c */
 int load_device(struct load_job *job);

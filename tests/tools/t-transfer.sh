@@ -268,14 +268,23 @@ check "save from no device: no file" [ ! -e "$T/bad.s" ]
 echo running > "$S/state"
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl save "$S" "$T/bad.s"
-failed "source fails mid-save" 1 "$S: stop_copy: Input/output error; the source is running again"
+# The failed arc leaves the simulated device in error: only a reset, which
+# loses its state, brings it back, and the message says so.
+failed "source fails mid-save" 1 \
+	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost)"
 check "source fails mid-save: the partial file is removed" [ ! -e "$T/bad.s" ]
 is "source fails mid-save" "$S" running
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl migrate "$S" "$D"
 failed "source fails mid-migrate" 1 \
-	"$S: stop_copy: Input/output error; the source is running again; the device was reset"
+	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost); the device was reset"
 is "source fails mid-migrate" "$S" running
+# --abort: a complete stream, but a source that only a reset brought back
+# has lost its state, and that is a failure.
+echo "running EIO" > "$S/sim/fail"
+ctl save --abort "$S" "$T/abort.s"
+failed "--abort, the way back fails" 1 "$S could not go back to running; it was reset (its state is lost)"
+is "--abort, the way back fails" "$S" running
 is "source fails mid-migrate" "$D" running "$D0"
 
 # O has half the blocks: it refuses the stream's first bytes.
