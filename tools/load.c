@@ -12,23 +12,6 @@
 
 #include "vfio-migctl.h"
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
 {
 	(void)type;
@@ -145,16 +128,8 @@ int cmd_load(int argc, char **argv)
 	const char *file;
 	int c, err;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (c != 'r')
-			option_error(c, argv);
-		job.run = true;
-	}
+	while ((c = next_option(argc, argv, longopts)) != -1)
+		job.run = c == 'r';
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("load takes DIR [FILE|-]");
 	job.dir = argv[optind];

@@ -101,6 +101,19 @@ void errmsg_add(struct errmsg *e, const char *text)
 	snprintf(e->text + len, sizeof(e->text) - len, "%s", text);
 }
 
+int next_option(int argc, char **argv, const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, ":h", longopts, NULL);
+
+	if (c == 'h') {
+		usage(stdout);
+		exit(0);
+	}
+	if (c == '?' || c == ':')
+		option_error(c, argv);
+	return c;
+}
+
 void option_error(int c, char **argv)
 {
 	const char *arg = argv[optind - 1];
@@ -138,8 +151,13 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		usage_error("no command (see --help)");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[optind], commands[i].name))
-			return commands[i].run(argc - optind, argv + optind);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			argc -= optind;
+			argv += optind;
+			optind = 0;	/* a fresh scan of the command's own arguments */
+			return commands[i].run(argc, argv);
+		}
+	}
 	usage_error("unknown command '%s' (see --help)", argv[optind]);
 }

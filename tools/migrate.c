@@ -70,15 +70,8 @@ int cmd_migrate(int argc, char **argv)
 	char dst_data[PATH_MAX];
 	int c, err;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (!save_option(c, optarg, &o))
-			option_error(c, argv);
-	}
+	while ((c = next_option(argc, argv, longopts)) != -1)
+		save_option(c, optarg, &o);
 	if (argc - optind != 2)
 		usage_error("migrate takes SRC DST");
 	o.dir = argv[optind];

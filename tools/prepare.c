@@ -279,8 +279,7 @@ int cmd_prepare(int argc, char **argv)
 	bool list = false;
 	int c;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'd':
 			/* It becomes a sysfs path component. */
@@ -291,11 +290,6 @@ int cmd_prepare(int argc, char **argv)
 		case 'l':
 			list = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			option_error(c, argv);
 		}
 	}
 	argc -= optind;

@@ -235,7 +235,7 @@ void transfer_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int save_option(int c, const char *arg, struct save_opts *o)
+void save_option(int c, const char *arg, struct save_opts *o)
 {
 	uint64_t v;
 
@@ -244,20 +244,19 @@ int save_option(int c, const char *arg, struct save_opts *o)
 		if (parse_u64(arg, &v, 0) || !v || v > 100000)
 			usage_error("--max-rounds takes 1 to 100000, not '%s'", arg);
 		o->max_rounds = (unsigned int)v;
-		return 1;
+		break;
 	case 't':
 		if (parse_u64(arg, &o->threshold, 1))
 			usage_error("--threshold takes a byte count, not '%s'", arg);
-		return 1;
+		break;
 	case 'd':
 		if (parse_u64(arg, &o->downtime_ms, 0) || !o->downtime_ms)
 			usage_error("--downtime-limit takes milliseconds, not '%s'", arg);
-		return 1;
+		break;
 	case 'a':
 		o->keep_running = true;
-		return 1;
+		break;
 	}
-	return 0;
 }
 
 static int stream_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
@@ -332,15 +331,8 @@ int cmd_save(int argc, char **argv)
 	bool created;
 	int c, err;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (!save_option(c, optarg, &o))
-			option_error(c, argv);
-	}
+	while ((c = next_option(argc, argv, longopts)) != -1)
+		save_option(c, optarg, &o);
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];

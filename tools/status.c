@@ -330,16 +330,8 @@ int cmd_status(int argc, char **argv)
 	bool json = false;
 	int c;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (c != 'j')
-			option_error(c, argv);
-		json = true;
-	}
+	while ((c = next_option(argc, argv, longopts)) != -1)
+		json = c == 'j';
 	if (optind == argc)
 		add_mounts(&es, &mounts, &nmounts);
 	for (int i = optind; i < argc; i++)

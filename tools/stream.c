@@ -74,7 +74,7 @@ void stream_chunk_encode(uint32_t type, const void *payload, uint32_t len,
 
 /* --- writing --- */
 
-static int write_all(int fd, const void *buf, size_t len)
+int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 

@@ -48,6 +48,11 @@ void die(int status, int err, const char *fmt, ...)
 #define fatal(...)	 die(EXIT_FAILURE, errno, __VA_ARGS__)
 #define fatalx(...)	 die(EXIT_FAILURE, 0, __VA_ARGS__)
 #define usage_error(...) die(EXIT_USAGE, 0, __VA_ARGS__)
+/*
+ * The next option of a command's own arguments (getopt_long; options may
+ * follow the operands), or -1: --help and malformed options end here.
+ */
+int next_option(int argc, char **argv, const struct option *longopts);
 /* What getopt_long's '?' or ':' (optstring starting ":") was about. */
 void option_error(int c, char **argv) __attribute__((noreturn));
 
@@ -148,6 +153,8 @@ struct stream_reader {
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
 void stream_chunk_encode(uint32_t type, const void *payload, uint32_t len,
 			 uint8_t out[STREAM_CHUNK_HEADER]);
+/* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
+int write_all(int fd, const void *buf, size_t len);
 /* Writers return 0 or -errno. */
 int stream_write_header(struct stream_writer *w, const struct stream_header *h);
 int stream_write_data(struct stream_writer *w, uint32_t type,
@@ -231,8 +238,8 @@ void transfer_signals(void);
 
 /* save.c: returns 0 or -errno with job->err set; the source ends in stop. */
 int save_device(struct save_job *job);
-/* Parses a SAVE_LONGOPTS option; 0 if c is not one. */
-int save_option(int c, const char *arg, struct save_opts *o);
+/* Takes one option of SAVE_LONGOPTS (or --abort). */
+void save_option(int c, const char *arg, struct save_opts *o);
 enum recovery restore_source(const char *dir, struct errmsg *e);
 
 /* load.c */

@@ -188,8 +188,7 @@ int cmd_watch(int argc, char **argv)
 	uint64_t interval;
 	int c, err;
 
-	optind = 0;	/* a fresh scan of the subcommand's own arguments */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, longopts)) != -1) {
 		switch (c) {
 		case 'i':
 			parse_number("--interval", optarg, MAX_INTERVAL_MS, &interval);
@@ -198,11 +197,6 @@ int cmd_watch(int argc, char **argv)
 		case 'c':
 			parse_number("--count", optarg, UINT64_MAX, &w.count);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			option_error(c, argv);
 		}
 	}
 	if (argc - optind != 1)

@@ -93,6 +93,30 @@ static int read_all(int fd, struct stream_reader *r, char *payloads, size_t *ple
 	return type;
 }
 
+/* The stream in fd is refused, saying why; fd is closed. */
+static void assert_refused(int fd, const char *why, const char *what)
+{
+	struct stream_reader r;
+	char payloads[256];
+	size_t len;
+
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
+	if (!strstr(r.error, why))
+		fail_msg("%s: '%s' does not say '%s'", what, r.error, why);
+	close(fd);
+}
+
+/* The small stream's bytes, in b; returns their count. */
+static size_t small_stream(uint8_t *b, size_t len)
+{
+	int fd = write_stream();
+	size_t n = stream_bytes(fd, b, len);
+
+	close(fd);
+	return n;
+}
+
 static void test_layout(void **state)
 {
 	uint8_t b[512];
@@ -156,28 +180,20 @@ static void expect_refused(const uint8_t *orig, size_t n, size_t at, uint8_t xor
 			   const char *why)
 {
 	uint8_t b[512];
-	struct stream_reader r;
-	char payloads[256];
-	size_t len;
-	int fd;
+	char what[32];
 
 	memcpy(b, orig, n);
 	b[at] ^= xor;
-	fd = from_bytes(b, n);
-	assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
-	if (!strstr(r.error, why))
-		fail_msg("byte %zu: '%s' does not say '%s'", at, r.error, why);
-	close(fd);
+	snprintf(what, sizeof(what), "byte %zu", at);
+	assert_refused(from_bytes(b, n), why, what);
 }
 
 static void test_damage(void **state)
 {
 	uint8_t b[512];
-	int fd = write_stream();
-	size_t n = stream_bytes(fd, b, sizeof(b));
+	size_t n = small_stream(b, sizeof(b));
 
 	(void)state;
-	close(fd);
 	expect_refused(b, n, 0, 0x20, "not a vfio-migfs stream");
 	expect_refused(b, n, 8, 0x03, "stream version 2 is not supported");
 	expect_refused(b, n, 12, 0x01, "corrupt stream header");
@@ -195,20 +211,11 @@ static void test_damage(void **state)
 static void test_truncated(void **state)
 {
 	uint8_t b[512];
-	struct stream_reader r;
-	char payloads[256];
-	size_t len, n;
-	int fd = write_stream();
+	size_t n = small_stream(b, sizeof(b));
 
 	(void)state;
-	n = stream_bytes(fd, b, sizeof(b));
-	close(fd);
-	for (size_t cut = 0; cut < n; cut++) {
-		fd = from_bytes(b, cut);
-		assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
-		assert_non_null(strstr(r.error, "truncated stream: it ends at byte"));
-		close(fd);
-	}
+	for (size_t cut = 0; cut < n; cut++)
+		assert_refused(from_bytes(b, cut), "truncated stream: it ends at byte", "a cut");
 }
 
 /* A chunk with a valid header CRC but a type or length out of the rules. */
@@ -217,9 +224,6 @@ static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
 	struct stream_writer w = { .fd = memfd() };
 	struct stream_header h = { .source = "x" };
 	uint8_t head[STREAM_CHUNK_HEADER], payload[64] = { 0 };
-	struct stream_reader r;
-	char payloads[256];
-	size_t plen;
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	/* Frame a short payload, then claim len: the header CRC still holds. */
@@ -228,11 +232,7 @@ static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
 	set_le32(head + 12, crc32c(0, head, 12));
 	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
 	assert_int_equal(write(w.fd, payload, sizeof(payload)), (ssize_t)sizeof(payload));
-	assert_int_equal(lseek(w.fd, 0, SEEK_SET), 0);
-	assert_int_equal(read_all(w.fd, &r, payloads, &plen), -EBADMSG);
-	if (!strstr(r.error, why))
-		fail_msg("'%s' does not say '%s'", r.error, why);
-	close(w.fd);
+	assert_refused(w.fd, why, "a chunk");
 }
 
 static void test_bad_chunks(void **state)
@@ -250,9 +250,6 @@ static void expect_order_refused(const uint32_t *types, size_t n, bool tamper_en
 {
 	struct stream_writer w = { .fd = memfd() };
 	struct stream_header h = { .source = "x" };
-	struct stream_reader r;
-	char payloads[256];
-	size_t plen;
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	for (size_t i = 0; i < n; i++)
@@ -260,11 +257,7 @@ static void expect_order_refused(const uint32_t *types, size_t n, bool tamper_en
 	if (tamper_end)
 		w.totals.chunks++;
 	assert_int_equal(stream_write_end(&w), 0);
-	assert_int_equal(lseek(w.fd, 0, SEEK_SET), 0);
-	assert_int_equal(read_all(w.fd, &r, payloads, &plen), -EBADMSG);
-	if (!strstr(r.error, why))
-		fail_msg("'%s' does not say '%s'", r.error, why);
-	close(w.fd);
+	assert_refused(w.fd, why, "chunk order");
 }
 
 static void test_bad_order(void **state)
@@ -283,19 +276,11 @@ static void test_bad_order(void **state)
 static void test_trailing_bytes(void **state)
 {
 	uint8_t b[512];
-	struct stream_reader r;
-	char payloads[256];
-	size_t len, n;
-	int fd = write_stream();
+	size_t n = small_stream(b, sizeof(b));
 
 	(void)state;
-	n = stream_bytes(fd, b, sizeof(b));
-	close(fd);
 	b[n] = 0;
-	fd = from_bytes(b, n + 1);
-	assert_int_equal(read_all(fd, &r, payloads, &len), -EBADMSG);
-	assert_non_null(strstr(r.error, "data after the end of the stream"));
-	close(fd);
+	assert_refused(from_bytes(b, n + 1), "data after the end of the stream", "one byte more");
 }
 
 int main(void)
