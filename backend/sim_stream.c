@@ -213,10 +213,8 @@ void sim_saver_touch(struct sim_saver *s, uint64_t block)
 	s->dirty_bytes += REC_HDR_LEN + sim_block_len(s->img, block);
 }
 
-static void stage_header(struct sim_saver *s)
+static void stage_header(struct sim_saver *s, unsigned char *p)
 {
-	unsigned char *p = s->rec;
-
 	put32(p, SIM_MAGIC);
 	put32(p + 4, SIM_VERSION);
 	put64(p + 8, s->img->size);
@@ -229,25 +227,24 @@ static void stage_header(struct sim_saver *s)
 }
 
 /* The payload is copied now: the record holds the block as it is now. */
-static void stage_block(struct sim_saver *s, uint64_t idx, enum rec_kind kind)
+static void stage_block(struct sim_saver *s, unsigned char *p, uint64_t idx,
+			enum rec_kind kind)
 {
 	uint32_t len = sim_block_len(s->img, idx);
-	unsigned char *payload = s->rec + REC_HDR_LEN;
+	unsigned char *payload = p + REC_HDR_LEN;
 
 	memcpy(payload, s->img->mem + idx * SIM_BLOCK_SIZE, len);
-	put32(s->rec, TAG_BLOCK);
-	put32(s->rec + 4, len);
-	put64(s->rec + 8, idx);
-	put32(s->rec + 16, block_crc(idx, payload, len));
+	put32(p, TAG_BLOCK);
+	put32(p + 4, len);
+	put64(p + 8, idx);
+	put32(p + 16, block_crc(idx, payload, len));
 	s->len = REC_HDR_LEN + len;
 	s->kind = kind;
 	s->records++;
 }
 
-static void stage_end(struct sim_saver *s)
+static void stage_end(struct sim_saver *s, unsigned char *p)
 {
-	unsigned char *p = s->rec;
-
 	put32(p, TAG_END);
 	put64(p + 4, s->records);
 	put64(p + 12, sim_digest(s->img));
@@ -267,23 +264,26 @@ static uint64_t next_dirty(struct sim_saver *s)
 	return i;
 }
 
-/* Stage the next record: header, initial blocks, dirty blocks, end. */
-static bool stage_next(struct sim_saver *s, bool final)
+/*
+ * Stage the next record at p (REC_MAX bytes): header, initial blocks,
+ * dirty blocks, end.
+ */
+static bool stage_next(struct sim_saver *s, unsigned char *p, bool final)
 {
 	s->off = 0;
 	s->len = 0;
 	if (!s->header_sent) {
-		stage_header(s);
+		stage_header(s, p);
 	} else if (s->next_initial < s->img->nblocks) {
-		stage_block(s, s->next_initial++, REC_INITIAL);
+		stage_block(s, p, s->next_initial++, REC_INITIAL);
 	} else if (s->dirty_bytes) {
 		uint64_t idx = next_dirty(s);
 
 		clear_bit(s->dirty, idx);
 		s->dirty_bytes -= REC_HDR_LEN + sim_block_len(s->img, idx);
-		stage_block(s, idx, REC_DIRTY);
+		stage_block(s, p, idx, REC_DIRTY);
 	} else if (final && !s->end_sent) {
-		stage_end(s);
+		stage_end(s, p);
 	}
 	return s->len != 0;
 }
@@ -293,9 +293,18 @@ ssize_t sim_saver_read(struct sim_saver *s, void *buf, size_t len, bool final)
 	size_t done = 0;
 
 	while (done < len) {
+		unsigned char *out = (unsigned char *)buf + done;
 		size_t n;
 
-		if (s->off == s->len && !stage_next(s, final))
+		/* Where a whole record fits, build it in place: one copy less. */
+		if (s->off == s->len && len - done >= REC_MAX) {
+			if (!stage_next(s, out, final))
+				break;
+			s->off = s->len;
+			done += s->len;
+			continue;
+		}
+		if (s->off == s->len && !stage_next(s, s->rec, final))
 			break;
 		n = s->len - s->off < len - done ? s->len - s->off : len - done;
 		memcpy((char *)buf + done, s->rec + s->off, n);
