@@ -157,6 +157,13 @@ int migdev_reset(struct migdev *dev);
 
 int migdev_data_open(struct migdev *dev);
 void migdev_data_release(struct migdev *dev);
+/*
+ * Bind st to the current session as its first read (saving) or write would,
+ * or say why it cannot be: -ESTALE, -ENODATA (not saving), -EPERM (not
+ * resuming).  *state is the device's state.
+ */
+int migdev_stream_bind(struct migdev *dev, struct migdev_stream *st,
+		       bool saving, enum mig_state *state);
 ssize_t migdev_read(struct migdev *dev, struct migdev_stream *st,
 		    void *buf, size_t len);
 ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,

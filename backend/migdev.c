@@ -332,6 +332,18 @@ static int stream_check(struct migdev *dev, struct migdev_stream *st,
 	return 0;
 }
 
+int migdev_stream_bind(struct migdev *dev, struct migdev_stream *st,
+		       bool saving, enum mig_state *state)
+{
+	int err;
+
+	pthread_mutex_lock(&dev->lock);
+	err = stream_check(dev, st, saving, saving ? -ENODATA : -EPERM);
+	*state = dev->state;
+	pthread_mutex_unlock(&dev->lock);
+	return err;
+}
+
 /* The backend says the session is gone: believe the device, not us. */
 static ssize_t stream_error(struct migdev *dev, ssize_t n, const char *what)
 {

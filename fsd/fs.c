@@ -17,7 +17,6 @@
 #define BITMAP_INO	(1ull << 20)
 #define MAX_STORE	(64 * 1024)	/* the largest value one write may carry */
 #define ATTR_SIZE	4096		/* what sysfs reports for attributes */
-#define IO_SIZE		(1024 * 1024)	/* st_blksize: cat and cp read 1 MiB */
 #define STATIC_TIMEOUT	1.0
 
 /* Per-open state behind fi->fh. */
@@ -59,6 +58,7 @@ void fs_build_nodes(struct mount *m)
 	const struct migdev_ops *ops = m->dev->ops;
 
 	pthread_mutex_init(&m->poll_lock, NULL);
+	pthread_mutex_init(&m->pump_lock, NULL);
 	migdev_set_notify(m->dev, notify_pollers, m);
 
 	m->nnodes = 0;
@@ -517,6 +517,58 @@ static void reply_io(fuse_req_t req, ssize_t n, const void *buf)
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+/* Drop a pump whose session is over, or any (session 0); pump_lock held. */
+static void pump_reap(struct mount *m, uint64_t session)
+{
+	if (m->pump && pump_session(m->pump) != session) {
+		pump_end(m->pump);
+		m->pump = NULL;
+	}
+}
+
+/* After a write to state or reset: free the read-ahead of an ended session. */
+static void pump_reap_ended(struct mount *m)
+{
+	struct migdev_stream st = { 0 };
+	enum mig_state s;
+
+	pthread_mutex_lock(&m->pump_lock);
+	if (m->pump && migdev_stream_bind(m->dev, &st, true, &s) == 0)
+		pump_reap(m, st.session);
+	else
+		pump_reap(m, 0);
+	pthread_mutex_unlock(&m->pump_lock);
+}
+
+/*
+ * In STOP_COPY nothing but the reader decides how fast the stream goes, so
+ * a pump reads it ahead (pump.c); elsewhere (PRE_COPY) the reader must see
+ * what the device has now, and reads go straight to it.
+ */
+static void read_data(fuse_req_t req, struct mount *m, struct handle *h,
+		      void *buf, size_t size)
+{
+	enum mig_state s;
+	int err = claim(m, h) ?: migdev_stream_bind(m->dev, &h->stream, true, &s);
+
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	pthread_mutex_lock(&m->pump_lock);
+	pump_reap(m, h->stream.session);
+	if (!m->pump && s == MIG_STOP_COPY)
+		m->pump = pump_start(m->dev, &h->stream);
+	if (m->pump) {
+		if (!pump_read(m->pump, req, size))
+			pump_reap(m, 0);
+		pthread_mutex_unlock(&m->pump_lock);
+		return;
+	}
+	pthread_mutex_unlock(&m->pump_lock);
+	reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
+}
+
 static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -532,9 +584,7 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else if (!h->node) {
 		reply_io(req, migdev_dirty_read(m->dev, h->range, (uint64_t)off, buf, size), buf);
 	} else if (h->node->kind == NODE_DATA) {
-		ssize_t n = claim(m, h);
-
-		reply_io(req, n ? n : migdev_read(m->dev, &h->stream, buf, size), buf);
+		read_data(req, m, h, buf, size);
 	} else {
 		read_attr(req, h, buf, size, off);
 	}
@@ -564,6 +614,7 @@ static int store_attr(struct mount *m, struct handle *h, const char *buf,
 		      size_t size, off_t off)
 {
 	const struct node *n = h->node;
+	int err;
 
 	if (off == 0)
 		sb_reset(&h->written);
@@ -572,8 +623,11 @@ static int store_attr(struct mount *m, struct handle *h, const char *buf,
 	if (sb_add(&h->written, buf, size))
 		return -ENOMEM;
 	if (n->backend)
-		return migdev_attr_store(m->dev, n->attr, h->written.buf);
-	return n->attr->store(m->dev, h->written.buf);
+		err = migdev_attr_store(m->dev, n->attr, h->written.buf);
+	else
+		err = n->attr->store(m->dev, h->written.buf);
+	pump_reap_ended(m);
+	return err;
 }
 
 static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -603,8 +657,19 @@ static void migfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
+/* Unmounted: no reader will come for what was read ahead. */
+static void migfs_destroy(void *userdata)
+{
+	struct mount *m = userdata;
+
+	pthread_mutex_lock(&m->pump_lock);
+	pump_reap(m, 0);
+	pthread_mutex_unlock(&m->pump_lock);
+}
+
 const struct fuse_lowlevel_ops migfs_ops = {
 	.init = migfs_init,
+	.destroy = migfs_destroy,
 	.lookup = migfs_lookup,
 	.getattr = migfs_getattr,
 	.setattr = migfs_setattr,

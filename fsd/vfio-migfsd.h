@@ -5,7 +5,8 @@
  * main.c parses the command line and daemonizes, mount.c checks and mounts
  * mountpoints, loop.c serves every session from one pool of workers,
  * fs.c answers FUSE requests over the node table, attrs.c holds the text
- * files (one show and one store function each), log.c reports.
+ * files (one show and one store function each), pump.c reads a saving
+ * stream ahead of its reader, log.c reports.
  */
 #ifndef VFIO_MIGFSD_H
 #define VFIO_MIGFSD_H
@@ -31,6 +32,7 @@ struct node {
 };
 
 #define MAX_NODES	32
+#define IO_SIZE		(1024 * 1024)	/* st_blksize: cat and cp read 1 MiB */
 #define ROOT_NODE	0
 
 struct mount {
@@ -43,6 +45,8 @@ struct mount {
 	bool gone;			/* unmounted or ended */
 	pthread_mutex_t poll_lock;	/* guards pollers */
 	struct handle *pollers;		/* open files waiting for a change */
+	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
+	struct pump *pump;		/* read-ahead of a STOP_COPY session */
 };
 
 struct options {
@@ -60,6 +64,12 @@ extern const struct mig_attr dirty_attrs[];
 extern const struct fuse_lowlevel_ops migfs_ops;
 void fs_build_nodes(struct mount *m);	/* also sets up poll(2) */
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
+
+/* pump.c: callers serialize pump_read() and pump_end() */
+struct pump *pump_start(struct migdev *dev, const struct migdev_stream *st);
+uint64_t pump_session(const struct pump *p);
+bool pump_read(struct pump *p, fuse_req_t req, size_t size);	/* false: ended */
+void pump_end(struct pump *p);
 
 /* mount.c */
 int mount_abs_path(const char *path, char *out, size_t len);

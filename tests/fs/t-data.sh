@@ -54,6 +54,25 @@ exec 3<&-
 eq "a new open reads the new session" "$(cat "$A/data" | wc -c)" "$(cat "$A/data_size")"
 echo 1 > "$A/reset"
 
+# In stop_copy the daemon reads ahead of the reader (1 MiB slots, C's
+# stream takes three): what it holds belongs to the session, not the open.
+same() { cmp -s "$1" "$2" && echo same; }
+echo stop_copy > "$C/state"
+cat "$C/data" > "$T/c.img"
+echo stop > "$C/state"
+echo stop_copy > "$C/state"
+dd if="$C/data" of="$T/c.part" bs=1000 count=1300 status=none
+cat "$C/data" >> "$T/c.part"
+eq "a stream read through two opens is whole" "$(same "$T/c.part" "$T/c.img")" same
+echo stop > "$C/state"
+echo stop_copy > "$C/state"
+dd if="$C/data" of=/dev/null bs=1000 count=1 status=none
+echo stop > "$C/state"
+echo stop_copy > "$C/state"
+cat "$C/data" > "$T/c.again"
+eq "a new session drops what was read ahead" "$(same "$T/c.again" "$T/c.img")" same
+echo 1 > "$C/reset"
+
 # A corrupted stream is refused; the device goes to error; reset recovers.
 cp "$T/a.img" "$T/bad.img"
 printf '\x55' | dd of="$T/bad.img" bs=1 seek=70000 conv=notrunc status=none
