@@ -59,6 +59,7 @@ void fs_build_nodes(struct mount *m)
 
 	pthread_mutex_init(&m->poll_lock, NULL);
 	pthread_mutex_init(&m->pump_lock, NULL);
+	wb_init(&m->wb);
 	migdev_set_notify(m->dev, notify_pollers, m);
 
 	m->nnodes = 0;
@@ -429,11 +430,18 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 }
 
+/* close(2) of `data` reports a refusal its last writes were answered before. */
 static void migfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = req_mount(req);
+	int err = 0;
+
 	(void)ino;
-	unclaim(req_mount(req), (struct handle *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	if (h->node && h->node->kind == NODE_DATA)
+		err = wb_drain(&m->wb, true);
+	unclaim(m, h);
+	fuse_reply_err(req, -err);
 }
 
 static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -590,19 +598,44 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
-static ssize_t write_data(struct migdev *dev, struct handle *h,
-			  const char *buf, size_t size)
+/* All of it, or the device's error: the writer may have been answered. */
+static int load(struct migdev *dev, struct handle *h, const char *buf,
+		size_t size)
 {
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = migdev_write(dev, &h->stream, buf + done, size - done);
+	while (size) {
+		ssize_t n = migdev_write(dev, &h->stream, buf, size);
 
 		if (n <= 0)
-			return done ? (ssize_t)done : (n ? n : -EIO);
-		done += (size_t)n;
+			return n ? (int)n : -EIO;
+		buf += n;
+		size -= (size_t)n;
 	}
-	return (ssize_t)done;
+	return 0;
+}
+
+/* Answered before its load where writebehind.c allows. */
+static void write_data(fuse_req_t req, struct mount *m, struct handle *h,
+		       const char *buf, size_t size)
+{
+	struct wb_ticket t;
+	enum mig_state s;
+	int err = claim(m, h) ?: migdev_stream_bind(m->dev, &h->stream, false, &s) ?:
+		  wb_enter(&m->wb, size, &t);
+
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	if (t.early)
+		fuse_reply_write(req, size);
+	err = wb_turn(&m->wb, &t) ?: load(m->dev, h, buf, size);
+	wb_leave(&m->wb, &t, err);
+	if (t.early)
+		return;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_write(req, size);
 }
 
 /*
@@ -622,6 +655,8 @@ static int store_attr(struct mount *m, struct handle *h, const char *buf,
 		return -EINVAL;
 	if (sb_add(&h->written, buf, size))
 		return -ENOMEM;
+	/* A transition comes after every byte written before it. */
+	wb_drain(&m->wb, false);
 	if (n->backend)
 		err = migdev_attr_store(m->dev, n->attr, h->written.buf);
 	else
@@ -635,19 +670,18 @@ static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct mount *m = req_mount(req);
-	ssize_t n;
+	int err;
 
 	(void)ino;
-	if (!h->node)
-		n = -EPERM;
-	else if (h->node->kind == NODE_DATA)
-		n = claim(m, h) ?: write_data(m->dev, h, buf, size);
+	if (h->node && h->node->kind == NODE_DATA) {
+		write_data(req, m, h, buf, size);
+		return;
+	}
+	err = h->node ? store_attr(m, h, buf, size, off) : -EPERM;
+	if (err)
+		fuse_reply_err(req, -err);
 	else
-		n = store_attr(m, h, buf, size, off);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, h->node->kind == NODE_DATA ? (size_t)n : size);
+		fuse_reply_write(req, size);
 }
 
 static void migfs_init(void *userdata, struct fuse_conn_info *conn)

@@ -6,7 +6,8 @@
  * mountpoints, loop.c serves every session from one pool of workers,
  * fs.c answers FUSE requests over the node table, attrs.c holds the text
  * files (one show and one store function each), pump.c reads a saving
- * stream ahead of its reader, log.c reports.
+ * stream ahead of its reader, writebehind.c answers a resuming writer
+ * before the device loads its bytes, log.c reports.
  */
 #ifndef VFIO_MIGFSD_H
 #define VFIO_MIGFSD_H
@@ -35,6 +36,19 @@ struct node {
 #define IO_SIZE		(1024 * 1024)	/* st_blksize: cat and cp read 1 MiB */
 #define ROOT_NODE	0
 
+/* Writes of `data` answered before the device loads them (writebehind.c). */
+struct writebehind {
+	pthread_mutex_t lock;
+	pthread_cond_t moved;		/* loaded moved */
+	uint64_t taken, loaded;		/* tickets given out, writes loaded */
+	int error;			/* a refusal not reported yet, -errno */
+};
+
+struct wb_ticket {
+	uint64_t seq;			/* its place in the stream */
+	bool early;			/* answered before its load */
+};
+
 struct mount {
 	struct migdev *dev;
 	char *mountpoint;		/* absolute: the daemon leaves its cwd */
@@ -47,6 +61,7 @@ struct mount {
 	struct handle *pollers;		/* open files waiting for a change */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
 	struct pump *pump;		/* read-ahead of a STOP_COPY session */
+	struct writebehind wb;		/* write-behind of a RESUMING one */
 };
 
 struct options {
@@ -70,6 +85,17 @@ struct pump *pump_start(struct migdev *dev, const struct migdev_stream *st);
 uint64_t pump_session(const struct pump *p);
 bool pump_read(struct pump *p, fuse_req_t req, size_t size);	/* false: ended */
 void pump_end(struct pump *p);
+
+/*
+ * writebehind.c: wb_enter() gives a write its ticket (or the error of an
+ * earlier one), wb_turn() waits for its turn to load (an error: don't),
+ * wb_leave() says how the load went; wb_drain() waits for every load.
+ */
+void wb_init(struct writebehind *wb);
+int wb_enter(struct writebehind *wb, size_t size, struct wb_ticket *t);
+int wb_turn(struct writebehind *wb, const struct wb_ticket *t);
+void wb_leave(struct writebehind *wb, const struct wb_ticket *t, int err);
+int wb_drain(struct writebehind *wb, bool report);
 
 /* mount.c */
 int mount_abs_path(const char *path, char *out, size_t len);

@@ -46,6 +46,18 @@ int open_resuming(const char *dir, int *fd, struct errmsg *e)
 }
 
 /*
+ * The daemon answers a write before the device loads it, so a refusal of
+ * the last bytes comes with close(2): a load is whole only if it is clean.
+ * err is the feed's result, whose message close's would hide.
+ */
+int close_resuming(const char *dir, int fd, int err, struct errmsg *e)
+{
+	if (close(fd) && !err)
+		return errmsg_sys(e, -errno, "writing %s/data", dir);
+	return err;
+}
+
+/*
  * Leave resuming through stop: this is where the device checks the whole
  * of what it was given.
  */
@@ -107,7 +119,7 @@ int load_device(struct load_job *job)
 	progress_phase(&job->progress, "resuming", 0);
 	err = err ? err : feed(job, fd);
 	if (fd >= 0)
-		close(fd);
+		err = close_resuming(job->dir, fd, err, &job->err);
 	err = err ? err : finish_resuming(job->dir, job->run, &job->err);
 	progress_done(&job->progress);
 	if (err)

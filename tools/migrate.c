@@ -40,7 +40,7 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 	err = open_resuming(dst, &sink->fd, &job->err);
 	err = err ? err : save_device(job);
 	if (sink->fd >= 0)
-		close(sink->fd);
+		err = close_resuming(dst, sink->fd, err, &job->err);
 	if (err) {
 		*device_error = abandon_resuming(dst, &job->err);
 		return err;

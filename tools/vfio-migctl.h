@@ -247,6 +247,7 @@ int load_device(struct load_job *job);
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 int check_destination(const char *dir, struct errmsg *e);
 int open_resuming(const char *dir, int *fd, struct errmsg *e);
+int close_resuming(const char *dir, int fd, int err, struct errmsg *e);
 int finish_resuming(const char *dir, bool run, struct errmsg *e);
 bool abandon_resuming(const char *dir, struct errmsg *e);
 

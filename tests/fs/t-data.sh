@@ -81,6 +81,53 @@ eq "corrupt chunk refused" "$(cat "$T/bad.img" 2>&1 > "$B/data" | sed 's/.*: //'
 eq "leaving resuming fails" "$(werr "$B/state" stop)" "Input/output error"
 eq "device in error" "$(cat "$B/state")" error
 echo 1 > "$B/reset"
+# A write is answered before the device loads it (one in flight at most
+# two): its refusal comes with the next write or with close(2), and a
+# transition waits for the loads.  writes DIR FILE STEP...: the result of
+# each step, "w" a 1 MiB write of FILE's next bytes, "W" all the rest,
+# "s" a pause, "stop" a write to state, "c" close(2).
+writes() {
+	python3 - "$@" <<'PY'
+import mmap, os, sys, time
+d, steps = sys.argv[1], sys.argv[3:]
+raw = open(sys.argv[2], 'rb').read()
+# Page-aligned, so that a 1 MiB write is one FUSE request.
+src = memoryview(mmap.mmap(-1, len(raw)))
+src[:] = raw
+fd, off, out = os.open(d + '/data', os.O_WRONLY), 0, []
+def step(s):
+    global off
+    if s in 'wW':
+        end = off + (1 << 20) if s == 'w' else len(src)
+        while off < end and off < len(src):
+            off += os.write(fd, src[off:min(end, off + (1 << 20))])
+    elif s == 's':
+        time.sleep(0.2)
+    elif s == 'stop':
+        with open(d + '/state', 'w') as f:
+            f.write('stop\n')
+    elif s == 'c':
+        os.close(fd)
+for s in steps:
+    try:
+        step(s)
+        out.append('ok')
+    except OSError as e:
+        out.append(os.strerror(e.errno))
+print(' '.join(out))
+PY
+}
+echo resuming > "$B/state"
+eq "refused write: close reports it" "$(writes "$B" "$T/bad.img" w c)" "ok Invalid argument"
+echo 1 > "$B/reset"
+echo resuming > "$B/state"
+eq "refused write: the next write reports it" "$(writes "$B" "$T/bad.img" w s w c)" \
+	"ok ok Invalid argument ok"
+echo 1 > "$B/reset"
+echo resuming > "$B/state"
+eq "a transition waits for the writes before it" "$(writes "$B" "$T/a.img" W stop c)" "ok ok ok"
+eq "written then stopped: digests equal" "$(digest "$B")" "$(digest "$A")"
+echo 1 > "$B/reset"
 # A truncated one, and one for a device of another size.
 echo resuming > "$B/state"
 head -c 500000 "$T/a.img" > "$B/data"
