@@ -34,7 +34,7 @@ struct sim_image {
 
 /* Length of block idx: SIM_BLOCK_SIZE, except maybe the last one. */
 uint32_t sim_block_len(const struct sim_image *img, uint64_t idx);
-/* The 64-bit digest of the whole state (XXH64, seed 0). */
+/* The 64-bit digest of the whole state (XXH64, seed 0): sim/digest. */
 uint64_t sim_digest(const struct sim_image *img);
 /* Bytes of a complete stream from STOP: header, every block, end. */
 uint64_t sim_stream_size(const struct sim_image *img);
@@ -59,7 +59,8 @@ void sim_saver_pending(const struct sim_saver *s, uint64_t *initial,
  * sim_loader_write() returns len, or -EINVAL for a stream that does not
  * fit img or is damaged (and -EINVAL for every later write).
  * sim_loader_finish() returns 0 only if a complete, intact stream was
- * loaded and img now has the digest of its end record, else -EIO.
+ * loaded, every block included, and the digest of its end record matches
+ * the block records loaded, else -EIO.
  */
 struct sim_loader;
 struct sim_loader *sim_loader_new(struct sim_image *img);

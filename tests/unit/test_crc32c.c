@@ -76,6 +76,57 @@ static void test_hw_equals_sw(void **state)
 	assert_int_equal(crc32c_hw(0, buf, 4096), crc32c_sw(0, buf, 4096));
 }
 
+/* A small xorshift generator: the same "random" buffers on every run. */
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* hw and sw agree on len bytes at p, whole and cut in two at cut. */
+static void check_long(const unsigned char *p, size_t len, size_t cut,
+		       uint32_t seed)
+{
+	uint32_t sw = crc32c_sw(seed, p, len);
+
+	assert_int_equal(crc32c_hw(seed, p, len), sw);
+	assert_int_equal(crc32c_hw(crc32c_hw(seed, p, cut), p + cut, len - cut),
+			 sw);
+}
+
+/*
+ * Long buffers run as three joined lanes (of at most 8 KiB, a multiple of
+ * 512): lengths around every multiple of 512 up to two rounds of the
+ * longest lanes, at odd alignments, cut at random places, then random
+ * lengths.
+ */
+#define LONG_LEN	(2 * 3 * 8192 + 17)
+
+static void test_hw_equals_sw_long(void **state)
+{
+	static unsigned char buf[LONG_LEN + 8];
+	uint32_t x = 0x9e3779b9;
+
+	(void)state;
+	if (!crc32c_hw_available())
+		skip();
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)rnd(&x);
+	for (size_t off = 1; off < 8; off += 2) {
+		for (size_t m = 512; m + 9 <= LONG_LEN; m += 512)
+			for (size_t len = m - 9; len <= m + 9; len++)
+				check_long(buf + off, len, rnd(&x) % (len + 1),
+					   rnd(&x));
+	}
+	for (int i = 0; i < 2000; i++) {
+		size_t len = rnd(&x) % (LONG_LEN + 1);
+
+		check_long(buf + rnd(&x) % 8, len, rnd(&x) % (len + 1), rnd(&x));
+	}
+}
+
 /* A CRC continues where the previous call stopped. */
 static void test_chaining(void **state)
 {
@@ -116,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_vectors_hw),
 		cmocka_unit_test(test_vectors_default),
 		cmocka_unit_test(test_hw_equals_sw),
+		cmocka_unit_test(test_hw_equals_sw_long),
 		cmocka_unit_test(test_chaining),
 		cmocka_unit_test(test_detects_flip),
 	};

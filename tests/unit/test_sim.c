@@ -152,6 +152,11 @@ static void test_save_resume(void **state)
 	assert_int_equal(size, HDR + 17 * REC + 1048676 + END);
 	assert_int_equal(resume(b, s.p, s.len, 777), 0);
 	assert_int_equal(digest(a), digest(b));
+	/* Again, some records whole in a write, some split across two. */
+	assert_int_equal(migdev_reset(b), 0);
+	go(b, MIG_STOP);
+	assert_int_equal(resume(b, s.p, s.len, 200000), 0);
+	assert_int_equal(digest(a), digest(b));
 	/* The destination is a working device again. */
 	go(b, MIG_RUNNING);
 	free(s.p);
@@ -304,12 +309,17 @@ static void expect_refused(struct migdev *dst, const unsigned char *p,
 	assert_int_equal(migdev_state(dst), MIG_RUNNING);
 }
 
+/*
+ * In 4 KiB writes every record is staged; in one write the loader takes
+ * each whole block record from the caller's buffer: both must refuse.
+ */
 static void flip_each(struct migdev *dst, struct buf *s, size_t from, size_t to)
 {
 	for (size_t i = from; i < to && i < s->len; i++) {
 		for (unsigned int bit = 0; bit < 8; bit += 7) {
 			s->p[i] ^= (unsigned char)(1u << bit);
 			expect_refused(dst, s->p, s->len, 4096);
+			expect_refused(dst, s->p, s->len, s->len);
 			s->p[i] ^= (unsigned char)(1u << bit);
 		}
 	}
@@ -390,27 +400,76 @@ static void test_truncated_and_foreign(void **state)
 	migdev_close(bs);
 }
 
+/* After a change to the end record: its CRC again, so only its meaning is wrong. */
+static void reseal_end(struct buf *s)
+{
+	uint32_t crc = crc32c(0, s->p + s->len - END, END - 4);
+
+	memcpy(s->p + s->len - 4, &crc, 4);
+}
+
+/* Cut the full-size block record at off out of the stream, and count it out. */
+static void drop_record(struct buf *s, size_t off)
+{
+	const size_t rec = REC + 65536;
+
+	memmove(s->p + off, s->p + off + rec, s->len - off - rec);
+	s->len -= rec;
+	s->p[s->len - END + 4]--;
+	reseal_end(s);
+}
+
+static uint64_t end_digest(const struct buf *s)
+{
+	uint64_t d;
+
+	memcpy(&d, s->p + s->len - END + 12, 8);
+	return d;
+}
+
+/*
+ * The end record's digest as docs/sim-device.md defines it, from the
+ * stream's records: XXH64 (what sim_digest computes) of the CRC of the
+ * latest record of each of nblocks blocks, 4 little-endian bytes each,
+ * zero for a block without one.
+ */
+static uint64_t expected_digest(const struct buf *s, uint64_t nblocks)
+{
+	struct sim_image crcs = { calloc(nblocks, 4), 4 * nblocks, 1 };
+	uint64_t idx, d;
+	uint32_t len;
+
+	assert_non_null(crcs.mem);
+	for (size_t off = HDR; off < s->len - END; off += REC + len) {
+		memcpy(&len, s->p + off + 4, 4);
+		memcpy(&idx, s->p + off + 8, 8);
+		assert_true(idx < nblocks);
+		memcpy(crcs.mem + 4 * idx, s->p + off + 16, 4);
+	}
+	d = sim_digest(&crcs);
+	free(crcs.mem);
+	return d;
+}
+
 /* Intact records that do not add up to the saved state are refused. */
 static void test_end_record_checks(void **state)
 {
 	struct migdev *a = open_dev("sim:m,size=192K");
 	struct migdev *b = open_dev("sim:m,size=192K");
 	struct buf s = save_stop_copy(a, 65536);
-	const size_t rec = REC + 65536;
-	unsigned char *p = s.p;
-	uint32_t end_crc;
+	uint64_t d;
 
 	(void)state;
+	assert_true(end_digest(&s) == expected_digest(&s, 3));
 	/*
-	 * Drop block 1 and fix the end record's count and CRC: every record
-	 * is intact, only the loader's account of blocks can tell.  b has
-	 * the same NAME, so b's own block 1 would even match the digest.
+	 * Drop block 1 and make the end record's count, digest and CRC fit
+	 * what is left: every record is intact, only the loader's account
+	 * of blocks can tell.
 	 */
-	memmove(p + HDR + rec, p + HDR + 2 * rec, s.len - HDR - 2 * rec);
-	s.len -= rec;
-	p[s.len - END + 4]--;
-	end_crc = crc32c(0, p + s.len - END, END - 4);
-	memcpy(p + s.len - 4, &end_crc, 4);
+	drop_record(&s, HDR + REC + 65536);
+	d = expected_digest(&s, 3);
+	memcpy(s.p + s.len - END + 12, &d, 8);
+	reseal_end(&s);
 	assert_int_equal(resume(b, s.p, s.len, 65536), -EIO);
 	assert_int_equal(migdev_state(b), MIG_ERROR);
 	assert_int_equal(migdev_reset(b), 0);
@@ -419,10 +478,40 @@ static void test_end_record_checks(void **state)
 	/* A complete stream whose end record promises another state. */
 	go(a, MIG_STOP);
 	s = save_stop_copy(a, 65536);
-	p = s.p;
-	p[s.len - END + 12] ^= 1;
-	end_crc = crc32c(0, p + s.len - END, END - 4);
-	memcpy(p + s.len - 4, &end_crc, 4);
+	s.p[s.len - END + 12] ^= 1;
+	reseal_end(&s);
+	assert_int_equal(resume(b, s.p, s.len, 65536), -EIO);
+	assert_int_equal(migdev_state(b), MIG_ERROR);
+	free(s.p);
+	migdev_close(a);
+	migdev_close(b);
+}
+
+/*
+ * A block changed after it was sent and its resend dropped: every record
+ * is intact and every block was sent, but the block's latest CRC on the
+ * loader's side is the old one, so the end record's digest refuses it.
+ */
+static void test_stale_block(void **state)
+{
+	struct migdev *a = open_dev("sim:s,size=192K");
+	struct migdev *b = open_dev("sim:s,size=192K");
+	struct migdev_stream st = { 0 };
+	struct buf s = { 0 };
+
+	(void)state;
+	go(a, MIG_PRE_COPY);
+	drain(a, &st, &s, 4096);
+	sim_work(a, 1);
+	go(a, MIG_STOP_COPY);
+	drain(a, &st, &s, 4096);
+	assert_int_equal(s.len, HDR + 4 * (REC + 65536) + END);
+	assert_true(end_digest(&s) == expected_digest(&s, 3));
+	assert_int_equal(resume(b, s.p, s.len, 65536), 0);
+	assert_true(digest(a) == digest(b));
+	assert_int_equal(migdev_reset(b), 0);
+
+	drop_record(&s, HDR + 3 * (REC + 65536));
 	assert_int_equal(resume(b, s.p, s.len, 65536), -EIO);
 	assert_int_equal(migdev_state(b), MIG_ERROR);
 	free(s.p);
@@ -791,6 +880,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_truncated_and_foreign),
 		cmocka_unit_test(test_end_record_checks),
+		cmocka_unit_test(test_stale_block),
 		cmocka_unit_test(test_work_rules),
 		cmocka_unit_test(test_dma_attr),
 		cmocka_unit_test(test_fail_injection),
