@@ -560,6 +560,8 @@ static void read_data(fuse_req_t req, struct mount *m, struct handle *h,
 	int err = claim(m, h) ?: migdev_stream_bind(m->dev, &h->stream, true, &s);
 
 	if (err) {
+		/* The device may have left the session on its own. */
+		pump_reap_ended(m);
 		fuse_reply_err(req, -err);
 		return;
 	}
