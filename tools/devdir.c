@@ -7,10 +7,25 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
+
+/*
+ * FUSE carries at most 256 pages per request: a 1 MiB read into a buffer
+ * that does not start a page spans 257 and costs two requests.  cat and
+ * dd align theirs too.
+ */
+void *devdir_buffer(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, (size_t)sysconf(_SC_PAGESIZE), len))
+		fatalx("no memory for a %zu-byte buffer", len);
+	return p;
+}
 
 int devdir_path(const char *dir, const char *file, char *path, size_t len)
 {

@@ -149,9 +149,7 @@ int cmd_load(int argc, char **argv)
 	job.reader.fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (job.reader.fd < 0)
 		fatal("%s", file);
-	job.buf = malloc(STREAM_CHUNK_MAX);
-	if (!job.buf)
-		fatal("buffer");
+	job.buf = devdir_buffer(STREAM_CHUNK_MAX);
 	transfer_signals();
 	progress_init(&job.progress, job.dir);
 	err = load_device(&job);

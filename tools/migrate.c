@@ -77,9 +77,7 @@ int cmd_migrate(int argc, char **argv)
 	o.dir = argv[optind];
 	snprintf(dst_data, sizeof(dst_data), "%s/data", argv[optind + 1]);
 	sink.sink.name = dst_data;
-	job.buf = malloc(SAVE_BUF_SIZE);
-	if (!job.buf)
-		fatal("buffer");
+	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
 	err = migrate(&job, argv[optind + 1], &t_running, &device_error);

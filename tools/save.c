@@ -338,9 +338,7 @@ int cmd_save(int argc, char **argv)
 	o.dir = argv[optind];
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	out.w.fd = open_output(file, &created);
-	job.buf = malloc(SAVE_BUF_SIZE);
-	if (!job.buf)
-		fatal("buffer");
+	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
 	err = save_to(&job, &out);
