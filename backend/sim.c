@@ -48,6 +48,7 @@ struct sim {
 	uint64_t rng;			/* picks what the work changes */
 	uint64_t dirty_rate;		/* work items per second */
 	uint64_t guest_mem;
+	uint64_t load_us;		/* the least time a resume write takes */
 	uint64_t clock_ns;		/* time up to which work was done */
 	struct sim_saver *saver;	/* in the saving group */
 	struct sim_loader *loader;	/* in RESUMING */
@@ -474,6 +475,10 @@ static ssize_t sim_resume_write(struct migdev *dev, const void *buf, size_t len)
 	sim_catch_up(sim);
 	if (!sim->loader)
 		return -EINVAL;
+	if (sim->load_us)
+		nanosleep(&(struct timespec){ .tv_sec = (time_t)(sim->load_us / 1000000),
+					     .tv_nsec = (long)(sim->load_us % 1000000 * 1000) },
+			  NULL);
 	return sim_loader_write(sim->loader, buf, len);
 }
 
@@ -603,7 +608,7 @@ struct sim_opts {
 	const char *name;
 	size_t namelen;
 	char who[64];		/* "sim:NAME", for messages */
-	uint64_t size, dirty_rate, guest_mem;
+	uint64_t size, dirty_rate, guest_mem, load_us;
 	unsigned int flags;
 	char *err;
 	size_t errlen;
@@ -630,6 +635,15 @@ static int opt_dirty_rate(void *ctx, const char *v)
 
 	if (parse_u64(v, &o->dirty_rate, 0))
 		return opt_error(o, "bad dirty_rate '%s'", v);
+	return 0;
+}
+
+static int opt_load_us(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->load_us, 0) || o->load_us > 10000000)
+		return opt_error(o, "bad load_us '%s' (0 to 10000000)", v);
 	return 0;
 }
 
@@ -675,6 +689,7 @@ static int opt_features(void *ctx, const char *v)
 static const struct spec_opt sim_spec_opts[] = {
 	{ "size", opt_size, 0 }, { "features", opt_features, 0 },
 	{ "dirty_rate", opt_dirty_rate, 0 }, { "guest_mem", opt_guest_mem, 0 },
+	{ "load_us", opt_load_us, 0 },
 };
 
 /* "sim:NAME[,key=value]..." */
@@ -717,6 +732,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 	sim->seed = name_seed(o.name, o.namelen);
 	sim->dirty_rate = o.dirty_rate;
 	sim->guest_mem = o.guest_mem;
+	sim->load_us = o.load_us;
 	sim->fail.state = MIG_ERROR;
 	sim->ops = sim_ops;
 	if (!(o.flags & MIG_F_DIRTY)) {

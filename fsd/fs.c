@@ -549,6 +549,27 @@ static void pump_reap_ended(struct mount *m)
 }
 
 /*
+ * The pump for h's next read, started if the session is in STOP_COPY;
+ * pump_lock held.  A handle of the pump's session is not checked again:
+ * the device lock would wait for the pump's fill, and the pump's own
+ * reads check the session.
+ */
+static struct pump *pump_for(struct mount *m, struct handle *h, int *err)
+{
+	enum mig_state s;
+
+	if (m->pump && pump_session(m->pump) == h->stream.session)
+		return m->pump;
+	*err = migdev_stream_bind(m->dev, &h->stream, true, &s);
+	if (*err)
+		return NULL;
+	pump_reap(m, h->stream.session);
+	if (!m->pump && s == MIG_STOP_COPY)
+		m->pump = pump_start(m->dev, &h->stream);
+	return m->pump;
+}
+
+/*
  * In STOP_COPY nothing but the reader decides how fast the stream goes, so
  * a pump reads it ahead (pump.c); elsewhere (PRE_COPY) the reader must see
  * what the device has now, and reads go straight to it.
@@ -556,27 +577,21 @@ static void pump_reap_ended(struct mount *m)
 static void read_data(fuse_req_t req, struct mount *m, struct handle *h,
 		      void *buf, size_t size)
 {
-	enum mig_state s;
-	int err = claim(m, h) ?: migdev_stream_bind(m->dev, &h->stream, true, &s);
+	struct pump *p;
+	int err = claim(m, h);
 
+	pthread_mutex_lock(&m->pump_lock);
+	p = err ? NULL : pump_for(m, h, &err);
+	if (p && !pump_read(p, req, size))
+		pump_reap(m, 0);
+	pthread_mutex_unlock(&m->pump_lock);
 	if (err) {
 		/* The device may have left the session on its own. */
 		pump_reap_ended(m);
 		fuse_reply_err(req, -err);
-		return;
+	} else if (!p) {
+		reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
 	}
-	pthread_mutex_lock(&m->pump_lock);
-	pump_reap(m, h->stream.session);
-	if (!m->pump && s == MIG_STOP_COPY)
-		m->pump = pump_start(m->dev, &h->stream);
-	if (m->pump) {
-		if (!pump_read(m->pump, req, size))
-			pump_reap(m, 0);
-		pthread_mutex_unlock(&m->pump_lock);
-		return;
-	}
-	pthread_mutex_unlock(&m->pump_lock);
-	reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
 }
 
 static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -615,22 +630,29 @@ static int load(struct migdev *dev, struct handle *h, const char *buf,
 	return 0;
 }
 
-/* Answered before its load where writebehind.c allows. */
+/*
+ * Answered before its load where writebehind.c allows.  Only a write with
+ * none ahead of it checks the session first: behind others the handle is
+ * bound, the device lock would wait for their loads, and its own load
+ * checks the session again.
+ */
 static void write_data(fuse_req_t req, struct mount *m, struct handle *h,
 		       const char *buf, size_t size)
 {
 	struct wb_ticket t;
 	enum mig_state s;
-	int err = claim(m, h) ?: migdev_stream_bind(m->dev, &h->stream, false, &s) ?:
-		  wb_enter(&m->wb, size, &t);
+	int err = claim(m, h) ?: wb_enter(&m->wb, size, &t);
 
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
+	if (t.alone)
+		err = migdev_stream_bind(m->dev, &h->stream, false, &s);
+	t.early = t.early && !err;
 	if (t.early)
 		fuse_reply_write(req, size);
-	err = wb_turn(&m->wb, &t) ?: load(m->dev, h, buf, size);
+	err = err ?: wb_turn(&m->wb, &t) ?: load(m->dev, h, buf, size);
 	wb_leave(&m->wb, &t, err);
 	if (t.early)
 		return;

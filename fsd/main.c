@@ -41,6 +41,7 @@ static void usage(FILE *f)
 "  fd:N[,container=FD][,iommufd=FD,hwpt=ID][,dirty=MECH]\n"
 "                     a VFIO device fd handed over by the process owning it\n"
 "  sim:NAME[,size=BYTES][,features=LIST][,dirty_rate=N][,guest_mem=BYTES]\n"
+"                     [,load_us=N]\n"
 "                     a simulated device (LIST: p2p+pre_copy+dirty)\n"
 "  MECH: auto (default), device, type1, iommufd or none\n"
 "\n"

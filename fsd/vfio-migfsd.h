@@ -47,6 +47,7 @@ struct writebehind {
 struct wb_ticket {
 	uint64_t seq;			/* its place in the stream */
 	bool early;			/* answered before its load */
+	bool alone;			/* no write ahead of it */
 };
 
 struct mount {

@@ -50,6 +50,7 @@ int wb_enter(struct writebehind *wb, size_t size, struct wb_ticket *t)
 	pthread_mutex_lock(&wb->lock);
 	err = take_error(wb);
 	if (!err) {
+		t->alone = wb->taken == wb->loaded;
 		t->early = size >= WB_MIN && wb->taken - wb->loaded < WB_EARLY;
 		t->seq = wb->taken++;
 	}

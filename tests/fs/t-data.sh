@@ -7,8 +7,11 @@ A=$(mnt a)
 B=$(mnt b)
 C=$(mnt c)
 D=$(mnt d)
+E=$(mnt e)
+F=$(mnt f)
 start sim:a,size=1M,dirty_rate=0 "$A" sim:b,size=1M "$B" sim:c,size=2M "$C" \
-	sim:d,size=1M,dirty_rate=20 "$D"
+	sim:d,size=1M,dirty_rate=20 "$D" sim:e,size=1088K,load_us=300000 "$E" \
+	sim:f,size=1088K "$F"
 
 digest() { cat "$1/sim/digest"; }
 
@@ -117,17 +120,24 @@ for s in steps:
 print(' '.join(out))
 PY
 }
-echo resuming > "$B/state"
-eq "refused write: close reports it" "$(writes "$B" "$T/bad.img" w c)" "ok Invalid argument"
-echo 1 > "$B/reset"
+# E takes 0.3 s to load each write: what must wait for a load does.
+echo resuming > "$E/state"
+eq "refused write: close reports it" "$(writes "$E" "$T/bad.img" w c)" "ok Invalid argument"
+echo 1 > "$E/reset"
 echo resuming > "$B/state"
 eq "refused write: the next write reports it" "$(writes "$B" "$T/bad.img" w s w c)" \
 	"ok ok Invalid argument ok"
 echo 1 > "$B/reset"
-echo resuming > "$B/state"
-eq "a transition waits for the writes before it" "$(writes "$B" "$T/a.img" W stop c)" "ok ok ok"
-eq "written then stopped: digests equal" "$(digest "$B")" "$(digest "$A")"
-echo 1 > "$B/reset"
+# F's stream is two writes of 64 KiB or more: both are answered at once.
+echo stop_copy > "$F/state"
+cat "$F/data" > "$T/f.img"
+echo resuming > "$E/state"
+eq "a transition waits for the writes before it" "$(writes "$E" "$T/f.img" W stop c)" "ok ok ok"
+eq "written then stopped: digests equal" "$(digest "$E")" "$(digest "$F")"
+echo resuming > "$E/state"
+eq "a small write is answered after its load" "$(werr "$E/data" "$(printf %040d 0)")" \
+	"Invalid argument"
+echo 1 > "$E/reset"
 # A truncated one, and one for a device of another size.
 echo resuming > "$B/state"
 head -c 500000 "$T/a.img" > "$B/data"

@@ -800,6 +800,8 @@ static void test_options(void **state)
 		{ "sim:a,dirty_rate=-1", "sim:a: bad dirty_rate '-1'" },
 		{ "sim:a,guest_mem=100", "sim:a: guest_mem must be a non-zero multiple of 4096" },
 		{ "sim:a,guest_mem=0", "sim:a: guest_mem must be a non-zero multiple of 4096" },
+		{ "sim:a,load_us=x", "sim:a: bad load_us 'x' (0 to 10000000)" },
+		{ "sim:a,load_us=10000001", "sim:a: bad load_us '10000001' (0 to 10000000)" },
 	};
 	struct migdev *dev;
 	char err[160];
