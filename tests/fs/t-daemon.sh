@@ -100,6 +100,10 @@ eq "mountinfo type" "$(findmnt -n -o FSTYPE "$A")" fuse.vfio-migfs
 if id nobody >/dev/null 2>&1; then
 	eq "private mount" "$(setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$A/status" 2>&1 >/dev/null | sed 's/.*: //')" "Permission denied"
 fi
+# Ended with a stream half read: the read-ahead thread, waiting for room
+# in its full slots, is stopped and joined (a missed wake-up hangs here).
+echo stop_copy > "$A/state"
+dd if="$A/data" of=/dev/null bs=1000 count=1 status=none
 stop_daemon
 check "SIGTERM unmounts" sh -c '! mountpoint -q "$0"' "$A"
 
