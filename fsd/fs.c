@@ -534,7 +534,7 @@ static void pump_reap(struct mount *m, uint64_t session)
 	}
 }
 
-/* After a write to state or reset: free the read-ahead of an ended session. */
+/* Free a read-ahead whose session the device has left (by a store or alone). */
 static void pump_reap_ended(struct mount *m)
 {
 	struct migdev_stream st = { 0 };

@@ -75,8 +75,8 @@ void errmsg_add(struct errmsg *e, const char *text);
 #define FEATURE_PRE_COPY	(1u << 2)
 #define FEATURE_DIRTY		(1u << 3)
 
-/* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
 void *devdir_buffer(size_t len);	/* page-aligned, for `data`; or dies */
+/* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
 int devdir_path(const char *dir, const char *file, char *path, size_t len);
 /* The whole file, without its trailing newlines. */
 int devdir_read(const char *dir, const char *file, char *buf, size_t len);

@@ -11,9 +11,10 @@ N=$(mnt n)	# no pre_copy
 X=$(mnt x)	# idle: changes only by loading
 D=$(mnt d)	# the destination
 O=$(mnt o)	# half the size of the others
+W=$(mnt w)	# small, no pre_copy: its whole stream is one write
 start sim:s,size=4M,dirty_rate=200 "$S" sim:f,size=4M,dirty_rate=100000 "$F" \
 	sim:n,size=4M,features=p2p,dirty_rate=200 "$N" sim:x,size=4M "$X" \
-	sim:d,size=4M "$D" sim:o,size=2M "$O"
+	sim:d,size=4M "$D" sim:o,size=2M "$O" sim:w,size=128K,features=p2p "$W"
 D0=$(digest "$D")	# what a reset brings D back to
 
 # layout FILE [PAYLOAD]: the stream's layout, one item a line: magic,
@@ -291,6 +292,12 @@ is "source fails mid-migrate" "$D" running "$D0"
 ctl load "$O" "$T/x1"
 failed "load into another size" 1 "writing $O/data: Invalid argument; the device was reset"
 is "load into another size" "$O" running
+# One write, answered before the device refused it: close(2) says so.
+ctl save "$W" "$T/w1"
+passed "save W"
+ctl load "$O" "$T/w1"
+failed "refused at close" 1 "writing $O/data: Invalid argument; the device was reset"
+is "refused at close" "$O" running
 ctl migrate "$X" "$O"
 failed "migrate into another size" 1 "Invalid argument; the source is running again; the device was reset"
 is "migrate into another size" "$X" running
