@@ -138,10 +138,18 @@ struct migdev {
 	void *notify_arg;
 };
 
-/* A reader or writer of `data`: bound to one session at first use. */
+/*
+ * A reader or writer of `data`: bound to one session at first use.  Workers
+ * serving one open file share it: session is read and set atomically.
+ */
 struct migdev_stream {
 	uint64_t session;
 };
+
+static inline uint64_t migdev_stream_session(const struct migdev_stream *st)
+{
+	return __atomic_load_n(&st->session, __ATOMIC_RELAXED);
+}
 
 /* Open a device from its DEVICE argument ("sim:NAME,..."). */
 int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen);

@@ -323,12 +323,13 @@ static int stream_check(struct migdev *dev, struct migdev_stream *st,
 			bool saving, int wrong_state)
 {
 	enum mig_state s = refresh_state(dev);
+	uint64_t bound = migdev_stream_session(st);
 
-	if (st->session && st->session != dev->session)
+	if (bound && bound != dev->session)
 		return -ESTALE;
 	if (saving ? !mig_state_saving(s) : s != MIG_RESUMING)
 		return wrong_state;
-	st->session = dev->session;
+	__atomic_store_n(&st->session, dev->session, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -46,19 +46,27 @@ static void stop_workers(void)
 		log_warn("stopping workers");
 }
 
-/* The kernel ended the session: unmounted, or aborted through fusectl. */
-static void session_gone(struct mount *m)
+/*
+ * The session's open files are freed once it has ended and no worker is
+ * serving one of its requests; the last one out frees them.
+ */
+static void leave_session(struct mount *m, bool ended)
 {
-	bool last = false;
+	bool last = false, reap;
 
 	pthread_mutex_lock(&loop.lock);
-	if (!m->gone) {
+	if (ended && !m->gone) {
 		m->gone = true;
 		epoll_ctl(loop.epfd, EPOLL_CTL_DEL, fuse_session_fd(m->se), NULL);
 		log_info("%s: unmounted", m->mountpoint);
 		last = --loop.live == 0;
+	} else if (!ended) {
+		m->busy--;
 	}
+	reap = m->gone && m->busy == 0;
 	pthread_mutex_unlock(&loop.lock);
+	if (reap)
+		fs_session_end(m);
 	if (last)
 		stop_workers();
 }
@@ -72,11 +80,16 @@ static void serve_one(struct mount *m, struct fuse_buf *fbuf)
 		return;
 	}
 	if (r <= 0) {
-		session_gone(m);
+		leave_session(m, true);	/* the kernel ended it: unmounted or aborted */
 		return;
 	}
+	/* Counted before the next worker can see the session end. */
+	pthread_mutex_lock(&loop.lock);
+	m->busy++;
+	pthread_mutex_unlock(&loop.lock);
 	arm(m, EPOLL_CTL_MOD);
 	fuse_session_process_buf(m->se, fbuf);
+	leave_session(m, false);
 }
 
 static void *worker(void *arg)

@@ -159,7 +159,7 @@ static struct mount *prepare(char **pairs, unsigned int n, const struct options 
 		if (mount_check(m[i].mountpoint, err, sizeof(err)) ||
 		    open_device(pairs[2 * i], o, &m[i].dev, err, sizeof(err)))
 			fatalx("%s", err);
-		fs_build_nodes(&m[i]);
+		fs_init(&m[i]);
 	}
 	return m;
 }
@@ -168,6 +168,14 @@ static void unmount_all(struct mount *m, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		mount_end(&m[i]);
+}
+
+/* After the workers: files still open are freed with their sessions. */
+static void end_all(struct mount *m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		fs_session_end(&m[i]);
+	unmount_all(m, n);
 }
 
 static void mount_all(struct mount *m, unsigned int n, const struct options *o)
@@ -250,7 +258,7 @@ int main(int argc, char **argv)
 	loop_init();
 	mount_all(m, n, &o);
 	loop_run(m, n, o.threads, tell_ready);
-	unmount_all(m, n);
+	end_all(m, n);
 	for (unsigned int i = 0; i < n; i++) {
 		migdev_close(m[i].dev);
 		free(m[i].mountpoint);

@@ -104,7 +104,7 @@ fail:
 
 uint64_t pump_session(const struct pump *p)
 {
-	return p->stream.session;
+	return migdev_stream_session(&p->stream);
 }
 
 bool pump_read(struct pump *p, fuse_req_t req, size_t size)

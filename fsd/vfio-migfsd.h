@@ -3,11 +3,13 @@
  * vfio-migfsd: one FUSE filesystem per migratable device.
  *
  * main.c parses the command line and daemonizes, mount.c checks and mounts
- * mountpoints, loop.c serves every session from one pool of workers,
- * fs.c answers FUSE requests over the node table, attrs.c holds the text
- * files (one show and one store function each), pump.c reads a saving
- * stream ahead of its reader, writebehind.c answers a resuming writer
- * before the device loads its bytes, log.c reports.
+ * mountpoints, loop.c serves every session from one pool of workers.
+ * tree.c answers for the names (the node table: lookup, stat, readdir),
+ * fs.c for open files (their lifetime, text values read and stored),
+ * data.c for `data`, poll.c for poll(2); attrs.c holds the text files
+ * (one show and one store function each), pump.c reads a saving stream
+ * ahead of its reader, writebehind.c answers a resuming writer before the
+ * device loads its bytes, log.c reports.
  */
 #ifndef VFIO_MIGFSD_H
 #define VFIO_MIGFSD_H
@@ -50,6 +52,27 @@ struct wb_ticket {
 	bool alone;			/* no write ahead of it */
 };
 
+/*
+ * One open file, behind fi->fh.  FUSE hands concurrent requests on one
+ * open file to different workers, so everything here that a request
+ * changes is guarded: by lock, or where marked by the mount's poll_lock.
+ */
+struct handle {
+	pthread_mutex_t lock;
+	const struct node *node;	/* NULL for a bitmap file; constant */
+	struct mig_range range;		/* bitmap files; constant */
+	struct handle *prev, *next;	/* the mount's open files (open_lock) */
+	uint64_t seen;			/* events at the last render (poll_lock) */
+	struct fuse_pollhandle *ph;	/* a poll(2) waiting (poll_lock) */
+	struct handle *next_poller;	/* (poll_lock) */
+	struct strbuf text;		/* the snapshot reads continue */
+	bool rendered;
+	struct strbuf written;		/* the value written through this open */
+	bool append;			/* O_APPEND: every write continues it */
+	struct migdev_stream stream;	/* data: its session (atomic) */
+	bool claimed;			/* data: this handle is the opener */
+};
+
 struct mount {
 	struct migdev *dev;
 	char *mountpoint;		/* absolute: the daemon leaves its cwd */
@@ -57,7 +80,10 @@ struct mount {
 	struct node nodes[MAX_NODES];
 	unsigned int nnodes;
 	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
-	bool gone;			/* unmounted or ended */
+	bool gone;			/* unmounted or ended (loop.c's lock) */
+	unsigned int busy;		/* requests being served (loop.c's lock) */
+	pthread_mutex_t open_lock;	/* guards open */
+	struct handle *open;		/* files open on this mount */
 	pthread_mutex_t poll_lock;	/* guards pollers */
 	struct handle *pollers;		/* open files waiting for a change */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
@@ -78,8 +104,40 @@ extern const struct mig_attr dirty_attrs[];
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops migfs_ops;
-void fs_build_nodes(struct mount *m);	/* also sets up poll(2) */
+void fs_init(struct mount *m);		/* the node table, locks, poll(2) */
+/* The session is over and no request is being served: free its files. */
+void fs_session_end(struct mount *m);
+void *fs_io_buffer(void);	/* this worker's IO_SIZE buffer, or NULL */
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
+
+/* tree.c: the names of a mount */
+void tree_build(struct mount *m);
+const struct node *tree_node(struct mount *m, fuse_ino_t ino);
+int tree_bitmap_range(struct mount *m, fuse_ino_t ino, struct mig_range *out);
+void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi);
+void tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+
+/* poll.c */
+void poll_init(struct mount *m);
+/* Mark h as up to date with its file's events, before a render. */
+void poll_rendered(struct mount *m, struct handle *h);
+void poll_forget(struct mount *m, struct handle *h);
+void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		  struct fuse_pollhandle *ph);
+
+/* data.c: `data`, one opener at a time */
+int data_open(struct mount *m, struct handle *h);
+void data_unclaim(struct mount *m, struct handle *h);
+void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size);
+void data_write(fuse_req_t req, struct mount *m, struct handle *h,
+		const char *buf, size_t size);
+/* A store may have ended the session: drop its read-ahead. */
+void data_reap_ended(struct mount *m);
+void data_reap_all(struct mount *m);
 
 /* pump.c: callers serialize pump_read() and pump_end() */
 struct pump *pump_start(struct migdev *dev, const struct migdev_stream *st);

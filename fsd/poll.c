@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/*
+ * poll(2) on `state`, `status` and `log`, as on a sysfs attribute after
+ * sysfs_notify(): a file reports POLLPRI|POLLIN once its counter moved past
+ * what the open file last rendered, and nothing before, so that waiting for
+ * either blocks until a change.  Reading from offset 0 re-arms it.
+ *
+ * The mount's poll_lock guards the list of waiting files and each open
+ * file's seen and ph.
+ */
+#include <poll.h>
+
+#include "vfio-migfsd.h"
+
+static bool pollable(const struct node *n)
+{
+	return n && n->kind == NODE_ATTR && n->attr->poll != MIG_POLL_NONE;
+}
+
+static uint64_t node_events(struct mount *m, const struct node *n)
+{
+	return pollable(n) ? migdev_events(m->dev, n->attr->poll == MIG_POLL_STATE) : 0;
+}
+
+/* The device's change callback: wake every poller whose file changed. */
+static void notify_pollers(void *arg)
+{
+	struct mount *m = arg;
+	struct handle **p = &m->pollers, *h;
+
+	pthread_mutex_lock(&m->poll_lock);
+	while ((h = *p)) {
+		if (node_events(m, h->node) == h->seen) {
+			p = &h->next_poller;
+			continue;
+		}
+		*p = h->next_poller;
+		fuse_lowlevel_notify_poll(h->ph);
+		fuse_pollhandle_destroy(h->ph);
+		h->ph = NULL;
+	}
+	pthread_mutex_unlock(&m->poll_lock);
+}
+
+void poll_init(struct mount *m)
+{
+	pthread_mutex_init(&m->poll_lock, NULL);
+	migdev_set_notify(m->dev, notify_pollers, m);
+}
+
+/* Before the render: a change during it wakes the next poll. */
+void poll_rendered(struct mount *m, struct handle *h)
+{
+	pthread_mutex_lock(&m->poll_lock);
+	h->seen = node_events(m, h->node);
+	pthread_mutex_unlock(&m->poll_lock);
+}
+
+void poll_forget(struct mount *m, struct handle *h)
+{
+	pthread_mutex_lock(&m->poll_lock);
+	for (struct handle **p = &m->pollers; *p; p = &(*p)->next_poller) {
+		if (*p == h) {
+			*p = h->next_poller;
+			break;
+		}
+	}
+	if (h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	h->ph = NULL;
+	pthread_mutex_unlock(&m->poll_lock);
+}
+
+void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		  struct fuse_pollhandle *ph)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct mount *m = fuse_req_userdata(req);
+	unsigned int revents = 0;
+
+	(void)ino;
+	if (!pollable(h->node)) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+		return;
+	}
+	/* Counters move before the callback takes this lock: no lost wake-up. */
+	pthread_mutex_lock(&m->poll_lock);
+	if (node_events(m, h->node) != h->seen) {
+		revents = POLLPRI | POLLIN | POLLRDNORM;
+	} else if (ph) {
+		if (!h->ph) {
+			h->next_poller = m->pollers;
+			m->pollers = h;
+		} else {
+			fuse_pollhandle_destroy(h->ph);
+		}
+		h->ph = ph;
+		ph = NULL;
+	}
+	pthread_mutex_unlock(&m->poll_lock);
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, revents);
+}

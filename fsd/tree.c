@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The names of one device directory.  Inode n + 1 is node n of the
+ * mount's table, which is built once and never changes; dirty/START-END
+ * bitmap files, which come and go with dirty/ranges, are inodes
+ * BITMAP_INO + range index.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-migfsd.h"
+
+#define BITMAP_INO	(1ull << 20)
+#define ATTR_SIZE	4096		/* what sysfs reports for attributes */
+#define STATIC_TIMEOUT	1.0
+
+static void add_node(struct mount *m, const char *name, enum node_kind kind,
+		     unsigned int parent, const struct mig_attr *attr, bool backend)
+{
+	m->nodes[m->nnodes++] = (struct node){ name, kind, parent, attr, backend };
+}
+
+static void add_attrs(struct mount *m, unsigned int dir,
+		      const struct mig_attr *attrs, bool backend)
+{
+	for (const struct mig_attr *a = attrs; a->name; a++)
+		add_node(m, a->name, NODE_ATTR, dir, a, backend);
+}
+
+void tree_build(struct mount *m)
+{
+	const struct migdev_ops *ops = m->dev->ops;
+
+	m->nnodes = 0;
+	add_node(m, "", NODE_DIR, ROOT_NODE, NULL, false);
+	add_attrs(m, ROOT_NODE, root_attrs, false);
+	add_node(m, "data", NODE_DATA, ROOT_NODE, NULL, false);
+	m->dirty_dir = 0;
+	if (m->dev->flags & MIG_F_DIRTY) {
+		m->dirty_dir = m->nnodes;
+		add_node(m, "dirty", NODE_DIR, ROOT_NODE, NULL, false);
+		add_attrs(m, m->dirty_dir, dirty_attrs, false);
+	}
+	if (ops->attrs) {
+		unsigned int dir = m->nnodes;
+
+		add_node(m, ops->name, NODE_DIR, ROOT_NODE, NULL, false);
+		add_attrs(m, dir, ops->attrs, true);
+	}
+}
+
+static void bitmap_name(const struct mig_range *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%08" PRIx64 "-%08" PRIx64, r->start, r->start + r->length);
+}
+
+int tree_bitmap_range(struct mount *m, fuse_ino_t ino, struct mig_range *out)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n = migdev_dirty_ranges(m->dev, r);
+
+	if (!m->dirty_dir || ino < BITMAP_INO || ino - BITMAP_INO >= n)
+		return -ENOENT;
+	*out = r[ino - BITMAP_INO];
+	return 0;
+}
+
+const struct node *tree_node(struct mount *m, fuse_ino_t ino)
+{
+	if (ino == 0 || ino > m->nnodes)
+		return NULL;
+	return &m->nodes[ino - 1];
+}
+
+static mode_t node_mode(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_DIR:
+		return S_IFDIR | 0555;
+	case NODE_DATA:
+		return S_IFREG | 0600;
+	default:
+		return S_IFREG | n->attr->mode;
+	}
+}
+
+static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
+{
+	const struct node *n = tree_node(m, ino);
+	struct mig_range r;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = IO_SIZE;
+	st->st_nlink = 1;
+	if (n) {
+		st->st_mode = node_mode(n);
+		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
+		st->st_size = n->kind == NODE_ATTR ? ATTR_SIZE : 0;
+		return 0;
+	}
+	if (tree_bitmap_range(m, ino, &r))
+		return -ENOENT;
+	st->st_mode = S_IFREG | 0600;
+	st->st_size = (off_t)dirty_bitmap_bytes(r.length, migdev_dirty_page_size(m->dev));
+	return 0;
+}
+
+static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
+			double timeout)
+{
+	struct fuse_entry_param e = { .ino = ino, .attr_timeout = timeout,
+				      .entry_timeout = timeout };
+	int err = fill_attr(m, ino, &e.attr);
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* dirty/START-END: accept exactly the names readdir shows. */
+static fuse_ino_t lookup_bitmap(struct mount *m, const char *name)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n = migdev_dirty_ranges(m->dev, r);
+	char buf[48];
+
+	for (unsigned int i = 0; i < n; i++) {
+		bitmap_name(&r[i], buf, sizeof(buf));
+		if (!strcmp(buf, name))
+			return BITMAP_INO + i;
+	}
+	return 0;
+}
+
+void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mount *m = fuse_req_userdata(req);
+	fuse_ino_t ino;
+
+	for (unsigned int i = 1; i < m->nnodes; i++) {
+		if (m->nodes[i].parent + 1 == parent && !strcmp(m->nodes[i].name, name)) {
+			reply_entry(req, m, i + 1, STATIC_TIMEOUT);
+			return;
+		}
+	}
+	if (m->dirty_dir && parent == m->dirty_dir + 1 &&
+	    (ino = lookup_bitmap(m, name))) {
+		reply_entry(req, m, ino, 0);
+		return;
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = fuse_req_userdata(req);
+	struct stat st;
+	int err = fill_attr(m, ino, &st);
+
+	(void)fi;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, tree_node(m, ino) ? STATIC_TIMEOUT : 0);
+}
+
+/* Only truncation to 0 (truncate(2) to 0; shell `>` comes with open) is accepted. */
+void tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi)
+{
+	if (to_set != FUSE_SET_ATTR_SIZE || attr->st_size != 0) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	tree_getattr(req, ino, fi);
+}
+
+/* Entry idx of a directory listing, after "." and "..". */
+static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
+		      char *name, size_t len, struct stat *st)
+{
+	struct mig_range r[MIG_MAX_RANGES];
+	unsigned int n;
+
+	for (unsigned int i = 1; i < m->nnodes; i++) {
+		if (m->nodes[i].parent + 1 != dir)
+			continue;
+		if (idx-- == 0) {
+			snprintf(name, len, "%s", m->nodes[i].name);
+			return fill_attr(m, i + 1, st) == 0;
+		}
+	}
+	if (!m->dirty_dir || dir != m->dirty_dir + 1)
+		return false;
+	n = migdev_dirty_ranges(m->dev, r);
+	if (idx >= n)
+		return false;
+	bitmap_name(&r[idx], name, len);
+	return fill_attr(m, BITMAP_INO + idx, st) == 0;
+}
+
+void tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi)
+{
+	struct mount *m = fuse_req_userdata(req);
+	const struct node *n = tree_node(m, ino);
+	char *buf, name[64];
+	size_t used = 0;
+	struct stat st;
+
+	(void)fi;
+	if (!n || n->kind != NODE_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (off_t i = off; ; i++) {
+		size_t want;
+
+		memset(&st, 0, sizeof(st));
+		if (i < 2) {
+			snprintf(name, sizeof(name), i ? ".." : ".");
+			st.st_mode = S_IFDIR;
+		} else if (!dir_entry(m, ino, (unsigned int)(i - 2), name, sizeof(name), &st)) {
+			break;
+		}
+		want = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (want > size - used)
+			break;
+		used += want;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
