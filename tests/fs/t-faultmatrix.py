@@ -43,6 +43,14 @@ def has(feats, state):
     return NEEDS.get(state, set()) <= set(feats.split("+"))
 
 
+def states_line(feats, cur):
+    """What `states` shows (ABI 3.4): the set in its order, cur bracketed."""
+    order = ["running", "stop", "stop_copy", "resuming", "running_p2p",
+             "pre_copy", "pre_copy_p2p"]
+    words = [f"[{s}]" if s == cur else s for s in order if has(feats, s)]
+    return " ".join(words + (["[error]"] if cur == "error" else [])) + "\n"
+
+
 def kernel_path(feats, cur, new):
     """vfio_mig_get_next_state() applied until new: the list of states
     from cur to new, or None when the kernel refuses the request."""
@@ -185,6 +193,7 @@ def check_ok(d, feats, frm, to, path, stream):
         return fail(f"{name}: could not enter {frm}")
     eq(f"{name}: write", werr(f"{d}/state", to), "ok")
     eq(f"{name}: state", cat(f"{d}/state"), to + "\n")
+    eq(f"{name}: states", cat(f"{d}/states"), states_line(feats, to))
     want = f"transition {frm} -> {to}: {len(path) - 1} arcs, "
     got = log_tail(d, 1)[0]
     if got.startswith(want) and got.endswith(", ok"):
@@ -202,6 +211,8 @@ def check_fault(d, feats, frm, to, path, arc, inject, stream):
     eq(f"{name}: arm", werr(f"{d}/sim/fail", f"{dst} {inject}"), "ok")
     eq(f"{name}: write", werr(f"{d}/state", to), "EIO")
     eq(f"{name}: state", cat(f"{d}/state"), "error\n")
+    eq(f"{name}: states", cat(f"{d}/states"), states_line(feats, "error"))
+    eq(f"{name}: session ended", status(d, "session"), "none")
     eq(f"{name}: injection consumed", cat(f"{d}/sim/fail"), "none\n")
     why = (f"{src} -> {dst} failed, device is in error: "
            f"{os.strerror(getattr(errno, inject))} ({inject})")
@@ -243,6 +254,7 @@ def check_refused(d, feats, frm, to, stream):
     transitions = status(d, "transitions")
     eq(f"{name}: write", werr(f"{d}/state", to), want)
     eq(f"{name}: state unchanged", cat(f"{d}/state"), frm + "\n")
+    eq(f"{name}: states unchanged", cat(f"{d}/states"), states_line(feats, frm))
     eq(f"{name}: last_error", status(d, "last_error"), why)
     eq(f"{name}: log", log_tail(d, 1), [f"error: {why}"])
     eq(f"{name}: transitions", status(d, "transitions"), transitions)
