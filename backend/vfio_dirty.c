@@ -246,7 +246,7 @@ static int type1_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
 	if (i == v->nranges)
 		return -EINVAL;
 	err = type1_pull(v, i);
-	if (err)
+	if (err || !length)
 		return err;
 	first = (iova - v->ranges[i].start) / v->iommu_pgsize;
 	last = first + length / v->iommu_pgsize - 1;
