@@ -75,12 +75,24 @@ struct migdev_ops {
 	 * of every page of [iova, iova + length) written since the last
 	 * report and clears those pages, no others, in the device's log.
 	 * The bitmap arrives zeroed; bit i is page i of the span.
+	 *
+	 * The log ops run under the dirty log's lock, never under dev->lock:
+	 * their work grows with the ranges, and `state` must not wait for
+	 * it.  A backend whose log shares anything with the rest of the
+	 * device takes dev->lock itself, briefly.
 	 */
 	int (*log_start)(struct migdev *dev, const struct mig_range *ranges,
 			 unsigned int nranges, uint64_t page_size);
 	int (*log_stop)(struct migdev *dev);
 	int (*log_report)(struct migdev *dev, uint64_t iova, uint64_t length,
 			  uint64_t *bitmap);
+	/*
+	 * Optional, instead of a final log_report of each range and
+	 * log_stop: stop, handing over bitmaps[i] (from malloc) as
+	 * log_report would fill it for all of range i.  For a log kept in
+	 * our own memory, which then need not be copied.  Cannot fail.
+	 */
+	void (*log_take)(struct migdev *dev, uint64_t **bitmaps);
 	/* Name of the dirty tracking mechanism, for `status`. */
 	const char *(*log_mechanism)(struct migdev *dev);
 
@@ -99,11 +111,16 @@ struct migdev_stats {
 	uint64_t bytes_resumed;
 };
 
+/* 256 MiB of bitmap: 8 TiB of IOVA space at 4 KiB pages. */
+#define MIG_DIRTY_BITMAP_MAX	(256ull << 20)
+
 struct dirtylog {
+	pthread_mutex_t lock;		/* the log's own, taken before dev->lock */
 	uint64_t page_size;
+	uint64_t bitmap_max;		/* bytes the ranges' bitmaps may take */
 	struct mig_range ranges[MIG_MAX_RANGES];
 	unsigned int nranges;
-	bool tracking;
+	bool tracking;			/* atomic: `status` reads it unlocked */
 	uint64_t *frozen[MIG_MAX_RANGES];	/* final bits after a stop */
 };
 
@@ -185,7 +202,10 @@ int migdev_status(struct migdev *dev, struct strbuf *sb);
 int migdev_attr_show(struct migdev *dev, const struct mig_attr *a, struct strbuf *sb);
 int migdev_attr_store(struct migdev *dev, const struct mig_attr *a, const char *buf);
 
-/* Dirty log; see dirtylog.c.  Setters fail with EBUSY while tracking. */
+/*
+ * Dirty log; see dirtylog.c.  Setters fail with EBUSY while tracking, and
+ * with ENOSPC when the ranges' bitmaps would take more than the bound.
+ */
 uint64_t migdev_dirty_page_size(struct migdev *dev);
 bool migdev_dirty_tracking(struct migdev *dev);
 /* Copies the tracked ranges (sorted) into out[MIG_MAX_RANGES]. */
@@ -194,9 +214,13 @@ int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size);
 int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
 			    unsigned int n);
 int migdev_dirty_start(struct migdev *dev);
+/* The bound on the bitmaps of the ranges, in bytes (MIG_DIRTY_BITMAP_MAX). */
+void migdev_dirty_set_bitmap_max(struct migdev *dev, uint64_t bytes);
 int migdev_dirty_stop(struct migdev *dev);
 /* Bitmap size in bytes of a range: one bit a page, in 64-bit words. */
 uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size);
+/* The bits of word w of a bitmap that are bits first..last. */
+uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last);
 /*
  * Test-and-clear read of a range's bitmap from byte offset off; off and len
  * are multiples of 8.  -ESTALE when the range is no longer tracked.
@@ -221,6 +245,11 @@ void history_free(struct mig_history *h);
 /* Record the reason of a failure for `status`; returns err. */
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* migdev_fail() and migdev_event() for callers without dev->lock. */
+int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Backends. */
 int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen);

@@ -4,6 +4,17 @@
  * frozen copy that keeps the final bits readable after tracking stops.
  * Real devices free their log on stop (VFIO DMA logging, type1), so the
  * final report is taken here, before the stop, for every backend alike.
+ *
+ * The log has a lock of its own: a report, and above all the final one,
+ * takes time in proportion to its range (8 TiB at 4 KiB pages is 256 MiB
+ * of bitmap), and dev->lock, which `state`, `status` and every transition
+ * take, must never wait for that.  Order: log->lock, then dev->lock.
+ *
+ * The bitmaps of all ranges are bounded by bitmap_max, checked by every
+ * write that makes them larger.  One bitmap per range is held at a time:
+ * a backend that keeps its log in our memory hands it over at the stop
+ * (log_take) instead of it being copied, and a new start drops the frozen
+ * log first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +30,40 @@ uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size)
 	uint64_t pages = length / page_size;
 
 	return (pages + 63) / 64 * 8;
+}
+
+uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last)
+{
+	uint64_t mask = ~0ull;
+
+	if (w == first / 64)
+		mask &= ~0ull << (first % 64);
+	if (w == last / 64)
+		mask &= ~0ull >> (63 - last % 64);
+	return mask;
+}
+
+/* Bytes of bitmap the ranges take at this page size (below 2^58). */
+static uint64_t bitmap_total(const struct mig_range *r, unsigned int n,
+			     uint64_t page_size)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		total += dirty_bitmap_bytes(r[i].length, page_size);
+	return total;
+}
+
+static int check_bound(struct migdev *dev, const struct mig_range *r,
+		       unsigned int n, uint64_t page_size)
+{
+	uint64_t need = bitmap_total(r, n, page_size);
+
+	if (need <= dev->log.bitmap_max)
+		return 0;
+	return migdev_fail_unlocked(dev, -ENOSPC,
+		"the dirty bitmaps would take %llu bytes, more than the %llu allowed",
+		(unsigned long long)need, (unsigned long long)dev->log.bitmap_max);
 }
 
 static void drop_frozen(struct dirtylog *log)
@@ -43,34 +88,41 @@ static bool ranges_aligned(const struct mig_range *r, unsigned int n,
 	return true;
 }
 
+void migdev_dirty_set_bitmap_max(struct migdev *dev, uint64_t bytes)
+{
+	pthread_mutex_lock(&dev->log.lock);
+	dev->log.bitmap_max = bytes;
+	pthread_mutex_unlock(&dev->log.lock);
+}
+
 uint64_t migdev_dirty_page_size(struct migdev *dev)
 {
 	uint64_t ps;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&dev->log.lock);
 	ps = dev->log.page_size;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&dev->log.lock);
 	return ps;
 }
 
 bool migdev_dirty_tracking(struct migdev *dev)
 {
-	bool on;
+	return __atomic_load_n(&dev->log.tracking, __ATOMIC_ACQUIRE);
+}
 
-	pthread_mutex_lock(&dev->lock);
-	on = dev->log.tracking;
-	pthread_mutex_unlock(&dev->lock);
-	return on;
+static void set_tracking(struct dirtylog *log, bool on)
+{
+	__atomic_store_n(&log->tracking, on, __ATOMIC_RELEASE);
 }
 
 unsigned int migdev_dirty_ranges(struct migdev *dev, struct mig_range *out)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&dev->log.lock);
 	n = dev->log.nranges;
 	memcpy(out, dev->log.ranges, n * sizeof(*out));
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&dev->log.lock);
 	return n;
 }
 
@@ -79,20 +131,22 @@ int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size)
 	struct dirtylog *log = &dev->log;
 	int err = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&log->lock);
 	if (log->tracking)
 		err = -EBUSY;
 	else if (page_size < MIN_PAGE_SIZE || page_size > MAX_PAGE_SIZE ||
 		 (page_size & (page_size - 1)))
 		err = -EINVAL;
 	else if (!ranges_aligned(log->ranges, log->nranges, page_size))
-		err = migdev_fail(dev, -EINVAL, "ranges are not aligned to %llu",
-				  (unsigned long long)page_size);
+		err = migdev_fail_unlocked(dev, -EINVAL, "ranges are not aligned to %llu",
+					   (unsigned long long)page_size);
+	else
+		err = check_bound(dev, log->ranges, log->nranges, page_size);
 	if (!err && page_size != log->page_size) {
 		drop_frozen(log);
 		log->page_size = page_size;
 	}
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&log->lock);
 	return err;
 }
 
@@ -130,15 +184,17 @@ int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
 		return -E2BIG;
 	memcpy(sorted, r, n * sizeof(*r));
 	qsort(sorted, n, sizeof(*sorted), cmp_range);
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&log->lock);
 	err = log->tracking ? -EBUSY : check_ranges(sorted, n, log->page_size);
+	if (!err)
+		err = check_bound(dev, sorted, n, log->page_size);
 	if (!err && (n != log->nranges ||
 		     memcmp(log->ranges, sorted, n * sizeof(*sorted)))) {
 		drop_frozen(log);
 		memcpy(log->ranges, sorted, n * sizeof(*sorted));
 		log->nranges = n;
 	}
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&log->lock);
 	return err;
 }
 
@@ -147,25 +203,26 @@ int migdev_dirty_start(struct migdev *dev)
 	struct dirtylog *log = &dev->log;
 	int err;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&log->lock);
 	if (log->tracking) {
 		err = -EBUSY;
 		goto out;
 	}
+	/* Not the frozen log and a new one at once: the bound is for one. */
+	drop_frozen(log);
 	if (!log->nranges)
-		err = migdev_fail(dev, -EINVAL, "no ranges to track");
+		err = migdev_fail_unlocked(dev, -EINVAL, "no ranges to track");
 	else if ((err = dev->ops->log_start(dev, log->ranges, log->nranges,
 					     log->page_size)))
-		migdev_fail(dev, err, "starting dirty tracking");
+		migdev_fail_unlocked(dev, err, "starting dirty tracking");
 	if (!err) {
-		drop_frozen(log);
-		log->tracking = true;
-		migdev_event(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
-			     log->nranges, (unsigned long long)log->page_size,
-			     dev->ops->log_mechanism(dev));
+		set_tracking(log, true);
+		migdev_event_unlocked(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
+				      log->nranges, (unsigned long long)log->page_size,
+				      dev->ops->log_mechanism(dev));
 	}
 out:
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&log->lock);
 	return err;
 }
 
@@ -191,27 +248,40 @@ static int freeze_range(struct migdev *dev, unsigned int i)
 	return err;
 }
 
-int migdev_dirty_stop(struct migdev *dev)
+/* Report every range into the frozen log, then stop; 0 or -EIO. */
+static int freeze_and_stop(struct migdev *dev)
 {
 	struct dirtylog *log = &dev->log;
 	int err = 0, e;
 
-	pthread_mutex_lock(&dev->lock);
-	if (!log->tracking)
-		goto out;
+	if (dev->ops->log_take) {
+		dev->ops->log_take(dev, log->frozen);
+		return 0;
+	}
 	for (unsigned int i = 0; i < log->nranges; i++) {
 		e = freeze_range(dev, i);
 		if (e)
-			err = migdev_fail(dev, e, "final dirty report (all pages marked dirty)");
+			err = migdev_fail_unlocked(dev, e, "final dirty report (all pages marked dirty)");
 	}
 	e = dev->ops->log_stop(dev);
 	if (e)
-		err = migdev_fail(dev, e, "stopping dirty tracking");
-	log->tracking = false;
-	migdev_event(dev, "dirty tracking off");
-out:
-	pthread_mutex_unlock(&dev->lock);
+		err = migdev_fail_unlocked(dev, e, "stopping dirty tracking");
 	return err ? -EIO : 0;
+}
+
+int migdev_dirty_stop(struct migdev *dev)
+{
+	struct dirtylog *log = &dev->log;
+	int err = 0;
+
+	pthread_mutex_lock(&log->lock);
+	if (log->tracking) {
+		err = freeze_and_stop(dev);
+		set_tracking(log, false);
+		migdev_event_unlocked(dev, "dirty tracking off");
+	}
+	pthread_mutex_unlock(&log->lock);
+	return err;
 }
 
 static int find_range(const struct dirtylog *log, struct mig_range r)
@@ -256,7 +326,7 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 
 	if (off % 8 || len % 8)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&log->lock);
 	i = find_range(log, range);
 	if (i < 0) {
 		n = -ESTALE;
@@ -273,8 +343,8 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 	if (!log->tracking)
 		read_frozen(log->frozen[i], off, buf, len);
 	else if ((err = read_live(dev, &range, off, buf, len)))
-		n = migdev_fail(dev, err, "dirty report");
+		n = migdev_fail_unlocked(dev, err, "dirty report");
 out:
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&log->lock);
 	return n;
 }

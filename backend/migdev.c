@@ -44,6 +44,8 @@ int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
 	dev->flags = flags;
 	dev->state = MIG_RUNNING;
 	dev->log.page_size = 4096;
+	dev->log.bitmap_max = MIG_DIRTY_BITMAP_MAX;
+	pthread_mutex_init(&dev->log.lock, NULL);
 	dev->stats.last_from = dev->stats.last_to = MIG_RUNNING;
 	pthread_mutex_init(&dev->lock, NULL);
 	return 0;
@@ -62,6 +64,7 @@ void migdev_close(struct migdev *dev)
 		dev->ops->log_stop(dev);
 	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++)
 		free(dev->log.frozen[i]);
+	pthread_mutex_destroy(&dev->log.lock);
 	history_free(&dev->history);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->name);
@@ -101,6 +104,18 @@ void migdev_event(struct migdev *dev, const char *fmt, ...)
 	bump(dev, false);
 }
 
+void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&dev->lock);
+	va_start(ap, fmt);
+	history_add(&dev->history, fmt, ap);
+	va_end(ap);
+	bump(dev, false);
+	pthread_mutex_unlock(&dev->lock);
+}
+
 int migdev_history(struct migdev *dev, struct strbuf *sb)
 {
 	int err;
@@ -111,19 +126,38 @@ int migdev_history(struct migdev *dev, struct strbuf *sb)
 	return err;
 }
 
-int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
+static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
 {
 	const char *name = errno_name(-err);
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(dev->last_error, sizeof(dev->last_error), fmt, ap);
-	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
 		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
 			 ": %s (%s)", strerror(-err), name ? name : "?");
 	migdev_event(dev, "error: %s", dev->last_error);
+	return err;
+}
+
+int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(dev, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&dev->lock);
+	va_start(ap, fmt);
+	vfail(dev, err, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&dev->lock);
 	return err;
 }
 
@@ -485,7 +519,7 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 		(unsigned long long)st->transitions);
 	err = err ? err : show_last_transition(dev, sb);
 	err = err ? err : sb_printf(sb, "dirty_tracking: %s (%s)\nlast_error: %s\n",
-		dev->log.tracking ? "on" : "off",
+		migdev_dirty_tracking(dev) ? "on" : "off",
 		dev->ops->log_mechanism ? dev->ops->log_mechanism(dev) : "none",
 		dev->last_error[0] ? dev->last_error : "none");
 	pthread_mutex_unlock(&dev->lock);

@@ -7,7 +7,8 @@
  * state through a real record stream (sim_stream.c).
  *
  * There are no threads: the device catches up with the clock at the start
- * of every op, which the generic layer calls with dev->lock held.
+ * of every op, which the generic layer calls with dev->lock held (the log
+ * ops take it themselves; the log is in sim_dirty.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,17 +23,8 @@
 #include "parse.h"
 #include "sim.h"
 
-#define SIM_PAGE_SIZE	4096u		/* the granule of the device's DMA */
 #define SIM_CATCHUP_MAX	4096u		/* work items one catch-up may do */
 #define NSEC_PER_SEC	1000000000ull
-
-struct sim_log {
-	bool on;
-	uint64_t page_size;
-	unsigned int nranges;
-	struct mig_range ranges[MIG_MAX_RANGES];
-	uint64_t *bits[MIG_MAX_RANGES];
-};
 
 struct sim_fail {
 	enum mig_state state;		/* MIG_ERROR: nothing armed */
@@ -53,7 +45,7 @@ struct sim {
 	struct sim_saver *saver;	/* in the saving group */
 	struct sim_loader *loader;	/* in RESUMING */
 	struct sim_fail fail;
-	struct sim_log log;
+	struct dmalog *dmalog;		/* while tracking */
 };
 
 static struct sim *to_sim(struct migdev *dev)
@@ -107,69 +99,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* --- dirty log --- */
-
-static void bits_set(uint64_t *map, uint64_t i)
-{
-	map[i / 64] |= 1ull << (i % 64);
-}
-
-static bool bits_test_clear(uint64_t *map, uint64_t i)
-{
-	uint64_t m = 1ull << (i % 64);
-	bool was = map[i / 64] & m;
-
-	map[i / 64] &= ~m;
-	return was;
-}
-
-/*
- * Clip [iova, iova + len) to tracked range i as pages of that range:
- * [*first, *last].  Returns false if they do not meet.
- */
-static bool log_clip(const struct sim_log *log, unsigned int i, uint64_t iova,
-		     uint64_t len, uint64_t *first, uint64_t *last)
-{
-	const struct mig_range *r = &log->ranges[i];
-	uint64_t lo = iova > r->start ? iova : r->start;
-	uint64_t end = iova + len, rend = r->start + r->length;
-	uint64_t hi = end < rend ? end : rend;
-
-	if (lo >= hi)
-		return false;
-	*first = (lo - r->start) / log->page_size;
-	*last = (hi - 1 - r->start) / log->page_size;
-	return true;
-}
-
-static void log_mark(struct sim_log *log, uint64_t iova, uint64_t len)
-{
-	uint64_t first, last;
-
-	if (!log->on)
-		return;
-	for (unsigned int i = 0; i < log->nranges; i++)
-		if (log_clip(log, i, iova, len, &first, &last))
-			for (uint64_t p = first; p <= last; p++)
-				bits_set(log->bits[i], p);
-}
-
-static void log_free(struct sim_log *log)
-{
-	for (unsigned int i = 0; i < log->nranges; i++) {
-		free(log->bits[i]);
-		log->bits[i] = NULL;
-	}
-	log->nranges = 0;
-	log->on = false;
-}
-
 /* --- the running device --- */
 
 /* Only DMA writes are logged; the sim has no guest memory contents. */
 static void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
 {
-	log_mark(&sim->log, iova, len);
+	if (sim->dmalog)
+		dmalog_mark(sim->dmalog, iova, len);
 }
 
 /*
@@ -235,74 +171,78 @@ void sim_work(struct migdev *dev, unsigned int items)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-/* --- dirty log ops --- */
+/*
+ * --- dirty log ops ---
+ *
+ * They run without dev->lock (backend.h), which they take only to catch
+ * up with the clock and to hand the log to the device or take it back.
+ */
 
 static int sim_log_start(struct migdev *dev, const struct mig_range *ranges,
 			 unsigned int nranges, uint64_t page_size)
 {
 	struct sim *sim = to_sim(dev);
-	struct sim_log *log = &sim->log;
+	struct dmalog *log;
+	int err = dmalog_new(&log, ranges, nranges, page_size);
 
+	if (err)
+		return err;
+	pthread_mutex_lock(&dev->lock);
 	/* Writes done before the start are not the log's business. */
 	sim_catch_up(sim);
-	if (log->on)
-		return -EBUSY;
-	if (!nranges || nranges > MIG_MAX_RANGES || page_size < SIM_PAGE_SIZE ||
-	    (page_size & (page_size - 1)))
-		return -EINVAL;
-	log->page_size = page_size;
-	for (log->nranges = 0; log->nranges < nranges; log->nranges++) {
-		uint64_t pages = ranges[log->nranges].length / page_size;
-		uint64_t **bits = &log->bits[log->nranges];
+	if (sim->dmalog)
+		err = -EBUSY;
+	else
+		sim->dmalog = log;
+	pthread_mutex_unlock(&dev->lock);
+	if (err)
+		dmalog_free(log);
+	return err;
+}
 
-		log->ranges[log->nranges] = ranges[log->nranges];
-		*bits = calloc((pages + 63) / 64 ? (pages + 63) / 64 : 1,
-			       sizeof(uint64_t));
-		if (!*bits) {
-			log_free(log);
-			return -ENOMEM;
-		}
-	}
-	log->on = true;
-	return 0;
+/* The log, taken from the device once the writes due are in it. */
+static struct dmalog *sim_log_detach(struct sim *sim)
+{
+	struct dmalog *log;
+
+	pthread_mutex_lock(&sim->dev.lock);
+	sim_catch_up(sim);
+	log = sim->dmalog;
+	sim->dmalog = NULL;
+	pthread_mutex_unlock(&sim->dev.lock);
+	return log;
 }
 
 static int sim_log_stop(struct migdev *dev)
 {
-	struct sim *sim = to_sim(dev);
+	struct dmalog *log = sim_log_detach(to_sim(dev));
 
-	sim_catch_up(sim);
-	if (!sim->log.on)
+	if (!log)
 		return -EINVAL;
-	log_free(&sim->log);
+	dmalog_free(log);
 	return 0;
+}
+
+static void sim_log_take(struct migdev *dev, uint64_t **bitmaps)
+{
+	struct dmalog *log = sim_log_detach(to_sim(dev));
+
+	if (log)
+		dmalog_take(log, bitmaps);
 }
 
 static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 			  uint64_t *bitmap)
 {
 	struct sim *sim = to_sim(dev);
-	struct sim_log *log = &sim->log;
-	uint64_t first, last;
+	struct dmalog *log;
 
+	pthread_mutex_lock(&dev->lock);
 	sim_catch_up(sim);
-	if (!log->on)
-		return -EINVAL;
-	if (iova % log->page_size || length % log->page_size ||
-	    iova + length < iova)
-		return -EINVAL;
-	for (unsigned int i = 0; i < log->nranges; i++) {
-		uint64_t start = log->ranges[i].start;
-
-		if (!log_clip(log, i, iova, length, &first, &last))
-			continue;
-		/* Page p of range i is bit (its address - iova) / page size. */
-		for (uint64_t p = first; p <= last; p++)
-			if (bits_test_clear(log->bits[i], p))
-				bits_set(bitmap, (start + p * log->page_size - iova) /
-					 log->page_size);
-	}
-	return 0;
+	log = sim->dmalog;
+	pthread_mutex_unlock(&dev->lock);
+	/* Only a start or a stop changes log, and not during a report. */
+	return log ? dmalog_report(log, iova, length, bitmap) : -EINVAL;
 }
 
 static const char *sim_log_mechanism(struct migdev *dev)
@@ -580,7 +520,7 @@ static void sim_destroy(struct migdev *dev)
 	struct sim *sim = to_sim(dev);
 
 	end_sessions(sim);
-	log_free(&sim->log);
+	dmalog_free(sim->dmalog);
 	free(sim->img.mem);
 	free(sim);
 }
@@ -598,6 +538,7 @@ static const struct migdev_ops sim_ops = {
 	.log_start = sim_log_start,
 	.log_stop = sim_log_stop,
 	.log_report = sim_log_report,
+	.log_take = sim_log_take,
 	.log_mechanism = sim_log_mechanism,
 	.attrs = sim_attrs,
 };
@@ -739,6 +680,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		sim->ops.log_start = NULL;
 		sim->ops.log_stop = NULL;
 		sim->ops.log_report = NULL;
+		sim->ops.log_take = NULL;
 		sim->ops.log_mechanism = NULL;
 	}
 	sim_power_on(sim);

@@ -2,9 +2,9 @@
 /*
  * The sim backend: a software model of a migratable VFIO device.
  *
- * sim.c is the device (options, arcs, work, dirty log, attributes);
- * sim_stream.c is its migration data stream, which only sees the device's
- * internal state as a struct sim_image.  The format is in
+ * sim.c is the device (options, arcs, work, attributes); sim_dirty.c is
+ * its DMA log; sim_stream.c is its migration data stream, which only sees
+ * the device's internal state as a struct sim_image.  The format is in
  * docs/sim-device.md.
  */
 #ifndef SIM_H
@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 struct migdev;
+struct mig_range;
 
 /*
  * Perform items work items now, as the running device would over time
@@ -24,6 +25,24 @@ struct migdev;
 void sim_work(struct migdev *dev, unsigned int items);
 
 #define SIM_BLOCK_SIZE	(64u * 1024)
+#define SIM_PAGE_SIZE	4096u		/* the granule of the device's DMA */
+
+/*
+ * The DMA log (sim_dirty.c): one bitmap per range, made by dmalog_new()
+ * (-EINVAL for ranges or a page size the device cannot log, -ENOMEM).
+ * dmalog_mark() runs with dev->lock held, dmalog_report() with the dirty
+ * log's lock only; both at once are fine.  dmalog_take() hands over the
+ * bitmaps, one per range, and frees the rest.
+ */
+struct dmalog;
+int dmalog_new(struct dmalog **logp, const struct mig_range *ranges,
+	       unsigned int nranges, uint64_t page_size);
+void dmalog_free(struct dmalog *log);
+void dmalog_take(struct dmalog *log, uint64_t **bitmaps);
+void dmalog_mark(struct dmalog *log, uint64_t iova, uint64_t len);
+/* As log_report (backend.h); -EINVAL for a span not page aligned. */
+int dmalog_report(struct dmalog *log, uint64_t iova, uint64_t length,
+		  uint64_t *bitmap);
 
 /* The internal state of a device, cut into blocks of SIM_BLOCK_SIZE. */
 struct sim_image {

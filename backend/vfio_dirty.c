@@ -169,6 +169,26 @@ static int type1_pull(struct vfio_dev *v, unsigned int i)
 	return err;
 }
 
+/*
+ * The bound of the log's bitmaps covers ours too: the pending bits of
+ * every range at the IOMMU's granule, their fresh copy while one range is
+ * pulled, and the frozen log at the log's page size.
+ */
+static bool type1_fits(struct vfio_dev *v, const struct mig_range *r,
+		       unsigned int n)
+{
+	uint64_t pending = 0, largest = 0, frozen = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t bytes = dirty_bitmap_bytes(r[i].length, v->iommu_pgsize);
+
+		pending += bytes;
+		largest = bytes > largest ? bytes : largest;
+		frozen += dirty_bitmap_bytes(r[i].length, v->page_size);
+	}
+	return pending + largest + frozen <= v->dev.log.bitmap_max;
+}
+
 static int type1_start(struct vfio_dev *v, const struct mig_range *r,
 		       unsigned int n)
 {
@@ -176,6 +196,8 @@ static int type1_start(struct vfio_dev *v, const struct mig_range *r,
 
 	if (v->page_size % v->iommu_pgsize)
 		return -EINVAL;
+	if (!type1_fits(v, r, n))
+		return -ENOSPC;
 	type1_free(v);
 	for (unsigned int i = 0; i < n; i++) {
 		v->pending[i] = calloc(1, dirty_bitmap_bytes(r[i].length, v->iommu_pgsize));
@@ -205,15 +227,6 @@ static int type1_stop(struct vfio_dev *v)
 	return type1_ioctl(v, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
 
-static bool test_clear(uint64_t *bits, uint64_t k)
-{
-	uint64_t m = 1ull << (k % 64);
-	bool set = bits[k / 64] & m;
-
-	bits[k / 64] &= ~m;
-	return set;
-}
-
 /*
  * type1 refuses a window that cuts a mapping in two, and a read of the
  * bitmap file asks for a window of a range: read the range whole, serve
@@ -222,7 +235,7 @@ static bool test_clear(uint64_t *bits, uint64_t k)
 static int type1_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
 			uint64_t *bitmap)
 {
-	uint64_t ratio = v->page_size / v->iommu_pgsize, first, count;
+	uint64_t ratio = v->page_size / v->iommu_pgsize, first, last;
 	unsigned int i;
 	int err;
 
@@ -233,18 +246,20 @@ static int type1_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
 	if (i == v->nranges)
 		return -EINVAL;
 	err = type1_pull(v, i);
-	if (err)
+	if (err || !length)
 		return err;
 	first = (iova - v->ranges[i].start) / v->iommu_pgsize;
-	count = length / v->iommu_pgsize;
-	for (uint64_t k = 0; k < count; k++) {
-		if (!((first + k) % 64) && count - k >= 64 &&
-		    !v->pending[i][(first + k) / 64]) {
-			k += 63;	/* a clean word */
-			continue;
+	last = first + length / v->iommu_pgsize - 1;
+	for (uint64_t w = first / 64; w <= last / 64; w++) {
+		uint64_t *word = &v->pending[i][w];
+		uint64_t bits = *word & dirty_word_mask(w, first, last);
+
+		*word &= ~bits;
+		for (; bits; bits &= bits - 1) {
+			uint64_t k = (w * 64 + (uint64_t)__builtin_ctzll(bits) - first) / ratio;
+
+			bitmap[k / 64] |= 1ull << (k % 64);
 		}
-		if (test_clear(v->pending[i], first + k))
-			bitmap[k / ratio / 64] |= 1ull << (k / ratio % 64);
 	}
 	return 0;
 }

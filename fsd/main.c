@@ -51,6 +51,9 @@ static void usage(FILE *f)
 "  -t, --threads N    worker threads serving all mounts (default %d)\n"
 "  --container-fd FD  the type1 container of every fd: device\n"
 "  --iommufd-fd FD    the iommufd of every fd: device\n"
+"  --dirty-bitmap-max SIZE\n"
+"                     the dirty bitmaps one device may hold (default 256M:\n"
+"                     8 TiB of IOVA space at 4 KiB pages)\n"
 "  -h, --help         show this help\n"
 "  -V, --version      show the version\n"
 "\n"
@@ -85,6 +88,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "container-fd", required_argument, NULL, 'C' },
 		{ "iommufd-fd", required_argument, NULL, 'I' },
+		{ "dirty-bitmap-max", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -93,6 +97,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->threads = DEFAULT_THREADS;
+	o->dirty_bitmap_max = MIG_DIRTY_BITMAP_MAX;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "fo:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -110,6 +115,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'C':
 		case 'I':
 			add_fd_opt(o, c == 'C' ? "container" : "iommufd", optarg);
+			break;
+		case 'B':
+			if (parse_u64(optarg, &o->dirty_bitmap_max, 1) ||
+			    o->dirty_bitmap_max < 8)
+				fatalx("--dirty-bitmap-max takes a size of at least 8 bytes, not '%s'",
+				       optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -132,12 +143,17 @@ static int open_device(const char *spec, const struct options *o,
 	char *full;
 	int r;
 
-	if (strncmp(spec, "fd:", 3) || !o->fd_opts[0])
-		return migdev_open(spec, dev, err, errlen);
-	if (asprintf(&full, "%.*s%s%s", (int)head, spec, o->fd_opts, spec + head) < 0)
-		fatal("device options");
-	r = migdev_open(full, dev, err, errlen);
-	free(full);
+	if (strncmp(spec, "fd:", 3) || !o->fd_opts[0]) {
+		r = migdev_open(spec, dev, err, errlen);
+	} else {
+		if (asprintf(&full, "%.*s%s%s", (int)head, spec, o->fd_opts,
+			     spec + head) < 0)
+			fatal("device options");
+		r = migdev_open(full, dev, err, errlen);
+		free(full);
+	}
+	if (!r)
+		migdev_dirty_set_bitmap_max(*dev, o->dirty_bitmap_max);
 	return r;
 }
 

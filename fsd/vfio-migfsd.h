@@ -96,6 +96,7 @@ struct options {
 	bool allow_other;
 	unsigned int threads;
 	char fd_opts[64];	/* --container-fd/--iommufd-fd, for fd: devices */
+	uint64_t dirty_bitmap_max;	/* --dirty-bitmap-max, bytes */
 };
 
 /* attrs.c */

@@ -1,12 +1,14 @@
 #!/bin/bash
-# dirty/: ranges, page size, test-and-clear bitmaps, the frozen log.
+# dirty/: ranges, page size, test-and-clear bitmaps, the frozen log, the
+# bound on bitmap memory, and `state` answering while a huge log stops.
 . "$(dirname "$0")/lib.sh"
 
 A=$(mnt a)
 R=$(mnt r)
 N=$(mnt n)
+H=$(mnt h)
 start sim:a,dirty_rate=0,guest_mem=16M "$A" sim:r,dirty_rate=2000,guest_mem=1M "$R" \
-	sim:n,features=p2p "$N"
+	sim:n,features=p2p "$N" sim:h,dirty_rate=0,guest_mem=8T "$H"
 D=$A/dirty
 
 # words FILE: the bitmap as 64-bit hex words, one line.
@@ -86,5 +88,45 @@ sleep 0.1
 eq "no DMA in stop" "$(words "$R/dirty/00000000-00100000" | tr -d ' 0')" ""
 grep -q "^dirty_tracking: on (device DMA logging)$" "$R/status" && ok || fail "status: $(grep dirty_tracking "$R/status")"
 
+# Bitmaps are bounded: by default 256 MiB, 8 TiB at 4 KiB pages.
+D=$H/dirty
+eq "a 16 EiB range" "$(werr "$D/ranges" "0 0xFFFFFFFFFFFFF000")" "No space left on device"
+grep -q "^last_error: the dirty bitmaps would take 562949953421312 bytes, more than the 268435456 allowed" "$H/status" &&
+	ok || fail "status: $(grep last_error "$H/status")"
+eq "8 TiB and a word" "$(werr "$D/ranges" "$(printf '0 8T\n9T 4096')")" "No space left on device"
+eq "the refused range is not kept" "$(cat "$D/ranges")" "0x0 0x80000000000"
+echo 8192 > "$D/page_size"
+echo "0 16T" > "$D/ranges"
+eq "16 TiB at 8 KiB pages" "$(cat "$D/ranges")" "0x0 0x100000000000"
+eq "then 4 KiB pages" "$(werr "$D/page_size" 4096)" "No space left on device"
+eq "page size kept" "$(cat "$D/page_size")" 8192
+echo "0 8T" > "$D/ranges"
+echo 4096 > "$D/page_size"
+echo 1 > "$D/tracking"
+echo "0x7FFFFFFF000 4096" > "$H/sim/dma"
+# Stopping freezes 256 MiB of bitmap: `state` answers meanwhile.
+t0=$(date +%s%N)
+echo 0 > "$D/tracking" &
+stopper=$!
+sleep 0.1
+check "state answers within 200 ms of the stop" timeout 0.2 cat "$H/state"
+wait $stopper
+check "the stop succeeded" [ $? = 0 ]
+echo "stop and state: $((($(date +%s%N) - t0) / 1000000)) ms" >&2
+eq "the last page, frozen" "$(dd if="$D/00000000-80000000000" bs=8 skip=$((256 * 1024 * 1024 / 8 - 1)) count=1 status=none | od -A n -t x8 | tr -d ' ')" 8000000000000000
+eq "the daemon serves its other mounts" "$(cat "$A/state")" running
+
 stop_daemon
+
+# --dirty-bitmap-max: 1K is 8192 pages, 32 MiB at 4 KiB pages.
+B=$(mnt b)
+start --dirty-bitmap-max=1K sim:b "$B"
+echo "0 32M" > "$B/dirty/ranges"
+eq "32 MiB under a 1 KiB bound" "$(cat "$B/dirty/ranges")" "0x0 0x2000000"
+eq "32 MiB and a page" "$(werr "$B/dirty/ranges" "0 0x2001000")" "No space left on device"
+stop_daemon
+for bad in 0 7 1X -1 ""; do
+	eq "--dirty-bitmap-max=$bad" "$("$MIGFSD" -f --dirty-bitmap-max="$bad" sim:b "$B" 2>&1)" \
+		"vfio-migfsd: --dirty-bitmap-max takes a size of at least 8 bytes, not '$bad'"
+done
 finish
