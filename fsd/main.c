@@ -231,7 +231,8 @@ static void daemonize(void)
 	exit(1);
 }
 
-static void tell_ready(void)
+/* Leave the terminal and log to syslog: before the workers, who log too. */
+static void detach(void)
 {
 	int null;
 
@@ -249,6 +250,13 @@ static void tell_ready(void)
 			close(null);
 	}
 	log_init(false);
+}
+
+/* The workers serve every mount: the waiting parent may return. */
+static void tell_ready(void)
+{
+	if (ready_fd < 0)
+		return;
 	if (write(ready_fd, "", 1) != 1)
 		log_warn("telling the parent");
 	close(ready_fd);
@@ -273,6 +281,7 @@ int main(int argc, char **argv)
 	m = prepare(argv + optind, n, &o);
 	loop_init();
 	mount_all(m, n, &o);
+	detach();
 	loop_run(m, n, o.threads, tell_ready);
 	end_all(m, n);
 	for (unsigned int i = 0; i < n; i++) {

@@ -1,24 +1,38 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: unit and filesystem tests, the
-# daemon under valgrind, everything again built with ASan and UBSan, and
-# the kernel lane (Debian's 6.1 kernel in QEMU).  Run as root.
+# daemon under valgrind, everything again built with ASan and UBSan, the
+# daemon and the tools with ThreadSanitizer, and the kernel lane (Debian's
+# 6.1 kernel in QEMU).  Run as root.
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
 scripts/build.sh build -Dtests=true || exit 1
 scripts/build.sh build-san -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+scripts/build.sh build-tsan -Dtests=true -Db_sanitize=thread -Db_lundef=false || exit 1
 
 rc=0
 meson test -C build --print-errorlogs || rc=1
 # valgrind and the kernel lane already ran above; sanitizers need neither.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-san --suite unit --suite fs --print-errorlogs || rc=1
+# Every ThreadSanitizer report of any process (the daemon in the
+# background included) lands in its own file: each one is a failure.
+tsan=$(mktemp -d /tmp/migfs-tsan.XXXXXX)
+TSAN_OPTIONS="log_path=$tsan/report second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+	meson test -C build-tsan --suite fs --suite tools --print-errorlogs || rc=1
+reports=$(find "$tsan" -type f | wc -l)
+if [ "$reports" != 0 ]; then
+	cat "$tsan"/* >&2
+	rc=1
+fi
+rm -rf "$tsan"
 
-# One closing line over both runs.
-python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json <<'PY'
+# One closing line over every run.
+python3 - "$reports" build/meson-logs/testlog.json build-san/meson-logs/testlog.json \
+	build-tsan/meson-logs/testlog.json <<'PY'
 import json, sys
-counts = {"OK": 0, "FAIL": 0, "SKIP": 0}
-for path in sys.argv[1:]:
+counts = {"OK": 0, "FAIL": int(sys.argv[1]), "SKIP": 0}
+for path in sys.argv[2:]:
     for line in open(path):
         r = json.loads(line)["result"]
         key = r if r in counts else "FAIL"

@@ -97,6 +97,49 @@ eq "mid-path failure" "$(werr "$A/state" stop_copy)" "Input/output error"
 eq "where it failed" "$(cat "$A/state")" error
 echo 1 > "$A/reset"
 
+# Writes build one value per open: each must continue it (issue 10).
+echo 1 > "$A/reset"
+# pywrite FILE FLAGS [OFFSET:TEXT ...]: write each piece at its offset
+# (-1: write(2) at the file position); print the result of each.
+pywrite() {
+	python3 - "$@" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | int(sys.argv[2], 0))
+out = []
+for piece in sys.argv[3:]:
+    off, text = piece.split(":", 1)
+    try:
+        n = os.write(fd, text.encode()) if off == "-1" else os.pwrite(fd, text.encode(), int(off))
+        out.append("ok")
+    except OSError as e:
+        out.append(e.strerror)
+os.close(fd)
+print(" ".join(out))
+PY
+}
+eq "pwrite at a nonzero offset of a fresh open" "$(pywrite "$A/state" 0 "5:stop")" "Invalid argument"
+eq "state unchanged by it" "$(cat "$A/state")" running
+eq "pwrite that skips ahead of the value" "$(pywrite "$A/dirty/ranges" 0 "0:0 4096
+" "100:8192 4096
+")" "ok Invalid argument"
+eq "ranges: the first line stands" "$(cat "$A/dirty/ranges")" "0x0 0x1000"
+eq "a refused line is not continued" "$(pywrite "$A/dirty/ranges" 0 "-1:0 4096
+" "-1:bogus
+" "-1:8192 4096
+")" "ok Invalid argument ok"
+eq "ranges built past the refusal" "$(cat "$A/dirty/ranges" | tr '\n' ' ')" "0x0 0x1000 0x2000 0x1000 "
+eq "O_APPEND continues the value" "$(pywrite "$A/state" 0x400 "-1:stop")" "ok"
+eq "state after >>" "$(cat "$A/state")" stop
+echo running > "$A/state"
+: > "$A/dirty/ranges"
+eq "': >' stores nothing" "$(cat "$A/dirty/ranges" | wc -l)" 2
+echo > "$A/dirty/ranges"
+eq "a blank value clears" "$(cat "$A/dirty/ranges")" ""
+eq "hard link" "$(ln "$A/state" "$A/s2" 2>&1 | sed 's/.*: //')" "Operation not permitted"
+eq "xattr" "$(python3 -c 'import os,sys
+try: os.getxattr(sys.argv[1], "user.x")
+except OSError as e: print(e.strerror)' "$A/state")" "Operation not supported"
+
 # status: the keys operators read.
 echo stop > "$A/state"
 st=$(cat "$A/status")
