@@ -48,6 +48,7 @@ struct mig_attr {
 	int (*show)(struct migdev *dev, struct strbuf *sb);
 	int (*store)(struct migdev *dev, const char *buf);
 	enum mig_poll poll;
+	bool lines;	/* a list, one item a line: built per open, not per line */
 };
 
 struct migdev_ops {

@@ -19,6 +19,9 @@
 /* Files whose poll(2) waits for a change, as sysfs_notify() does. */
 #define ATTR_RO_POLL(n, p)	ATTR(n, 0444, n##_show, NULL, p)
 #define ATTR_RW_POLL(n, p)	ATTR(n, 0600, n##_show, n##_store, p)
+/* A list, one item a line (see fs.c's store_attr). */
+#define ATTR_RW_LINES(n) \
+	{ .name = #n, .mode = 0600, .show = n##_show, .store = n##_store, .lines = true }
 
 /* The order `states` lists them in. */
 static const enum mig_state state_order[] = {
@@ -192,7 +195,7 @@ static int tracking_store(struct migdev *dev, const char *buf)
 
 const struct mig_attr dirty_attrs[] = {
 	ATTR_RW(page_size),
-	ATTR_RW(ranges),
+	ATTR_RW_LINES(ranges),
 	ATTR_RW(tracking),
 	{ .name = NULL },
 };

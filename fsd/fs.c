@@ -267,22 +267,30 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * The value is everything written through this open since offset 0: the
- * shell's builtins write a multi-line value one line at a time, and each
- * write stores the whole value so far (storing it again is harmless).  A
- * write must continue that value (or start it again at offset 0); a
- * refused one is dropped from it, as the file offset does not move.
+ * A list (dirty/ranges) is everything written through this open since
+ * offset 0: the shell's builtins write a multi-line value one line at a
+ * time, and each write stores the whole list so far (storing it again is
+ * harmless).  A one-value file takes each newline-terminated value as a
+ * store of its own, as sysfs does, so `exec 5>state; echo stop >&5; echo
+ * running >&5` performs both.  A write must continue the value (or start
+ * again at offset 0); a refused one is dropped from it, as the file offset
+ * does not move.
  */
 static int store_attr(struct mount *m, struct handle *h, const char *buf,
 		      size_t size, off_t off)
 {
+	uint64_t end = h->value_off + h->written.len;
 	size_t before;
 	int err;
 
-	if (off == 0 && !h->append)
+	if (h->append)
+		off = (off_t)end;
+	if (off == 0) {
+		h->value_off = 0;
 		sb_reset(&h->written);
-	else if (!h->append && (uint64_t)off != h->written.len)
+	} else if ((uint64_t)off != end) {
 		return -EINVAL;
+	}
 	if (memchr(buf, '\0', size) || h->written.len + size > MAX_STORE)
 		return -EINVAL;
 	before = h->written.len;
@@ -292,6 +300,10 @@ static int store_attr(struct mount *m, struct handle *h, const char *buf,
 	if (err) {
 		h->written.len = before;
 		h->written.buf[before] = '\0';
+	} else if (!h->node->attr->lines && h->written.len &&
+		   h->written.buf[h->written.len - 1] == '\n') {
+		h->value_off += h->written.len;
+		sb_reset(&h->written);
 	}
 	return err;
 }

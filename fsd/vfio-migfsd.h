@@ -68,6 +68,7 @@ struct handle {
 	struct strbuf text;		/* the snapshot reads continue */
 	bool rendered;
 	struct strbuf written;		/* the value written through this open */
+	uint64_t value_off;		/* the file offset it starts at */
 	bool append;			/* O_APPEND: every write continues it */
 	struct migdev_stream stream;	/* data: its session (atomic) */
 	bool claimed;			/* data: this handle is the opener */

@@ -128,6 +128,14 @@ eq "a refused line is not continued" "$(pywrite "$A/dirty/ranges" 0 "-1:0 4096
 " "-1:8192 4096
 ")" "ok Invalid argument ok"
 eq "ranges built past the refusal" "$(cat "$A/dirty/ranges" | tr '\n' ' ')" "0x0 0x1000 0x2000 0x1000 "
+# A one-value file stores each newline-terminated write on its own.
+exec 5>"$A/state"
+echo stop >&5
+eq "first store through one open" "$(cat "$A/state")" stop
+echo running >&5
+exec 5>&-
+eq "second store through the same open" "$(cat "$A/state")" running
+eq "both stores in the log" "$(cat "$A/log" | tail -n 4 | grep -c "transition .* ok")" 2
 eq "O_APPEND continues the value" "$(pywrite "$A/state" 0x400 "-1:stop")" "ok"
 eq "state after >>" "$(cat "$A/state")" stop
 echo running > "$A/state"
