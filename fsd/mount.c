@@ -11,44 +11,65 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "mountinfo.h"
 #include "vfio-migfsd.h"
 
-#define FSTYPE "fuse.vfio-migfs"
+/* "d/", "d/." and "d/./" name d: drop what adds nothing, lexically. */
+static void trim_trailing_dots(char *path)
+{
+	size_t len = strlen(path);
 
-/* The absolute path of a mountpoint whose own stat may fail (stale). */
-int mount_abs_path(const char *path, char *out, size_t len)
+	while (len > 1 && (path[len - 1] == '/' ||
+			   (path[len - 1] == '.' && path[len - 2] == '/')))
+		path[--len] = '\0';
+}
+
+/* A stale mount fails realpath(3): resolve its parent, keep its name. */
+static int stale_path(const char *path, char *out, size_t len)
 {
 	char *a = strdup(path), *b = strdup(path), dir[PATH_MAX];
+	const char *name;
 	int err = 0;
 
-	if (!a || !b || !realpath(dirname(a), dir))
-		err = errno ? -errno : -ENOMEM;
+	if (!a || !b) {
+		err = -ENOMEM;
+		goto out;
+	}
+	trim_trailing_dots(a);
+	trim_trailing_dots(b);
+	name = basename(b);
+	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "/"))
+		err = -ENOTCONN;
+	else if (!realpath(dirname(a), dir))
+		err = -errno;
 	else if ((size_t)snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "",
-				  basename(b)) >= len)
+				  name) >= len)
 		err = -ENAMETOOLONG;
+out:
 	free(a);
 	free(b);
 	return err;
 }
 
-/* Whether mountinfo lists a vfio-migfs mount at this absolute path. */
-static bool is_our_mount(const char *path)
+/*
+ * The one name of a mountpoint: symlinks, "." and ".." resolved.  One
+ * directory given two ways is then seen as one, and libfuse, which
+ * resolves a mountpoint again once it is mounted, only ever walks its
+ * parent: "d/." would walk into the new mount, whose first request no
+ * worker serves yet, and hang there for good.
+ */
+int mount_canonical(const char *path, char *out, size_t len)
 {
-	char line[4096], mnt[PATH_MAX], type[64];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char real[PATH_MAX];
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
-		    sscanf(sep + 3, "%63s", type) == 1)
-			found = !strcmp(mnt, path) && !strcmp(type, FSTYPE);
-	}
-	fclose(f);
-	return found;
+	if (!*path)
+		return -EINVAL;
+	if (!realpath(path, real))
+		return errno == ENOTCONN || errno == ECONNABORTED ?
+		       stale_path(path, out, len) : -errno;
+	if ((size_t)snprintf(out, len, "%s", real) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 /*
@@ -57,11 +78,9 @@ static bool is_our_mount(const char *path)
  */
 static int clean_stale(const char *path)
 {
-	char abs[PATH_MAX];
-
-	if (mount_abs_path(path, abs, sizeof(abs)) || !is_our_mount(abs))
+	if (!migfs_mounted_at(path))
 		return -ENOTCONN;
-	if (umount2(abs, MNT_DETACH))
+	if (umount2(path, MNT_DETACH))
 		return -errno;
 	log_warnx("%s: replaced the stale mount of a vfio-migfsd that died", path);
 	return 0;
