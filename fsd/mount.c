@@ -2,7 +2,6 @@
 /* Mountpoints: checked before anything is mounted, mounted, unmounted. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,52 +23,32 @@ static void trim_trailing_dots(char *path)
 		path[--len] = '\0';
 }
 
-/* A stale mount fails realpath(3): resolve its parent, keep its name. */
-static int stale_path(const char *path, char *out, size_t len)
-{
-	char *a = strdup(path), *b = strdup(path), dir[PATH_MAX];
-	const char *name;
-	int err = 0;
-
-	if (!a || !b) {
-		err = -ENOMEM;
-		goto out;
-	}
-	trim_trailing_dots(a);
-	trim_trailing_dots(b);
-	name = basename(b);
-	if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "/"))
-		err = -ENOTCONN;
-	else if (!realpath(dirname(a), dir))
-		err = -errno;
-	else if ((size_t)snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "",
-				  name) >= len)
-		err = -ENAMETOOLONG;
-out:
-	free(a);
-	free(b);
-	return err;
-}
-
 /*
  * The one name of a mountpoint: symlinks, "." and ".." resolved.  One
  * directory given two ways is then seen as one, and libfuse, which
  * resolves a mountpoint again once it is mounted, only ever walks its
  * parent: "d/." would walk into the new mount, whose first request no
- * worker serves yet, and hang there for good.
+ * worker serves yet, and hang there for good.  realpath(3) asks nothing
+ * of the directory itself but for a trailing "/.", which is dropped
+ * first: a stale mount, which answers nothing, resolves too.
  */
 int mount_canonical(const char *path, char *out, size_t len)
 {
-	char real[PATH_MAX];
+	char *trimmed, real[PATH_MAX];
+	int err = 0;
 
 	if (!*path)
 		return -EINVAL;
-	if (!realpath(path, real))
-		return errno == ENOTCONN || errno == ECONNABORTED ?
-		       stale_path(path, out, len) : -errno;
-	if ((size_t)snprintf(out, len, "%s", real) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	trimmed = strdup(path);
+	if (!trimmed)
+		return -ENOMEM;
+	trim_trailing_dots(trimmed);
+	if (!realpath(trimmed, real))
+		err = -errno;
+	else if ((size_t)snprintf(out, len, "%s", real) >= len)
+		err = -ENAMETOOLONG;
+	free(trimmed);
+	return err;
 }
 
 /*

@@ -248,6 +248,7 @@ ln -s "$A" "$T/stalelink"
 start sim:a "$A"
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
+sleep 1.1	# the root's cached attributes expire: the stale mount is asked
 start sim:a "$T/stalelink/."
 eq "stale mount named through a symlink: replaced" "$(answer "$A/state")" running
 stop_daemon
