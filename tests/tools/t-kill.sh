@@ -73,6 +73,16 @@ failed "(b) migrate, source daemon killed in stop_copy" 4 \
 eq "(b) the destination was reset" "$(cat "$D/state")" running
 replaced "$S" sim:s,size=$SIZE
 
+# The same stream, the destination's daemon killed: the source runs again.
+bg "$MIGCTL" migrate "$S" "$D"
+wait_for "the load into $D" has "$D/state" resuming
+sleep 0.3
+kill_daemon "$D"
+collect
+failed "(b) migrate, destination daemon killed" 4 "migrate: the vfio-migfsd serving $D is gone"
+eq "(b) the source runs again" "$(cat "$S/state")" running
+replaced "$D" sim:d,size=$SIZE,load_us=500000
+
 # ---- (c) a resuming stream with write-behind pending ----
 bg "$MIGCTL" load "$D" "$T/s.stream"
 wait_for "the load into $D" has "$D/state" resuming
