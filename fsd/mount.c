@@ -37,8 +37,6 @@ int mount_canonical(const char *path, char *out, size_t len)
 	char *trimmed, real[PATH_MAX];
 	int err = 0;
 
-	if (!*path)
-		return -EINVAL;
 	trimmed = strdup(path);
 	if (!trimmed)
 		return -ENOMEM;
