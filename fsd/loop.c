@@ -8,17 +8,22 @@
  * slow transition on one device therefore never stalls another.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "vfio-migfsd.h"
+
+#define JOIN_TICK_NS	(100 * 1000 * 1000)
 
 struct loop {
 	int epfd;
@@ -163,6 +168,43 @@ void loop_init(void)
 	epoll_ctl(loop.epfd, EPOLL_CTL_ADD, loop.stopfd, &ev);
 }
 
+/*
+ * A second signal while a worker still holds a request (a device slow to
+ * load or change state): detach every mount, so that no new request
+ * reaches it and no stale mount stays, and leave without the workers.
+ * Exiting closes the session fds, which fails the requests in hand, and
+ * the device fds.
+ */
+static void leave_now(struct mount *mounts, unsigned int n)
+{
+	log_warnx("second signal with a request in hand: leaving without it");
+	for (unsigned int i = 0; i < n; i++)
+		if (umount2(mounts[i].mountpoint, MNT_DETACH) && errno != EINVAL)
+			log_warn("%s: unmount", mounts[i].mountpoint);
+	_exit(1);
+}
+
+/* Join the workers, watching for a signal while one takes long. */
+static void join_workers(pthread_t *tids, unsigned int threads,
+			 struct mount *mounts, unsigned int n)
+{
+	struct pollfd pfd = { .fd = loop.sigfd, .events = POLLIN };
+	struct timespec until;
+
+	for (unsigned int i = 0; i < threads;) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += JOIN_TICK_NS;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (!pthread_timedjoin_np(tids[i], NULL, &until))
+			i++;
+		else if (poll(&pfd, 1, 0) == 1)
+			leave_now(mounts, n);
+	}
+}
+
 void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
 	      void (*ready)(void))
 {
@@ -179,8 +221,7 @@ void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
 			fatalx("cannot start worker threads");
 	ready();
 	wait_for_end(loop.sigfd);
-	for (unsigned int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	join_workers(tids, started, mounts, n);
 	free(tids);
 	close(loop.sigfd);
 	close(loop.epfd);

@@ -157,21 +157,58 @@ static int open_device(const char *spec, const struct options *o,
 	return r;
 }
 
+/* Whether path lies below dir (both canonical). */
+static bool below(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return strcmp(path, "/") != 0;
+	return !strncmp(path, dir, len) && path[len] == '/';
+}
+
+/*
+ * Each mountpoint by its canonical name, or exit.  One below another
+ * would be reached through the other's mount, which nobody serves while
+ * the daemon is still mounting.
+ */
+static void name_mountpoints(struct mount *m, char **pairs, unsigned int n)
+{
+	char path[PATH_MAX];
+	int err;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const char *arg = pairs[2 * i + 1];
+
+		if (!*arg)
+			fatalx("an empty MOUNTPOINT names no directory");
+		err = mount_canonical(arg, path, sizeof(path));
+		if (err == -ENOENT)
+			fatalx("%s: no such directory", arg);
+		if (err)
+			fatalx("%s: %s", arg, strerror(-err));
+		if (!(m[i].mountpoint = strdup(path)))
+			fatal("mount table");
+		for (unsigned int j = 0; j < i; j++) {
+			if (!strcmp(m[j].mountpoint, path))
+				fatalx("%s: busy: given twice", path);
+			if (below(path, m[j].mountpoint) || below(m[j].mountpoint, path))
+				fatalx("%s and %s: one mountpoint below another",
+				       m[j].mountpoint, path);
+		}
+	}
+}
+
 /* Open every device and check every mountpoint; exit on the first error. */
 static struct mount *prepare(char **pairs, unsigned int n, const struct options *o)
 {
 	struct mount *m = calloc(n, sizeof(*m));
-	char err[512], path[PATH_MAX];
+	char err[512];
 
 	if (!m)
 		fatal("mount table");
+	name_mountpoints(m, pairs, n);
 	for (unsigned int i = 0; i < n; i++) {
-		if (mount_abs_path(pairs[2 * i + 1], path, sizeof(path)) ||
-		    !(m[i].mountpoint = strdup(path)))
-			fatalx("%s: no such directory", pairs[2 * i + 1]);
-		for (unsigned int j = 0; j < i; j++)
-			if (!strcmp(m[j].mountpoint, m[i].mountpoint))
-				fatalx("%s: busy: given twice", m[i].mountpoint);
 		if (mount_check(m[i].mountpoint, err, sizeof(err)) ||
 		    open_device(pairs[2 * i], o, &m[i].dev, err, sizeof(err)))
 			fatalx("%s", err);

@@ -2,7 +2,6 @@
 /* Mountpoints: checked before anything is mounted, mounted, unmounted. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,44 +10,43 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "mountinfo.h"
 #include "vfio-migfsd.h"
 
-#define FSTYPE "fuse.vfio-migfs"
-
-/* The absolute path of a mountpoint whose own stat may fail (stale). */
-int mount_abs_path(const char *path, char *out, size_t len)
+/* "d/", "d/." and "d/./" name d: drop what adds nothing, lexically. */
+static void trim_trailing_dots(char *path)
 {
-	char *a = strdup(path), *b = strdup(path), dir[PATH_MAX];
-	int err = 0;
+	size_t len = strlen(path);
 
-	if (!a || !b || !realpath(dirname(a), dir))
-		err = errno ? -errno : -ENOMEM;
-	else if ((size_t)snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "",
-				  basename(b)) >= len)
-		err = -ENAMETOOLONG;
-	free(a);
-	free(b);
-	return err;
+	while (len > 1 && (path[len - 1] == '/' ||
+			   (path[len - 1] == '.' && path[len - 2] == '/')))
+		path[--len] = '\0';
 }
 
-/* Whether mountinfo lists a vfio-migfs mount at this absolute path. */
-static bool is_our_mount(const char *path)
+/*
+ * The one name of a mountpoint: symlinks, "." and ".." resolved.  One
+ * directory given two ways is then seen as one, and libfuse, which
+ * resolves a mountpoint again once it is mounted, only ever walks its
+ * parent: "d/." would walk into the new mount, whose first request no
+ * worker serves yet, and hang there for good.  realpath(3) asks nothing
+ * of the directory itself but for a trailing "/.", which is dropped
+ * first: a stale mount, which answers nothing, resolves too.
+ */
+int mount_canonical(const char *path, char *out, size_t len)
 {
-	char line[4096], mnt[PATH_MAX], type[64];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *trimmed, real[PATH_MAX];
+	int err = 0;
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
-		    sscanf(sep + 3, "%63s", type) == 1)
-			found = !strcmp(mnt, path) && !strcmp(type, FSTYPE);
-	}
-	fclose(f);
-	return found;
+	trimmed = strdup(path);
+	if (!trimmed)
+		return -ENOMEM;
+	trim_trailing_dots(trimmed);
+	if (!realpath(trimmed, real))
+		err = -errno;
+	else if ((size_t)snprintf(out, len, "%s", real) >= len)
+		err = -ENAMETOOLONG;
+	free(trimmed);
+	return err;
 }
 
 /*
@@ -57,11 +55,9 @@ static bool is_our_mount(const char *path)
  */
 static int clean_stale(const char *path)
 {
-	char abs[PATH_MAX];
-
-	if (mount_abs_path(path, abs, sizeof(abs)) || !is_our_mount(abs))
+	if (!migfs_mounted_at(path))
 		return -ENOTCONN;
-	if (umount2(abs, MNT_DETACH))
+	if (umount2(path, MNT_DETACH))
 		return -errno;
 	log_warnx("%s: replaced the stale mount of a vfio-migfsd that died", path);
 	return 0;

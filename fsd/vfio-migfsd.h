@@ -159,7 +159,7 @@ void wb_leave(struct writebehind *wb, const struct wb_ticket *t, int err);
 int wb_drain(struct writebehind *wb, bool report);
 
 /* mount.c */
-int mount_abs_path(const char *path, char *out, size_t len);
+int mount_canonical(const char *path, char *out, size_t len);
 int mount_check(const char *path, char *err, size_t errlen);
 int mount_session(struct mount *m, const struct options *o, char *err, size_t errlen);
 void mount_end(struct mount *m);

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * A mounted device directory, through its files only (docs/ABI.md):
- * reading and writing text files, parsing what they hold, and finding
- * every vfio-migfsd mount of the machine.
+ * reading and writing text files, and parsing what they hold.
  */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
+
+#define GONE_SETTLE_TRIES	10
+#define GONE_SETTLE_NS		(20 * 1000 * 1000)
 
 /*
  * FUSE carries at most 256 pages per request: a 1 MiB read into a buffer
@@ -155,54 +159,6 @@ int status_u64(const char *status, const char *key, uint64_t *v)
 	return find_u64(status, key, v);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-int devdir_mounts(char ***dirs, size_t *n)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[4096], fstype[256];
-
-	*dirs = NULL;
-	*n = 0;
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE ... */
-		const char *dash = strstr(line, " - ");
-		char **grown;
-
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(dash + 3, "%255s", fstype) != 1 ||
-		    strcmp(fstype, "fuse.vfio-migfs"))
-			continue;
-		unescape(mnt);
-		grown = realloc(*dirs, (*n + 1) * sizeof(**dirs));
-		if (grown)
-			*dirs = grown;
-		if (!grown || !(grown[*n] = strdup(mnt))) {
-			fclose(f);
-			return -ENOMEM;	/* the caller frees the *n found */
-		}
-		(*n)++;
-	}
-	fclose(f);
-	return 0;
-}
-
 enum recovery devdir_recover(const char *dir, bool reset_first)
 {
 	bool reset = reset_first || devdir_set_state(dir, "running");
@@ -213,4 +169,38 @@ enum recovery devdir_recover(const char *dir, bool reset_first)
 	if (devdir_state(dir, state, sizeof(state)) || strcmp(state, "running"))
 		return NOT_RECOVERED;
 	return reset ? RECOVERED_BY_RESET : RECOVERED;
+}
+
+/*
+ * A daemon that died leaves its mount, which answers everything with
+ * ENOTCONN, or ECONNABORTED for a request it held when it died.
+ */
+bool devdir_gone_error(int err)
+{
+	return err == -ENOTCONN || err == -ECONNABORTED;
+}
+
+/*
+ * Asked of the mount itself (what failed may have said something else),
+ * with statfs(2), which the kernel never answers from a cache.  A daemon
+ * that ends cleanly closes its session a moment before it unmounts, and
+ * in that moment its mount answers as a dead daemon's: give it the moment.
+ */
+bool devdir_gone(const char *dir)
+{
+	struct statfs sfs;
+
+	for (int i = 0; i < GONE_SETTLE_TRIES; i++) {
+		if (!statfs(dir, &sfs) || !devdir_gone_error(-errno))
+			return false;
+		nanosleep(&(struct timespec){ 0, GONE_SETTLE_NS }, NULL);
+	}
+	return true;
+}
+
+int daemon_gone(const char *cmd, const char *dir)
+{
+	fprintf(stderr, "vfio-migctl: %s%sthe vfio-migfsd serving %s is gone\n",
+		cmd ? cmd : "", cmd ? ": " : "", dir);
+	return EXIT_DAEMON_GONE;
 }

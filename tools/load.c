@@ -154,6 +154,8 @@ int cmd_load(int argc, char **argv)
 	progress_init(&job.progress, job.dir);
 	err = load_device(&job);
 	free(job.buf);
+	if (err && devdir_gone(job.dir))
+		return daemon_gone("load", job.dir);
 	if (err)
 		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
 	return err ? (job.device_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;

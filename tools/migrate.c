@@ -82,6 +82,10 @@ int cmd_migrate(int argc, char **argv)
 	progress_init(&job.progress, o.dir);
 	err = migrate(&job, argv[optind + 1], &t_running, &device_error);
 	free(job.buf);
+	if (err && devdir_gone(o.dir))
+		return daemon_gone("migrate", o.dir);
+	if (err && devdir_gone(argv[optind + 1]))
+		return daemon_gone("migrate", argv[optind + 1]);
 	if (err) {
 		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
 			argv[optind + 1], job.err.text);

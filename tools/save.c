@@ -345,6 +345,8 @@ int cmd_save(int argc, char **argv)
 	free(job.buf);
 	if (err && created)
 		unlink(file);	/* no half stream left to be loaded */
+	if (err && devdir_gone(o.dir))
+		return daemon_gone("save", o.dir);
 	if (err)
 		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
 	return err ? (job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;

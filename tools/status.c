@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "vfio-migctl.h"
 
 /* More than `status` holds: a device name can be a long sysfs path. */
@@ -60,14 +61,17 @@ int dev_status_read(int fd, struct dev_status *s)
 	return dev_status_parse(text, s);
 }
 
-void status_error(const char *dir, int err)
+int status_error(const char *dir, int err)
 {
+	if (devdir_gone_error(err))
+		return daemon_gone(NULL, dir);
 	if (err == -ENOENT || err == -ENOTDIR)
 		fprintf(stderr, "vfio-migctl: %s: not a vfio-migfs mount (no status file)\n", dir);
 	else if (err == -EPROTO)
 		fprintf(stderr, "vfio-migctl: %s: its status file is not vfio-migfsd's\n", dir);
 	else
 		fprintf(stderr, "vfio-migctl: %s: reading status: %s\n", dir, strerror(-err));
+	return EXIT_FAILURE;
 }
 
 int dev_status_open(const char *dir, int *fd)
@@ -89,7 +93,7 @@ struct entry {
 struct entries {
 	struct entry *v;
 	size_t n;
-	bool failed;		/* a DIR could not be shown */
+	int failed;		/* a DIR could not be shown: the exit status */
 };
 
 static int read_dir(const char *dir, struct dev_status *st)
@@ -119,8 +123,10 @@ static void add(struct entries *es, const char *dir, bool gone_ok)
 	if (!err) {
 		grown[es->n++].dir = dir;
 	} else if (!(gone_ok && err == -ENOENT)) {
-		status_error(dir, err);
-		es->failed = true;
+		err = status_error(dir, err);
+		/* That a daemon is gone is the news to tell. */
+		if (es->failed != EXIT_DAEMON_GONE)
+			es->failed = err;
 	}
 }
 
@@ -307,7 +313,7 @@ static void print_json(const struct entries *es)
 
 static void add_mounts(struct entries *es, char ***mounts, size_t *n)
 {
-	int err = devdir_mounts(mounts, n);
+	int err = migfs_mounts(mounts, n);
 
 	if (err) {
 		errno = -err;
@@ -346,5 +352,5 @@ int cmd_status(int argc, char **argv)
 		free(mounts[i]);
 	free(mounts);
 	free(es.v);
-	return es.failed ? EXIT_FAILURE : 0;
+	return es.failed;
 }

@@ -36,10 +36,13 @@ struct nl_sock;
 /*
  * Exit status: 0 done; 1 failed, with the source running (and a
  * destination reset); 2 a command line that makes no sense; 3 failed and
- * a device is left in error.
+ * a device is left in error; 4 the vfio-migfsd serving a DIR is gone
+ * (its mount answers ENOTCONN): nothing can be told of the device until
+ * a new daemon serves it.
  */
 #define EXIT_USAGE		2
 #define EXIT_DEVICE_ERROR	3
+#define EXIT_DAEMON_GONE	4
 
 void usage(FILE *f);
 /* One line "vfio-migctl: ..." on stderr (and strerror(err) if err), then exit. */
@@ -94,8 +97,11 @@ enum recovery {
 
 /* Back to running, by a reset if need be (or at once). */
 enum recovery devdir_recover(const char *dir, bool reset_first);
-/* The mountpoints of every vfio-migfsd mount, from /proc/self/mountinfo. */
-int devdir_mounts(char ***dirs, size_t *n);
+/* Whether err, or DIR's mount now, says that its daemon is gone. */
+bool devdir_gone_error(int err);
+bool devdir_gone(const char *dir);
+/* One line "vfio-migctl: [CMD: ]the vfio-migfsd serving DIR is gone"; EXIT_DAEMON_GONE. */
+int daemon_gone(const char *cmd, const char *dir);
 /* "key: value" lines of `status`. */
 void status_field(const char *status, const char *key, char *out, size_t len);
 int status_u64(const char *status, const char *key, uint64_t *v);
@@ -277,8 +283,11 @@ struct dev_status {
 int dev_status_open(const char *dir, int *fd);
 /* Reads from offset 0: a fresh rendering, which also re-arms poll(2). */
 int dev_status_read(int fd, struct dev_status *s);
-/* One line "vfio-migctl: DIR: why" for a DIR whose `status` failed. */
-void status_error(const char *dir, int err);
+/*
+ * One line "vfio-migctl: DIR: why" for a DIR whose `status` failed; the
+ * exit status it calls for.
+ */
+int status_error(const char *dir, int err);
 
 /* ---- prepare.c ---- */
 

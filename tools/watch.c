@@ -112,7 +112,8 @@ static bool mounted(const struct watch *w, int read_err)
 {
 	struct stat st;
 
-	return read_err != -ENOTCONN && stat(w->dir, &st) == 0 && st.st_dev == w->dev;
+	return !devdir_gone_error(read_err) && stat(w->dir, &st) == 0 &&
+	       st.st_dev == w->dev;
 }
 
 /* Sleep until `status` changes, the interval ends or a signal comes. */
@@ -151,6 +152,10 @@ static int run(struct watch *w)
 	sigprocmask(SIG_BLOCK, &signals, &asleep);
 	while (!interrupted && (!w->count || lines < w->count)) {
 		got = refresh(w);
+		if (devdir_gone_error(got) && devdir_gone(w->dir)) {
+			finish(w, NULL);
+			return status_error(w->dir, got);
+		}
 		if (!mounted(w, got)) {
 			snprintf(gone, sizeof(gone), "%s is no longer mounted", w->dir);
 			finish(w, gone);
@@ -158,8 +163,7 @@ static int run(struct watch *w)
 		}
 		if (got < 0) {
 			finish(w, NULL);
-			status_error(w->dir, got);
-			return EXIT_FAILURE;
+			return status_error(w->dir, got);
 		}
 		lines += (uint64_t)got;
 		if (!w->count || lines < w->count)
@@ -203,10 +207,8 @@ int cmd_watch(int argc, char **argv)
 		usage_error("watch takes one DIR");
 	w.dir = argv[optind];
 	err = dev_status_open(w.dir, &w.fd);
-	if (err) {
-		status_error(w.dir, err);
-		return EXIT_FAILURE;
-	}
+	if (err)
+		return status_error(w.dir, err);
 	if (fstat(w.fd, &st))
 		fatal("%s/status", w.dir);
 	w.dev = st.st_dev;

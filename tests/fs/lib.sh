@@ -38,8 +38,9 @@ cleanup() {
 	fi
 	# Whatever is still mounted below $T ($(mnt x) runs in a subshell,
 	# so the mounts cannot be listed as they are made).
+	# (/proc/self/mounts escapes a space, a tab or a backslash as \ooo.)
 	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
+		while read -r m; do umount -l "$(printf '%b' "$m")" 2>/dev/null; done
 	for p in $PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done

@@ -4,10 +4,26 @@
 
 A=$(mnt a)
 B=$(mnt b)
+# A daemon that mounts over its working directory (an empty MOUNTPOINT
+# did) must cover scratch only.
+cd "$(mnt cwd)" || exit 1
 
 # --help and --version.
 check "--help exits 0 and shows usage" sh -c '"$0" --help | grep -q "^usage: vfio-migfsd"' "$MIGFSD"
 check "--version" sh -c '"$0" --version | grep -q "^vfio-migfsd [0-9]"' "$MIGFSD"
+
+# bounded SECS COMMAND...: COMMAND, killed after SECS with whatever it
+# left in its process group (a daemon stuck in start-up, before it
+# detached, holds its parent's output open).
+bounded() {
+	local secs=$1 pid rc=0
+	shift
+	timeout -k 2 "$secs" "$@" &
+	pid=$!
+	wait "$pid" || rc=$?
+	kill -9 -- "-$pid" 2>/dev/null
+	return "$rc"
+}
 
 # startup_error WANT ARGS...: exit 1, one line naming WANT, and no mount
 # left behind (mountpoints already mounted by a test are listed in KEEP).
@@ -15,7 +31,8 @@ KEEP=""
 startup_error() {
 	local want=$1 out rc=0
 	shift
-	out=$("$MIGFSD" "$@" 2>&1 >/dev/null) || rc=$?
+	bounded 10 "$MIGFSD" "$@" >/dev/null 2>"$T/startup.err" || rc=$?
+	out=$(cat "$T/startup.err")
 	eq "exit status of vfio-migfsd $*" "$rc" 1
 	eq "lines of error for vfio-migfsd $*" "$(printf '%s\n' "$out" | wc -l)" 1
 	case $out in *"$want"*) ok ;; *) fail "error for $*: '$out' does not name '$want'" ;; esac
@@ -37,6 +54,18 @@ startup_error "$T/missing" sim:a "$T/missing"
 # The second pair is bad: the first must not stay mounted.
 startup_error "$T/missing" sim:a "$A" sim:b "$T/missing"
 startup_error "given twice" sim:a "$A" sim:b "$A"
+# Mountpoints are compared by their canonical names, and none may lie
+# below another: the daemon would reach it through its own mount, which
+# no worker serves yet (it hung there, in D state).
+ln -s "$A" "$T/alink"
+mkdir "$A/sub"
+startup_error "$A: busy: given twice" sim:a "$A" sim:b "$A/."
+startup_error "$A: busy: given twice" sim:a "$A" sim:b "$T/alink"
+startup_error "$A: busy: given twice" sim:a "$T/alink/" sim:b "$T/./a"
+startup_error "$A and $A/sub: one mountpoint below another" sim:a "$A" sim:b "$A/sub"
+startup_error "$A/sub and $A: one mountpoint below another" sim:a "$A/sub" sim:b "$T/alink"
+startup_error "an empty MOUNTPOINT names no directory" sim:a ""
+startup_error "an empty MOUNTPOINT names no directory" sim:a "$A" sim:b ""
 startup_error "unknown option 'bogus'" sim:a,bogus=1 "$A"
 startup_error "option 'size' needs a value" sim:a,size "$A"
 
@@ -130,6 +159,64 @@ listed() { grep -q " $1 " /proc/self/mountinfo; }
 for _ in $(seq 50); do listed "$T/rel" || break; sleep 0.1; done
 check "relative mountpoint unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$T/rel"
 
+# A mountpoint named through itself ("d/.") or a symlink is mounted at its
+# canonical name, and the daemon, in the background, returns (it hung in
+# D state, on a request of its new mount that no worker served yet).
+for name in "$A/." "$T/alink" "$T/alink/./"; do
+	rc=0
+	bounded 10 "$MIGFSD" sim:a "$name" 2>>"$T/daemon.log" || rc=$?
+	eq "start at $name" "$rc" 0
+	eq "$name: mounted at its canonical name" "$(timeout 5 findmnt -no TARGET -T "$A")" "$A"
+	eq "$name: answers" "$(timeout 5 cat "$A/state")" running
+	pkill -TERM -xf "$MIGFSD sim:a $name"
+	for _ in $(seq 50); do listed "$A" || break; sleep 0.1; done
+	check "$name: unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$A"
+done
+
+# SIGTERM at any moment of start-up ends the daemon, and leaves no mount.
+for delay in 0 0.005 0.01 0.02 0.05 0.1 0.2; do
+	"$MIGFSD" -f sim:a,size=64M "$A/." sim:b "$T/alink/../b" 2>>"$T/daemon.log" &
+	pid=$!
+	sleep "$delay"
+	kill -TERM "$pid"
+	check "SIGTERM $delay s into start-up ends the daemon" timeout -k 2 10 tail --pid="$pid" -f /dev/null
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for m in "$A" "$B"; do
+		check "SIGTERM $delay s into start-up: $m not left mounted" \
+			sh -c '! grep -q " $0 " /proc/self/mountinfo' "$m"
+		listed "$m" && umount -l "$m"
+	done
+done
+
+# SIGTERM while a worker holds a request (a load of 10 s): the daemon
+# waits for it, and a second SIGTERM ends it at once, leaving no mount;
+# the writer gets an error, not a hang.  (Not under valgrind: leaving at
+# once, the daemon frees nothing.)
+"$MIGFSD" -f sim:a,load_us=10000000 "$A" 2>>"$T/daemon.log" &
+DPID=$!
+PIDS="$PIDS $DPID"
+wait_mounted "$A" "$DPID" "$T/daemon.log"
+echo resuming >"$A/state"
+head -c 65536 /dev/zero >"$T/w64k"
+# 64 KiB are answered before their load: close(2) waits for the load.
+timeout -k 2 20 dd if="$T/w64k" of="$A/data" bs=64k status=none 2>/dev/null &
+wpid=$!
+sleep 0.5
+kill -TERM "$DPID"
+sleep 0.3
+check "a worker loading holds the first SIGTERM" kill -0 "$DPID"
+kill -TERM "$DPID"
+check "second SIGTERM ends the daemon" timeout -k 2 3 tail --pid="$DPID" -f /dev/null
+rc=0
+wait "$DPID" || rc=$?
+eq "exit status after a second SIGTERM" "$rc" 1
+check "second SIGTERM: not left mounted" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$A"
+check "the writer is answered" timeout -k 2 3 tail --pid="$wpid" -f /dev/null
+rc=0
+wait "$wpid" || rc=$?
+check "the writer is told of the end (status $rc)" [ "$rc" != 0 ] && [ "$rc" != 124 ]
+
 # SIGKILL: no process hangs, and a new daemon mounts the same place.
 start sim:a "$A"
 echo stop > "$A/state"
@@ -139,6 +226,36 @@ check "stale mount answers at once" timeout 5 sh -c '! cat "$0/state" 2>/dev/nul
 start sim:a "$A"
 eq "new daemon after SIGKILL" "$(cat "$A/state")" running
 grep -q "stale" "$T/daemon.log" && ok || fail "no word of the stale mount it replaced"
+stop_daemon
+
+# answer FILE: FILE's content once it can be read (30 s at most, as
+# start's own wait: valgrind is slow to start).
+answer() {
+	timeout 30 sh -c 'until cat "$0" 2>/dev/null; do sleep 0.05; done' "$1"
+}
+# The same where mountinfo escapes the name (a space is \040 there), and
+# named through "." or a symlink while stale (its own stat fails).
+for name in "with space" 'back\slash' $'tab\there' 'odd#$&;(x)'; do
+	D=$(mnt "$name")
+	start sim:a "$D"
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	: >"$T/daemon.log"
+	# (start's wait may see the stale mount's cached state file.)
+	start sim:a "$D/."
+	eq "'$name': new daemon after SIGKILL" "$(answer "$D/state")" running
+	grep -q "stale" "$T/daemon.log" && ok || fail "'$name': no word of the stale mount it replaced"
+	eq "'$name': one mount there" "$(findmnt -n -o TARGET --mountpoint "$D" | wc -l)" 1
+	stop_daemon
+	check "'$name': unmounted at SIGTERM" sh -c '! mountpoint -q "$0"' "$D"
+done
+ln -s "$A" "$T/stalelink"
+start sim:a "$A"
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+sleep 1.1	# the root's cached attributes expire: the stale mount is asked
+start sim:a "$T/stalelink/."
+eq "stale mount named through a symlink: replaced" "$(answer "$A/state")" running
 stop_daemon
 
 finish

@@ -406,15 +406,15 @@ check "usage errors: no file" [ ! -e "$T/u" ]
 
 stop_daemon
 
-# A source that goes away mid-save (its daemon killed) cannot be put back
-# in running: exit 3.
+# A source that goes away mid-save (its daemon killed): the daemon is
+# named gone, exit 4 (tests/tools/t-kill.sh has every stage of a stream).
 K=$(mnt k)
 start sim:k,size=4M,dirty_rate=100000 "$K"
 bg "$MIGCTL" save "${ENDLESS[@]}" "$K" "$T/k.s"
 wait_for "the save of $K to begin" bigger "$T/k.s" 1048576
 { kill -9 "$DPID"; wait "$DPID"; } 2>/dev/null
 collect
-failed "source gone" 3 "; the source is left in error"
+failed "source gone" 4 "save: the vfio-migfsd serving $K is gone"
 check "source gone: the partial file is removed" [ ! -e "$T/k.s" ]
 umount -l "$K"
 
