@@ -201,12 +201,32 @@ void fs_thread_exit(void)
 	iobuf = NULL;
 }
 
-static int attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
+int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 {
 	sb_reset(sb);
 	if (n->backend)
 		return migdev_attr_show(m->dev, n->attr, sb);
 	return n->attr->show(m->dev, sb);
+}
+
+/*
+ * A reader at the end of its snapshot (tail -f) gets what was added since
+ * if the value only grew, as `log` does until it is full; a value that
+ * changed otherwise ends where the snapshot did.
+ */
+static int render_more(struct mount *m, struct handle *h)
+{
+	struct strbuf now = { 0 };
+	int err = fs_attr_show(m, h->node, &now);
+
+	if (!err && now.len > h->text.len &&
+	    !memcmp(now.buf, h->text.buf, h->text.len)) {
+		sb_free(&h->text);
+		h->text = now;
+		return 0;
+	}
+	sb_free(&now);
+	return err;
 }
 
 /*
@@ -224,8 +244,10 @@ static void read_attr(fuse_req_t req, struct mount *m, struct handle *h,
 	pthread_mutex_lock(&h->lock);
 	if (!err && (off == 0 || !h->rendered)) {
 		poll_rendered(m, h);
-		err = attr_show(m, h->node, &h->text);
+		err = fs_attr_show(m, h->node, &h->text);
 		h->rendered = !err;
+	} else if (!err && (size_t)off >= h->text.len) {
+		err = render_more(m, h);
 	}
 	if (err || (size_t)off >= h->text.len)
 		size = 0;

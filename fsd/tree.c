@@ -15,7 +15,6 @@
 #include "vfio-migfsd.h"
 
 #define BITMAP_INO	(1ull << 20)
-#define ATTR_SIZE	4096		/* what sysfs reports for attributes */
 #define STATIC_TIMEOUT	1.0
 
 static void add_node(struct mount *m, const char *name, enum node_kind kind,
@@ -88,6 +87,22 @@ static mode_t node_mode(const struct node *n)
 	}
 }
 
+/*
+ * A text file's size is the length of its value now, so that tail, less
+ * and tar read it right (sysfs says 4096 whatever the value).  A value
+ * that cannot be rendered now (precopy outside pre_copy) is empty.
+ */
+static off_t attr_length(struct mount *m, const struct node *n)
+{
+	struct strbuf sb = { 0 };
+	off_t len = 0;
+
+	if (n->attr->show && !fs_attr_show(m, n, &sb))
+		len = (off_t)sb.len;
+	sb_free(&sb);
+	return len;
+}
+
 static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 {
 	const struct node *n = tree_node(m, ino);
@@ -102,7 +117,7 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 	if (n) {
 		st->st_mode = node_mode(n);
 		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
-		st->st_size = n->kind == NODE_ATTR ? ATTR_SIZE : 0;
+		st->st_size = n->kind == NODE_ATTR ? attr_length(m, n) : 0;
 		return 0;
 	}
 	if (tree_bitmap_range(m, ino, &r))

@@ -110,6 +110,8 @@ void fs_init(struct mount *m);		/* the node table, locks, poll(2) */
 /* The session is over and no request is being served: free its files. */
 void fs_session_end(struct mount *m);
 void *fs_io_buffer(void);	/* this worker's IO_SIZE buffer, or NULL */
+/* Render a text file's value into sb (emptied first): 0 or -errno. */
+int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
 
 /* tree.c: the names of a mount */

@@ -77,8 +77,26 @@ for i in range(4200):
     os.pwrite(fd, b"stop\n" if i % 2 == 0 else b"running\n", 0)
 PY
 eq "log keeps 4096 lines" "$(wc -l < "$P/log")" 4096
-# (Not tail FILE: like sysfs, st_size is 4096 whatever the content.)
-eq "log keeps the newest" "$(cat "$P/log" | tail -1 | cut -d' ' -f2-5)" "transition stop -> running:"
+eq "log keeps the newest" "$(tail -n 1 "$P/log" | cut -d' ' -f2-5)" "transition stop -> running:"
+
+# Text files say their real length: tail, tail -f and tar read them right.
+eq "st_size of log" "$(stat -c %s "$P/log")" "$(cat "$P/log" | wc -c)"
+eq "st_size of status" "$(stat -c %s "$P/status")" "$(cat "$P/status" | wc -c)"
+eq "tail -n 3 log" "$(tail -n 3 "$P/log")" "$(cat "$P/log" | tail -n 3)"
+# (On A, whose log is not full: a full log rotates, and tail -f sees no growth.)
+timeout 20 tail -n 0 -f "$A/log" > "$T/follow" &
+follower=$!
+sleep 1.5
+echo stop > "$A/state"
+for i in $(seq 40); do grep -q "transition .* -> stop" "$T/follow" && break; sleep 0.1; done
+eq "tail -f log sees a new event" "$(grep -c "transition .* -> stop" "$T/follow")" 1
+kill "$follower" 2>/dev/null
+tar -C "$P" -cf "$T/p.tar" status log state
+mkdir "$T/untar"
+tar -C "$T/untar" -xf "$T/p.tar"
+eq "tar keeps the whole log" "$(md5sum < "$T/untar/log")" "$(cat "$P/log" | md5sum)"
+eq "tar keeps status" "$(cat "$T/untar/status")" "$(cat "$P/status")"
+eq "tar keeps state" "$(cat "$T/untar/state")" running
 eq "log cannot be written" "$(werr "$P/log" x)" "Permission denied"
 
 stop_daemon
