@@ -144,6 +144,8 @@ struct migdev {
 	bool data_open;			/* `data` has an opener */
 	struct migdev_stats stats;
 	char last_error[160];
+	uint64_t last_error_usec;	/* when, on the monotonic clock */
+	uint64_t failures;		/* errors recorded (atomic) */
 	struct dirtylog log;
 	struct mig_history history;
 	/*
@@ -242,6 +244,15 @@ void migdev_event(struct migdev *dev, const char *fmt, ...)
 void history_add(struct mig_history *h, const char *fmt, va_list ap);
 int history_show(const struct mig_history *h, struct strbuf *sb);
 void history_free(struct mig_history *h);
+
+/*
+ * A write to FILE was refused with err.  Unless the refusal was recorded
+ * already (failures moved past `before`), record it: in `log` always, and
+ * in last_error unless the device is in error, whose cause stays there.
+ */
+uint64_t migdev_failures(struct migdev *dev);
+void migdev_refused(struct migdev *dev, uint64_t before, const char *file,
+		    const char *value, int err);
 
 /* Record the reason of a failure for `status`; returns err. */
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)

@@ -126,6 +126,14 @@ int migdev_history(struct migdev *dev, struct strbuf *sb)
 	return err;
 }
 
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
 {
 	const char *name = errno_name(-err);
@@ -135,8 +143,48 @@ static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
 	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
 		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
 			 ": %s (%s)", strerror(-err), name ? name : "?");
+	dev->last_error_usec = now_usec();
+	__atomic_add_fetch(&dev->failures, 1, __ATOMIC_RELEASE);
 	migdev_event(dev, "error: %s", dev->last_error);
 	return err;
+}
+
+uint64_t migdev_failures(struct migdev *dev)
+{
+	return __atomic_load_n(&dev->failures, __ATOMIC_ACQUIRE);
+}
+
+/* At most 40 bytes of a written value, on one printable line. */
+static void quote_value(const char *value, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *value && n + 4 < len; value++) {
+		if (*value == '\n' && !value[1])
+			break;
+		out[n++] = *value >= ' ' && *value < 0x7f ? *value : '?';
+	}
+	if (*value && value[1])
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	out[n] = '\0';
+}
+
+void migdev_refused(struct migdev *dev, uint64_t before, const char *file,
+		    const char *value, int err)
+{
+	const char *name = errno_name(-err);
+	char quoted[48];
+
+	quote_value(value, quoted, sizeof(quoted));
+	pthread_mutex_lock(&dev->lock);
+	if (migdev_failures(dev) != before)
+		;	/* the store said why itself */
+	else if (dev->state == MIG_ERROR)
+		migdev_event(dev, "write to %s refused: '%s': %s (%s)", file, quoted,
+			     strerror(-err), name ? name : "?");
+	else
+		migdev_fail(dev, err, "write to %s refused: '%s'", file, quoted);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
@@ -159,14 +207,6 @@ int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_unlock(&dev->lock);
 	return err;
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static bool in_session(enum mig_state s)
@@ -522,6 +562,9 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 		migdev_dirty_tracking(dev) ? "on" : "off",
 		dev->ops->log_mechanism ? dev->ops->log_mechanism(dev) : "none",
 		dev->last_error[0] ? dev->last_error : "none");
+	if (!err && dev->last_error[0])
+		err = sb_printf(sb, "last_error_age: %llu s\n",
+				(unsigned long long)((now_usec() - dev->last_error_usec) / 1000000));
 	pthread_mutex_unlock(&dev->lock);
 	return err;
 }

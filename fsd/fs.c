@@ -146,8 +146,13 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 }
 
+/*
+ * Every refusal is recorded (dash prints each errno of `echo` as "I/O
+ * error"): the file and the value are what the store function lacks.
+ */
 static int store(struct mount *m, const struct node *n, const char *value)
 {
+	uint64_t failures = migdev_failures(m->dev);
 	int err;
 
 	/* A transition comes after every byte written before it. */
@@ -156,6 +161,8 @@ static int store(struct mount *m, const struct node *n, const char *value)
 		err = migdev_attr_store(m->dev, n->attr, value);
 	else
 		err = n->attr->store(m->dev, value);
+	if (err)
+		migdev_refused(m->dev, failures, n->name, value, err);
 	data_reap_ended(m);
 	return err;
 }

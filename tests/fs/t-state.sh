@@ -68,6 +68,13 @@ for bad in bogus error "SAVING|RESUMING" "RUNNING|RESUMING" "" "stop stop"; do
 	eq "write '$bad'" "$(werr "$A/state" "$bad")" "Invalid argument"
 done
 eq "state after refusals" "$(cat "$A/state")" running
+# dash says "I/O error" for every errno: each refusal is recorded.
+echo bogus > "$A/state" 2>/dev/null
+eq "a refused name in last_error" "$(sed -n 's/^last_error: //p' "$A/status")" \
+	"write to state refused: 'bogus': Invalid argument (EINVAL)"
+eq "and in log" "$(cat "$A/log" | tail -n 1 | cut -d' ' -f2-)" \
+	"error: write to state refused: 'bogus': Invalid argument (EINVAL)"
+check "last_error_age" grep -q "^last_error_age: [0-9]* s$" "$A/status"
 eq "pre_copy without the feature" "$(werr "$P/state" pre_copy)" "Operation not supported"
 eq "pre_copy_p2p without the feature" "$(werr "$P/state" "NDMA|SAVING|RUNNING")" "Operation not supported"
 eq "state after EOPNOTSUPP" "$(cat "$P/state")" running
