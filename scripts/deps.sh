@@ -3,7 +3,7 @@
 set -eu
 pkgs=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
       libcmocka-dev libnl-genl-3-dev valgrind procps util-linux python3
-      libsystemd-dev)
+      libsystemd-dev lowdown)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
