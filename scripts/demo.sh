@@ -1,12 +1,20 @@
 #!/bin/bash
 # The demo: two simulated devices, one migrated into the other with nothing
 # but echo and cat, each step shown.  Run as root on Debian bookworm.
+# With --installed: the installed programs (the package's), not a build.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-scripts/build.sh build-demo -Dtests=false
-MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
-MIGCTL=$PWD/build-demo/tools/vfio-migctl
+if [ "${1:-}" = --installed ]; then
+	MIGFSD=$(PATH=$PATH:/usr/sbin:/sbin command -v vfio-migfsd) ||
+		{ echo "demo: vfio-migfsd is not installed" >&2; exit 1; }
+	MIGCTL=$(command -v vfio-migctl) ||
+		{ echo "demo: vfio-migctl is not installed" >&2; exit 1; }
+else
+	scripts/deps.sh
+	scripts/build.sh build-demo -Dtests=false
+	MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
+	MIGCTL=$PWD/build-demo/tools/vfio-migctl
+fi
 
 dir=$(mktemp -d /tmp/vfio-migfs-demo.XXXXXX)
 src=$dir/src dst=$dir/dst
