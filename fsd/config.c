@@ -10,7 +10,8 @@
  *
  * Words are separated by blanks, so neither a DEVICE nor a MOUNTPOINT can
  * hold one.  A missing mountpoint is created (not its parents): a service
- * mounts under its RuntimeDirectory, which is empty at each start.
+ * mounts under its RuntimeDirectory, its working directory, which is
+ * empty at each start.
  * Errors name the file and line.
  */
 #include <errno.h>

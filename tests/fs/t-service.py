@@ -5,7 +5,7 @@
 # this test reads, and the journal's structured fields through a socket
 # this test binds at /run/systemd/journal/socket inside a private mount
 # namespace.  Environment as lib.sh: MIGFSD, MIGFS_VALGRIND=1.
-import ctypes, os, signal, socket, struct, subprocess, sys, tempfile, time
+import ctypes, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
 
 CLONE_NEWNS = 0x00020000
 passed = failed = 0
@@ -31,6 +31,8 @@ def private_run():
         skip("needs root (mounts and a mount namespace)")
     if not os.path.exists("/dev/fuse"):
         skip("no /dev/fuse")
+    if os.environ.get("MIGFS_VALGRIND") == "1" and not shutil.which("valgrind"):
+        skip("valgrind is not installed")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS):
         skip("unshare(CLONE_NEWNS): " + os.strerror(ctypes.get_errno()))
@@ -119,12 +121,12 @@ def read(path):
         return f.read().strip()
 
 
-def run_daemon(args, env, stderr):
+def run_daemon(args, env, stderr, cwd=None):
     cmd = [os.environ["MIGFSD"]]
     if os.environ.get("MIGFS_VALGRIND") == "1":
         cmd = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
                "--errors-for-leak-kinds=definite"] + cmd
-    return subprocess.Popen(cmd + args, env=env,
+    return subprocess.Popen(cmd + args, env=env, cwd=cwd,
                             stderr=stderr, stdout=subprocess.DEVNULL)
 
 
@@ -135,7 +137,7 @@ def service_mode(t, journal, notify):
     conf = f"{t}/one.conf"
     with open(conf, "w") as f:
         f.write(f"# two devices\nmount sim:a {a}\n"
-                f"mount sim:b,features=p2p {b}  # no pre_copy\nthreads 2\n")
+                f"mount sim:b,features=p2p svc/b  # no pre_copy\nthreads 2\n")
     err = open(f"{t}/stderr", "w")
     st = os.fstat(err.fileno())
     env = dict(os.environ, NOTIFY_SOCKET="/run/notify",
@@ -145,7 +147,8 @@ def service_mode(t, journal, notify):
     # be sent before we look.  Whatever it waits there for, the mounts
     # must already serve.
     fill(notify)
-    d = run_daemon(["-f", "--config", conf], env, err)
+    # In $t, as the unit runs it in its runtime directory: svc/b is there.
+    d = run_daemon(["-f", "--config", conf], env, err, cwd=t)
     served = wait_for(lambda: all(os.path.exists(f"{m}/state") for m in (a, b)))
     check("both mounts serve before READY=1 is sent", served)
     msgs = [m for m in drain(notify, notify_msg, lambda m: "READY" in m, 30)
