@@ -239,6 +239,43 @@ def foreground(t, journal):
     check("foreground: nothing in the journal", not left, left)
 
 
+def private_dev():
+    """A /dev of our own, for a /dev/log the test binds (the host may
+    have none): the devices the daemon needs, bound from the real one."""
+    os.mkdir("/run/hostdev")
+    subprocess.run(["mount", "--bind", "/dev", "/run/hostdev"], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/dev"], check=True)
+    for name in ("null", "zero", "full", "random", "urandom", "fuse"):
+        open(f"/dev/{name}", "w").close()
+        subprocess.run(["mount", "--bind", f"/run/hostdev/{name}", f"/dev/{name}"],
+                       check=True)
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{i}", f"/dev/{name}")
+    os.symlink("/proc/self/fd", "/dev/fd")
+
+
+def syslog_without_journal(t, journal):
+    """Daemonized without a journal: syslog (facility daemon)."""
+    os.unlink("/run/systemd/journal/socket")
+    private_dev()
+    log = listen("/dev/log")
+    a = f"{t}/sl"
+    os.mkdir(a)
+    env = dict(os.environ)
+    env.pop("JOURNAL_STREAM", None)
+    d = run_daemon(["sim:e", a], env, subprocess.PIPE)
+    check("syslog: daemonized start", d.wait(30) == 0)
+    write(f"{a}/state", "stop")
+    got = drain(log, lambda b: b.decode(), lambda m: "transition" in m)
+    want = f"{a}: transition running -> stop: "
+    check("syslog: start-up line and transition, facility daemon, info",
+          any(m.startswith("<30>") and f"vfio-migfsd[" in m and
+              m.split("]: ", 1)[-1] == f"{a}: serving sim:e, running" for m in got) and
+          any(m.startswith("<30>") and want in m for m in got), got)
+    subprocess.run(["umount", a], check=False)
+    check("syslog: nothing in the journal", not drain(journal, journal_entry))
+
+
 def config_errors(t):
     """A bad config is refused with one line naming the file and line."""
     for body, want in (("mount sim:a\n", "{f}:1: mount takes DEVICE MOUNTPOINT"),
@@ -265,6 +302,7 @@ def main():
         daemonized(t, journal, notify)
         foreground(t, journal)
         config_errors(t)
+        syslog_without_journal(t, journal)
     finally:
         # The namespace, its mounts and $t go with us; daemons may not.
         subprocess.run(f"umount -l {t}/*/* {t}/* 2>/dev/null", shell=True)
