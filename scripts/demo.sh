@@ -1,14 +1,13 @@
 #!/bin/bash
 # The demo: two simulated devices, one migrated into the other with nothing
 # but echo and cat, each step shown.  Run as root on Debian bookworm.
-# With --installed: the installed programs (the package's), not a build.
+# With --installed: the package's programs in /usr, not a build.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --installed ]; then
-	MIGFSD=$(PATH=$PATH:/usr/sbin:/sbin command -v vfio-migfsd) ||
-		{ echo "demo: vfio-migfsd is not installed" >&2; exit 1; }
-	MIGCTL=$(command -v vfio-migctl) ||
-		{ echo "demo: vfio-migctl is not installed" >&2; exit 1; }
+	MIGFSD=/usr/sbin/vfio-migfsd MIGCTL=/usr/bin/vfio-migctl
+	[ -x $MIGFSD ] && [ -x $MIGCTL ] ||
+		{ echo "demo: $MIGFSD and $MIGCTL are not installed" >&2; exit 1; }
 else
 	scripts/deps.sh
 	scripts/build.sh build-demo -Dtests=false
