@@ -149,7 +149,6 @@ static void parse_args(int argc, char **argv, struct options *o,
 			printf("vfio-migfsd %s\n", VERSION);
 			exit(0);
 		case '?':
-		case ':':
 			fatalx("unknown option '%s' (see --help)", argv[optind - 1]);
 		default:
 			set_option(c, optarg, o);
