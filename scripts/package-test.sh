@@ -57,6 +57,13 @@ for page in vfio-migfsd.8 vfio-migctl.1 vfio-migfs.7 vfio-migfs-stream.5; do
 	man -w "${page%.*}" "${page##*.}" >/dev/null 2>&1 ||
 		[ -e "/usr/share/man/man${page##*.}/$page.gz" ] || fail "man page $page is not installed"
 done
+# Completion as bash-completion loads it on demand.
+words=$(bash -c '. /usr/share/bash-completion/bash_completion
+	_completion_loader vfio-migctl
+	COMP_WORDS=(vfio-migctl st); COMP_CWORD=1; COMP_LINE="vfio-migctl st"
+	COMP_POINT=${#COMP_LINE}; $(complete -p vfio-migctl | sed "s/.*-F \([^ ]*\).*/\1/")
+	echo "${COMPREPLY[*]}"' 2>&1)
+[ "$words" = status ] || fail "bash completion of 'vfio-migctl st' gave '$words'"
 grep -q '^/etc/vfio-migfs/example.conf$' /var/lib/dpkg/info/vfio-migfs.conffiles ||
 	fail "example.conf is not a conffile"
 if command -v systemd-analyze >/dev/null; then
