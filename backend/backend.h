@@ -133,6 +133,19 @@ struct mig_history {
 	unsigned int next, count;
 };
 
+/*
+ * One event of `log`, as a sink sees it: the line without its time, the
+ * state the device is in after it, and where they apply the arc (a
+ * transition's from and target) and the errno.
+ */
+struct mig_event {
+	const char *message;
+	enum mig_state state;
+	bool transition;		/* from and to are set */
+	enum mig_state from, to;
+	int err;			/* -errno of an error, or 0 */
+};
+
 struct migdev {
 	const struct migdev_ops *ops;
 	char *name;			/* the DEVICE argument */
@@ -156,6 +169,9 @@ struct migdev {
 	uint64_t state_events, events;
 	void (*notify)(void *arg);
 	void *notify_arg;
+	/* Sees every event of `log` as it is added, with the lock held. */
+	void (*sink)(void *arg, const struct mig_event *ev);
+	void *sink_arg;
 };
 
 /*
@@ -234,6 +250,8 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 /* Change counters (see struct migdev) and the change callback. */
 uint64_t migdev_events(struct migdev *dev, bool state_only);
 void migdev_set_notify(struct migdev *dev, void (*fn)(void *arg), void *arg);
+void migdev_set_sink(struct migdev *dev,
+		     void (*fn)(void *arg, const struct mig_event *ev), void *arg);
 /* Renders `log`: the recent history, oldest line first. */
 int migdev_history(struct migdev *dev, struct strbuf *sb);
 /* Adds a line to the history and moves `events`; called with the lock held. */

@@ -94,25 +94,65 @@ static void bump(struct migdev *dev, bool state)
 		dev->notify(dev->notify_arg);
 }
 
-void migdev_event(struct migdev *dev, const char *fmt, ...)
+void migdev_set_sink(struct migdev *dev,
+		     void (*fn)(void *arg, const struct mig_event *ev), void *arg)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->sink = fn;
+	dev->sink_arg = arg;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* The line goes to the history and, with ev's fields, to the sink. */
+static void vevent(struct migdev *dev, struct mig_event *ev,
+		   const char *fmt, va_list ap)
+{
+	char line[MIG_HISTORY_LINE];
+	va_list again;
+
+	va_copy(again, ap);
+	history_add(&dev->history, fmt, ap);
+	if (dev->sink) {
+		vsnprintf(line, sizeof(line), fmt, again);
+		ev->message = line;
+		dev->sink(dev->sink_arg, ev);
+	}
+	va_end(again);
+	bump(dev, false);
+}
+
+static void event_with(struct migdev *dev, struct mig_event ev,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void event_with(struct migdev *dev, struct mig_event ev,
+		       const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	history_add(&dev->history, fmt, ap);
+	vevent(dev, &ev, fmt, ap);
 	va_end(ap);
-	bump(dev, false);
+}
+
+void migdev_event(struct migdev *dev, const char *fmt, ...)
+{
+	struct mig_event ev = { .state = dev->state };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vevent(dev, &ev, fmt, ap);
+	va_end(ap);
 }
 
 void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
 {
+	struct mig_event ev;
 	va_list ap;
 
 	pthread_mutex_lock(&dev->lock);
+	ev = (struct mig_event){ .state = dev->state };
 	va_start(ap, fmt);
-	history_add(&dev->history, fmt, ap);
+	vevent(dev, &ev, fmt, ap);
 	va_end(ap);
-	bump(dev, false);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -145,7 +185,8 @@ static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
 			 ": %s (%s)", strerror(-err), name ? name : "?");
 	dev->last_error_usec = now_usec();
 	__atomic_add_fetch(&dev->failures, 1, __ATOMIC_RELEASE);
-	migdev_event(dev, "error: %s", dev->last_error);
+	event_with(dev, (struct mig_event){ .state = dev->state, .err = err },
+		   "error: %s", dev->last_error);
 	return err;
 }
 
@@ -255,8 +296,10 @@ static enum mig_state refresh_state(struct migdev *dev)
 	if (dev->ops->get_state(dev, &s))
 		s = MIG_ERROR;
 	if (s != dev->state) {
-		migdev_event(dev, "the device is in %s (was %s)",
-			     mig_state_name(s), mig_state_name(dev->state));
+		event_with(dev, (struct mig_event){ .state = s, .transition = true,
+						    .from = dev->state, .to = s },
+			   "the device is in %s (was %s)",
+			   mig_state_name(s), mig_state_name(dev->state));
 		note_state(dev, s);
 	}
 	return dev->state;
@@ -341,10 +384,12 @@ int migdev_set_state(struct migdev *dev, enum mig_state target)
 	dev->stats.last_result = err;
 	if (!err)
 		dev->stats.transitions++;
-	migdev_event(dev, "transition %s -> %s: %u arcs, %llu us, %s",
-		     mig_state_name(from), mig_state_name(target), steps,
-		     (unsigned long long)dev->stats.last_usec,
-		     err ? errno_name(-err) : "ok");
+	event_with(dev, (struct mig_event){ .state = dev->state, .transition = true,
+					    .from = from, .to = target, .err = err },
+		   "transition %s -> %s: %u arcs, %llu us, %s",
+		   mig_state_name(from), mig_state_name(target), steps,
+		   (unsigned long long)dev->stats.last_usec,
+		   err ? errno_name(-err) : "ok");
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return err;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vfio-migfsd [options] DEVICE MOUNTPOINT [DEVICE MOUNTPOINT ...]
+ * vfio-migfsd [options] --config FILE
  *
  * Everything that can fail is checked before anything is mounted: the
  * devices are opened and the mountpoints checked first, then all are
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: vfio-migfsd [-f] [-o allow_other] [-t threads] DEVICE MOUNTPOINT\n"
 "                   [DEVICE MOUNTPOINT ...]\n"
+"       vfio-migfsd [-f] [options] --config FILE [DEVICE MOUNTPOINT ...]\n"
 "\n"
 "Mount one filesystem per migratable device: write a state name to `state`,\n"
 "stream the migration data through `data`, read dirty pages from `dirty/`.\n"
@@ -51,13 +53,14 @@ static void usage(FILE *f)
 "  -t, --threads N    worker threads serving all mounts (default %d)\n"
 "  --container-fd FD  the type1 container of every fd: device\n"
 "  --iommufd-fd FD    the iommufd of every fd: device\n"
+"  --config FILE      options and mounts from FILE (/etc/vfio-migfs/*.conf)\n"
 "  --dirty-bitmap-max SIZE\n"
 "                     the dirty bitmaps one device may hold (default 256M:\n"
 "                     8 TiB of IOVA space at 4 KiB pages)\n"
 "  -h, --help         show this help\n"
 "  -V, --version      show the version\n"
 "\n"
-"See vfio-migfsd(8) and docs/ABI.md.\n", DEFAULT_THREADS);
+"See vfio-migfsd(8) and vfio-migfs(7).\n", DEFAULT_THREADS);
 }
 
 static void parse_mount_opts(char *arg, struct options *o)
@@ -81,7 +84,42 @@ static void add_fd_opt(struct options *o, const char *key, const char *fd)
 	snprintf(o->fd_opts + len, sizeof(o->fd_opts) - len, ",%s=%d", key, (int)n);
 }
 
-static void parse_args(int argc, char **argv, struct options *o)
+/* One option, from the command line or a --config file. */
+static void set_option(int c, const char *arg, struct options *o)
+{
+	char *opts;
+	uint64_t n;
+
+	switch (c) {
+	case 'f':
+		o->foreground = true;
+		break;
+	case 'o':
+		if (!(opts = strdup(arg)))
+			fatal("options");
+		parse_mount_opts(opts, o);
+		free(opts);
+		break;
+	case 't':
+		if (parse_u64(arg, &n, 0) || n < 1 || n > MAX_THREADS)
+			fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, arg);
+		o->threads = (unsigned int)n;
+		break;
+	case 'C':
+	case 'I':
+		add_fd_opt(o, c == 'C' ? "container" : "iommufd", arg);
+		break;
+	case 'B':
+		if (parse_u64(arg, &o->dirty_bitmap_max, 1) ||
+		    o->dirty_bitmap_max < 8)
+			fatalx("--dirty-bitmap-max takes a size of at least 8 bytes, not '%s'",
+			       arg);
+		break;
+	}
+}
+
+static void parse_args(int argc, char **argv, struct options *o,
+		       struct mount_args *ma)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -89,11 +127,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "container-fd", required_argument, NULL, 'C' },
 		{ "iommufd-fd", required_argument, NULL, 'I' },
 		{ "dirty-bitmap-max", required_argument, NULL, 'B' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t n;
 	int c;
 
 	o->threads = DEFAULT_THREADS;
@@ -101,26 +139,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "fo:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'o':
-			parse_mount_opts(optarg, o);
-			break;
-		case 't':
-			if (parse_u64(optarg, &n, 0) || n < 1 || n > MAX_THREADS)
-				fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, optarg);
-			o->threads = (unsigned int)n;
-			break;
-		case 'C':
-		case 'I':
-			add_fd_opt(o, c == 'C' ? "container" : "iommufd", optarg);
-			break;
-		case 'B':
-			if (parse_u64(optarg, &o->dirty_bitmap_max, 1) ||
-			    o->dirty_bitmap_max < 8)
-				fatalx("--dirty-bitmap-max takes a size of at least 8 bytes, not '%s'",
-				       optarg);
+		case 'c':
+			config_read(optarg, o, ma, set_option);
 			break;
 		case 'h':
 			usage(stdout);
@@ -128,12 +148,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'V':
 			printf("vfio-migfsd %s\n", VERSION);
 			exit(0);
-		default:
+		case '?':
 			fatalx("unknown option '%s' (see --help)", argv[optind - 1]);
+		default:
+			set_option(c, optarg, o);
 		}
 	}
-	if (argc - optind < 2 || (argc - optind) % 2)
+	if ((argc - optind) % 2 || (argc == optind && !ma->n))
 		fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
+	for (int i = optind; i < argc; i += 2)
+		mount_args_add(ma, argv[i], argv[i + 1]);
 }
 
 static int open_device(const char *spec, const struct options *o,
@@ -289,9 +313,10 @@ static void detach(void)
 	log_init(false);
 }
 
-/* The workers serve every mount: the waiting parent may return. */
+/* The workers serve every mount: systemd and the waiting parent may go on. */
 static void tell_ready(void)
 {
+	service_ready();
 	if (ready_fd < 0)
 		return;
 	if (write(ready_fd, "", 1) != 1)
@@ -301,13 +326,14 @@ static void tell_ready(void)
 
 int main(int argc, char **argv)
 {
+	struct mount_args ma = { 0 };
 	struct options o = { 0 };
 	struct mount *m;
 	unsigned int n;
 
 	log_init(true);
-	parse_args(argc, argv, &o);
-	n = (unsigned int)(argc - optind) / 2;
+	parse_args(argc, argv, &o, &ma);
+	n = ma.n;
 	/*
 	 * Fork first: memory filled before a fork (a device's state) is
 	 * copy-on-write afterwards, and every page of it faults again at its
@@ -315,16 +341,22 @@ int main(int argc, char **argv)
 	 */
 	if (!o.foreground)
 		daemonize();
-	m = prepare(argv + optind, n, &o);
+	m = prepare(ma.pairs, n, &o);
+	service_init(m, n);
 	loop_init();
 	mount_all(m, n, &o);
 	detach();
 	loop_run(m, n, o.threads, tell_ready);
+	service_stopping();
 	end_all(m, n);
+	service_end();
 	for (unsigned int i = 0; i < n; i++) {
 		migdev_close(m[i].dev);
 		free(m[i].mountpoint);
+		free(ma.pairs[2 * i]);
+		free(ma.pairs[2 * i + 1]);
 	}
+	free(ma.pairs);
 	free(m);
 	return 0;
 }

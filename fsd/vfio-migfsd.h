@@ -9,7 +9,8 @@
  * data.c for `data`, poll.c for poll(2); attrs.c holds the text files
  * (one show and one store function each), pump.c reads a saving stream
  * ahead of its reader, writebehind.c answers a resuming writer before the
- * device loads its bytes, log.c reports.
+ * device loads its bytes, log.c reports, service.c tells the service
+ * manager, config.c reads --config files.
  */
 #ifndef VFIO_MIGFSD_H
 #define VFIO_MIGFSD_H
@@ -171,8 +172,27 @@ void loop_init(void);
 void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
 	      void (*ready)(void));
 
+/* service.c: device events to the log, readiness to the service manager */
+void service_init(struct mount *m, unsigned int n);
+void service_ready(void);
+void service_stopping(void);
+void service_end(void);
+
+/* config.c: --config FILE; set applies an option as the command line would */
+struct mount_args {
+	char **pairs;			/* DEVICE MOUNTPOINT ... */
+	unsigned int n;			/* pairs */
+};
+void config_read(const char *path, struct options *o, struct mount_args *ma,
+		 void (*set)(int opt, const char *arg, struct options *o));
+void mount_args_add(struct mount_args *ma, const char *dev, const char *dir);
+
 /* log.c */
 void log_init(bool foreground);
+/* Messages name where they come from (a config file's line), or NULL. */
+void log_where(const char *where);
+/* struct migdev's sink, arg the struct mount */
+void log_event(void *arg, const struct mig_event *ev);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

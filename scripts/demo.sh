@@ -1,12 +1,19 @@
 #!/bin/bash
 # The demo: two simulated devices, one migrated into the other with nothing
 # but echo and cat, each step shown.  Run as root on Debian bookworm.
+# With --installed: the package's programs in /usr, not a build.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-scripts/build.sh build-demo -Dtests=false
-MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
-MIGCTL=$PWD/build-demo/tools/vfio-migctl
+if [ "${1:-}" = --installed ]; then
+	MIGFSD=/usr/sbin/vfio-migfsd MIGCTL=/usr/bin/vfio-migctl
+	[ -x $MIGFSD ] && [ -x $MIGCTL ] ||
+		{ echo "demo: $MIGFSD and $MIGCTL are not installed" >&2; exit 1; }
+else
+	scripts/deps.sh
+	scripts/build.sh build-demo -Dtests=false
+	MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
+	MIGCTL=$PWD/build-demo/tools/vfio-migctl
+fi
 
 dir=$(mktemp -d /tmp/vfio-migfs-demo.XXXXXX)
 src=$dir/src dst=$dir/dst

@@ -1,14 +1,16 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: unit and filesystem tests, the
 # daemon under valgrind, everything again built with ASan and UBSan, the
-# daemon and the tools with ThreadSanitizer, and the kernel lane (Debian's
-# 6.1 kernel in QEMU).  Run as root.
+# daemon and the tools with ThreadSanitizer, the kernel lane (Debian's
+# 6.1 kernel in QEMU), and the Debian package built, installed and
+# demonstrated (suite package).  Run as root.  Warnings are errors here
+# (werror is off by default, for packagers).
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
-scripts/build.sh build -Dtests=true || exit 1
-scripts/build.sh build-san -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
-scripts/build.sh build-tsan -Dtests=true -Db_sanitize=thread -Db_lundef=false || exit 1
+scripts/build.sh build -Dtests=true -Dwerror=true || exit 1
+scripts/build.sh build-san -Dtests=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+scripts/build.sh build-tsan -Dtests=true -Dwerror=true -Db_sanitize=thread -Db_lundef=false || exit 1
 
 rc=0
 meson test -C build --print-errorlogs || rc=1

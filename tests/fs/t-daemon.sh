@@ -150,14 +150,16 @@ stop_daemon
 
 # A relative mountpoint: the daemon leaves its directory when it detaches,
 # and still unmounts that mount, and only it, when it ends.
-mnt rel >/dev/null
-(cd "$T" && "$MIGFSD" sim:r rel)
-eq "relative mountpoint" "$(cat "$T/rel/state")" running
-pkill -TERM -f "vfio-migfsd sim:r rel"
+# (Named after $T: pkill must find this test's daemon and no other's.)
+rel=rel-${T##*.}
+mnt "$rel" >/dev/null
+(cd "$T" && "$MIGFSD" sim:r "$rel")
+eq "relative mountpoint" "$(cat "$T/$rel/state")" running
+pkill -TERM -xf "$MIGFSD sim:r $rel"
 # (mountinfo, not mountpoint(1): a mount left behind fails its stat.)
 listed() { grep -q " $1 " /proc/self/mountinfo; }
-for _ in $(seq 50); do listed "$T/rel" || break; sleep 0.1; done
-check "relative mountpoint unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$T/rel"
+for _ in $(seq 50); do listed "$T/$rel" || break; sleep 0.1; done
+check "relative mountpoint unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$T/$rel"
 
 # A mountpoint named through itself ("d/.") or a symlink is mounted at its
 # canonical name, and the daemon, in the background, returns (it hung in

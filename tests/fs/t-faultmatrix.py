@@ -285,8 +285,14 @@ def case(check, d, feats, frm, to, *args):
 
 
 def main():
+    if os.geteuid() != 0:
+        print("SKIP: faultmatrix: needs root (it mounts and unmounts)")
+        sys.exit(77)
     if not os.path.exists("/dev/fuse"):
         print("no /dev/fuse: cannot mount")
+        sys.exit(77)
+    if os.environ.get("MIGFS_VALGRIND") == "1" and not shutil.which("valgrind"):
+        print("SKIP: faultmatrix: valgrind is not installed")
         sys.exit(77)
     # meson's timeout sends SIGTERM: clean up on it as on any exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

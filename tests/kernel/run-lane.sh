@@ -4,8 +4,13 @@
 # script there as root.
 #
 #   run-lane.sh BUILDDIR GUEST_SCRIPT [ARGS...]
+#   run-lane.sh --prepare
 #
-# Exit status: the guest script's; 77 (SKIP) when QEMU cannot be had; 1 when
+# --prepare (scripts/deps.sh runs it as root) installs the packages and
+# fetches the kernel the lane needs; nothing else ever runs apt-get, so
+# under meson test whatever is missing is a SKIP.
+# Exit status: the guest script's; 77 (SKIP) when QEMU, a package or the
+# kernel is missing; 1 when
 # the guest hangs, panics, leaves a kernel WARN/BUG, or the lane cannot be set
 # up. Environment knobs: LANE_TIMEOUT (s, default 300), LANE_CACHE (kernel
 # cache, default /var/cache/vfio-migfs-lane), LANE_MEM (MiB, default 1024).
@@ -18,16 +23,22 @@ log() { awk -v t="$EPOCHREALTIME" -v t0="$t0" -v m="$*" 'BEGIN { printf "lane: [
 die() { echo "lane: FAILURE: $*" >&2; exit 1; }
 skip() { echo "SKIP: kernel lane: $*" >&2; exit 77; }
 
-[ $# -ge 2 ] || die "usage: run-lane.sh BUILDDIR GUEST_SCRIPT [ARGS...]"
-builddir=$(realpath "$1")
-script=$(realpath "$2")
-shift 2
-[ -r "$script" ] || die "guest script $script not readable"
+prepare=
+if [ "${1:-}" = --prepare ]; then
+	prepare=1
+else
+	[ $# -ge 2 ] || die "usage: run-lane.sh BUILDDIR GUEST_SCRIPT [ARGS...] | --prepare"
+	builddir=$(realpath "$1")
+	script=$(realpath "$2")
+	shift 2
+	[ -r "$script" ] || die "guest script $script not readable"
+fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 apt_updated=
 apt_update() {
+	[ -n "$prepare" ] || return 1
 	[ -n "$apt_updated" ] && return 0
 	apt_updated=1
 	log "apt-get update"
@@ -35,6 +46,7 @@ apt_update() {
 }
 
 apt_install() {
+	[ -n "$prepare" ] || skip "$* not installed (scripts/deps.sh installs it)"
 	[ "$(id -u)" = 0 ] || return 1
 	apt_update || return 1
 	log "apt-get install $*"
@@ -65,6 +77,7 @@ if [ -z "$K" ] || ! installed "linux-headers-$K" || [ ! -e "$cache/$K/.extracted
 	apt_update || true
 	K=$(kernel_abi)
 fi
+[ -n "$K" ] || [ -n "$prepare" ] || skip "no kernel ABI in the package lists (run scripts/deps.sh)"
 [ -n "$K" ] || die "cannot find the kernel ABI linux-image-amd64 depends on (apt-cache depends)"
 
 need=()
@@ -88,6 +101,7 @@ exec 9>"$kdir/.lock"
 flock 9
 
 if [ ! -e "$kdir/.extracted" ]; then
+	[ -n "$prepare" ] || skip "linux-image-$K not fetched (scripts/deps.sh fetches it)"
 	log "fetching linux-image-$K"
 	rm -rf "$kdir/root" "$kdir/dl"
 	mkdir -p "$kdir/dl"
@@ -120,6 +134,7 @@ if [ ! -e "$kdir/.vmlinux-tried" ]; then
 fi
 [ -e "$kdir/vmlinux" ] && kernel=$kdir/vmlinux
 flock -u 9
+[ -z "$prepare" ] || exit 0
 
 # ---- test driver, cached by content ----
 lane=$builddir/kernel-lane

@@ -4,6 +4,7 @@
 # It prepares only addresses that do not exist or are no VF: no device is
 # ever changed.  Environment: MIGCTL (the tool), MIGCTL_VALGRIND=1 to run
 # it under valgrind (an error fails the check it is in).
+NO_MOUNTS=1	# devlink only
 . "$(dirname "$0")/../fs/lib.sh"	# check, eq, fail, finish and $T
 
 # run ARGS...: vfio-migctl ARGS; sets RC, OUT and ERR.
