@@ -215,7 +215,9 @@ int stream_read_header(struct stream_reader *r, struct stream_header *h)
 	err = read_or_refuse(r, buf + HEADER_FIXED, n + 4);
 	if (err)
 		return err;
-	if (get32(buf + HEADER_FIXED + n) != crc32c(0, buf, HEADER_FIXED + n))
+	/* The source is a name, text: a NUL in it is not what a writer made. */
+	if (get32(buf + HEADER_FIXED + n) != crc32c(0, buf, HEADER_FIXED + n) ||
+	    memchr(buf + HEADER_FIXED, '\0', n))
 		return refuse(r, "corrupt stream header");
 	h->features = get32(buf + 12);
 	h->created = get64(buf + 16);

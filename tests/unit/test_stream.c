@@ -395,6 +395,18 @@ static void test_old_version(void **state)
 		       "version 1");
 }
 
+/* A name with a NUL, under a valid CRC: not what a writer makes. */
+static void test_source_nul(void **state)
+{
+	uint8_t b[512];
+	size_t n = small_stream(b, sizeof(b));
+
+	(void)state;
+	b[30] = '\0';	/* "si\0:a" */
+	set_le32(b + 33, crc32c(0, b, 33));
+	assert_refused(from_bytes(b, n), "corrupt stream header", "a NUL in the source");
+}
+
 static void test_trailing_bytes(void **state)
 {
 	uint8_t b[512];
@@ -416,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_bad_order),
 		cmocka_unit_test(test_chunk_order),
 		cmocka_unit_test(test_old_version),
+		cmocka_unit_test(test_source_nul),
 		cmocka_unit_test(test_trailing_bytes),
 	};
 
