@@ -75,6 +75,25 @@ rechunk() {
 	} > "$out"
 }
 
+# as_version1 FILE OUT: FILE with version 1 in its header, under a right CRC.
+as_version1() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys
+f = bytearray(open(sys.argv[1], "rb").read())
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for x in data:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+n = struct.unpack_from("<I", f, 24)[0]
+struct.pack_into("<I", f, 8, 1)
+struct.pack_into("<I", f, 28 + n, crc32c(f[:28 + n]))
+open(sys.argv[2], "wb").write(f)
+EOF
+}
+
 # flip FILE OFFSET: invert the byte at OFFSET.
 flip() {
 	local b
@@ -249,6 +268,9 @@ rechunk "$T/x1" "$T/bad" 1 3 2 4 5
 refused "chunks 2 and 3 swapped" "$T/bad" "chunk out of order at byte $C2: chunk 3 where 2 belongs"
 rechunk "$T/x1" "$T/bad" 1 2 2 4 5
 refused "chunk 2 twice, 3 dropped" "$T/bad" "chunk out of order at byte $C3: chunk 2 where 3 belongs"
+
+as_version1 "$T/x1" "$T/bad"
+refused "a version 1 stream" "$T/bad" "stream format version 1 is no longer read (its chunks have no order); save it again with this vfio-migctl (nothing was changed)"
 
 cut_at "cut in the header" 10 "truncated stream: it ends at byte 10 (nothing was changed)"
 cut_at "cut in a chunk" $((C2 + 1000)) "truncated stream: it ends at byte $((C2 + 1000))"
