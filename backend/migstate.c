@@ -7,13 +7,13 @@
  * (STOP_COPY -> PRE_COPY*, which makes 6.2+ kernels spin) and any request
  * from or to ERROR.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "migstate.h"
+#include "parse.h"
 
 #define S(x) MIG_##x
 
@@ -196,10 +196,9 @@ int mig_state_parse(const char *text, enum mig_state *out)
 {
 	size_t len;
 
-	while (isspace((unsigned char)*text))
-		text++;
+	text = parse_skip_space(text);
 	len = strlen(text);
-	while (len && isspace((unsigned char)text[len - 1]))
+	while (len && parse_space(text[len - 1]))
 		len--;
 	if (!len)
 		return -EINVAL;

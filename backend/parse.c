@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,9 +8,14 @@
 
 #include "parse.h"
 
-static const char *skip_space(const char *s)
+bool parse_space(char c)
 {
-	while (isspace((unsigned char)*s))
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+const char *parse_skip_space(const char *s)
+{
+	while (parse_space(*s))
 		s++;
 	return s;
 }
@@ -27,33 +31,47 @@ static int suffix_shift(char c)
 	}
 }
 
-/* Decimal, or hex after 0x; a leading 0 is not octal, unlike strtoull's. */
-static int parse_digits(const char *s, unsigned long long *v, char **end)
+static int digit_value(char c, unsigned int base)
 {
-	int base = 10;
+	int d = c >= '0' && c <= '9' ? c - '0' :
+		c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+	return d >= 0 && (unsigned int)d < base ? d : -1;
+}
+
+/*
+ * Decimal digits, or 0x and hex digits; nothing else.  Not strtoull: it
+ * takes a sign, leading blanks, a second 0x after ours, and octal after a
+ * leading 0 (here still decimal).
+ */
+static int parse_digits(const char *s, uint64_t *v, const char **end)
+{
+	unsigned int base = 10;
+	int d;
 
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
-		if (!isxdigit((unsigned char)*s))
-			return -EINVAL;
 	}
-	errno = 0;
-	*v = strtoull(s, end, base);
-	return errno == ERANGE ? -ERANGE : 0;
+	if (digit_value(*s, base) < 0)
+		return -EINVAL;
+	for (*v = 0; (d = digit_value(*s, base)) >= 0; s++) {
+		if (*v > (UINT64_MAX - (uint64_t)d) / base)
+			return -ERANGE;
+		*v = *v * base + (uint64_t)d;
+	}
+	*end = s;
+	return 0;
 }
 
 int parse_u64_word(const char *s, uint64_t *out, int suffix, const char **end)
 {
-	unsigned long long v;
-	char *e;
+	const char *e;
+	uint64_t v;
 	int shift, err;
 
-	s = skip_space(s);
-	/* strtoull accepts a sign and wraps negatives; we do not. */
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	err = parse_digits(s, &v, &e);
+	err = parse_digits(parse_skip_space(s), &v, &e);
 	if (err)
 		return err;
 	if (suffix && (shift = suffix_shift(*e)) >= 0) {
@@ -62,7 +80,7 @@ int parse_u64_word(const char *s, uint64_t *out, int suffix, const char **end)
 		v <<= shift;
 		e++;
 	}
-	if (*e && !isspace((unsigned char)*e))
+	if (*e && !parse_space(*e))
 		return -EINVAL;
 	*out = v;
 	*end = e;
@@ -77,7 +95,7 @@ int parse_u64(const char *s, uint64_t *out, int suffix)
 
 	if (r)
 		return r;
-	if (*skip_space(end))
+	if (*parse_skip_space(end))
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -116,9 +134,9 @@ int parse_errno(const char *name, int *err)
 	uint64_t v;
 	size_t len;
 
-	name = skip_space(name);
-	len = strcspn(name, " \t\n");
-	if (*skip_space(name + len))
+	name = parse_skip_space(name);
+	len = strcspn(name, PARSE_SPACE);
+	if (*parse_skip_space(name + len))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
 		if (strlen(errnos[i].name) == len &&
@@ -168,14 +186,19 @@ static int set_opt(char *opt, const struct spec_opt *opts, size_t nopts,
 int parse_spec_opts(const char *list, const struct spec_opt *opts, size_t nopts,
 		    void *ctx, const char *who, char *err, size_t errlen)
 {
-	char *copy = strdup(list), *opt, *save;
+	char *copy = strdup(list), *opt, *next;
 	int r = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (opt = strtok_r(copy, ",", &save); opt && !r;
-	     opt = strtok_r(NULL, ",", &save))
-		r = set_opt(opt, opts, nopts, ctx, who, err, errlen);
+	/* Not strtok(): "a,,b" and "a," are typos, not lists of two. */
+	for (opt = copy; opt && !r; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		r = *opt ? set_opt(opt, opts, nopts, ctx, who, err, errlen) :
+		    spec_error(err, errlen, who, "empty option in '%s'", list);
+	}
 	free(copy);
 	return r;
 }

@@ -3,13 +3,24 @@
 #ifndef PARSE_H
 #define PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
- * An unsigned number, decimal or 0x-hex, with an optional K, M, G or T
- * suffix (powers of 1024) when suffix is set.  The whole string must be
- * consumed (a trailing newline is allowed).  Returns 0, -EINVAL or -ERANGE.
+ * White space around and between the words of a value: ' ', '\t' and '\n'
+ * and nothing else (isspace() would let '\r', '\v' and '\f' through, so
+ * "stop\r\n" is refused everywhere alike).
+ */
+#define PARSE_SPACE	" \t\n"
+bool parse_space(char c);
+const char *parse_skip_space(const char *s);
+
+/*
+ * An unsigned number: decimal digits, or 0x (0X) and hex digits; with an
+ * optional K, M, G or T suffix (powers of 1024) when suffix is set.  No
+ * sign, no second prefix, no octal (a leading 0 is decimal).  White space
+ * may surround it; nothing else.  Returns 0, -EINVAL or -ERANGE.
  */
 int parse_u64(const char *s, uint64_t *out, int suffix);
 
@@ -38,7 +49,7 @@ struct spec_opt {
 /*
  * Calls the matching set() for each option of a comma-separated list.
  * Returns 0, set()'s error, or -EINVAL with a message in err for an unknown
- * key or a value missing (or given to a flag).
+ * key, a value missing (or given to a flag) or an empty option.
  */
 int parse_spec_opts(const char *list, const struct spec_opt *opts, size_t nopts,
 		    void *ctx, const char *who, char *err, size_t errlen);

@@ -7,7 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
       libcmocka-dev libnl-genl-3-dev libmount-dev valgrind procps util-linux python3
       libsystemd-dev lowdown bash-completion
-      dpkg-dev debhelper lintian)
+      dpkg-dev debhelper lintian
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -139,15 +139,15 @@ static const struct column {
 	const char *title;
 	bool right;		/* numbers line up on their last digit */
 } columns[NCOLS] = {
-	[COL_DIR] = { "DIR" },
-	[COL_DEVICE] = { "DEVICE" },
-	[COL_STATE] = { "STATE" },
-	[COL_FEATURES] = { "FEATURES" },
+	[COL_DIR] = { "DIR", false },
+	[COL_DEVICE] = { "DEVICE", false },
+	[COL_STATE] = { "STATE", false },
+	[COL_FEATURES] = { "FEATURES", false },
 	[COL_SAVED] = { "SAVED", true },
 	[COL_RESUMED] = { "RESUMED", true },
-	[COL_TRANSITION] = { "LAST TRANSITION" },
+	[COL_TRANSITION] = { "LAST TRANSITION", false },
 	[COL_TOOK] = { "TOOK", true },
-	[COL_ERROR] = { "LAST ERROR" },
+	[COL_ERROR] = { "LAST ERROR", false },
 };
 
 typedef char *row_t[NCOLS];

@@ -16,7 +16,6 @@
 
 #define MAGIC		"VFMIGSTR"
 #define HEADER_FIXED	28	/* the header up to the source name */
-#define CHUNK_HEADER	16
 #define END_PAYLOAD	24
 
 /*
@@ -63,13 +62,14 @@ size_t stream_header_encode(const struct stream_header *h, uint8_t *out)
 	return HEADER_FIXED + n + 4;
 }
 
-void stream_chunk_encode(uint32_t type, const void *payload, uint32_t len,
-			 uint8_t out[STREAM_CHUNK_HEADER])
+void stream_chunk_encode(uint32_t type, uint64_t seq, const void *payload,
+			 uint32_t len, uint8_t out[STREAM_CHUNK_HEADER])
 {
 	put32(out, type);
 	put32(out + 4, len);
-	put32(out + 8, crc32c(0, payload, len));
-	put32(out + 12, crc32c(0, out, 12));
+	put64(out + 8, seq);
+	put32(out + 16, crc32c(0, payload, len));
+	put32(out + 20, crc32c(0, out, 20));
 }
 
 /* --- writing --- */
@@ -102,13 +102,14 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h)
 	return write_all(w->fd, buf, stream_header_encode(h, buf));
 }
 
+/* Chunks are numbered from 1 in stream order, the end chunk last. */
 static int write_chunk(struct stream_writer *w, uint32_t type,
 		       const void *payload, uint32_t len)
 {
 	uint8_t head[STREAM_CHUNK_HEADER];
 	int err;
 
-	stream_chunk_encode(type, payload, len, head);
+	stream_chunk_encode(type, w->totals.chunks + 1, payload, len, head);
 	err = write_all(w->fd, head, sizeof(head));
 	return err ? err : write_all(w->fd, payload, len);
 }
@@ -202,6 +203,9 @@ int stream_read_header(struct stream_reader *r, struct stream_header *h)
 		return err;
 	if (memcmp(buf, MAGIC, 8))
 		return refuse(r, "not a vfio-migfs stream");
+	if (get32(buf + 8) == 1)
+		return refuse(r, "stream format version 1 is no longer read "
+			      "(its chunks have no order); save it again with this vfio-migctl");
 	if (get32(buf + 8) != STREAM_VERSION)
 		return refuse(r, "stream version %u is not supported (%u is)",
 			      get32(buf + 8), STREAM_VERSION);
@@ -211,7 +215,9 @@ int stream_read_header(struct stream_reader *r, struct stream_header *h)
 	err = read_or_refuse(r, buf + HEADER_FIXED, n + 4);
 	if (err)
 		return err;
-	if (get32(buf + HEADER_FIXED + n) != crc32c(0, buf, HEADER_FIXED + n))
+	/* The source is a name, text: a NUL in it is not what a writer made. */
+	if (get32(buf + HEADER_FIXED + n) != crc32c(0, buf, HEADER_FIXED + n) ||
+	    memchr(buf + HEADER_FIXED, '\0', n))
 		return refuse(r, "corrupt stream header");
 	h->features = get32(buf + 12);
 	h->created = get64(buf + 16);
@@ -256,15 +262,20 @@ int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len)
 		return err;
 	type = get32(head);
 	*len = get32(head + 4);
-	if (get32(head + 12) != crc32c(0, head, 12) || !length_ok(type, *len))
+	if (get32(head + 20) != crc32c(0, head, 20) || !length_ok(type, *len))
 		return refuse(r, "corrupt chunk header at byte %llu", (unsigned long long)at);
+	/* A chunk swapped, repeated or missing is refused before its payload. */
+	if (get64(head + 8) != r->totals.chunks + 1)
+		return refuse(r, "chunk out of order at byte %llu: chunk %llu where %llu belongs",
+			      (unsigned long long)at, (unsigned long long)get64(head + 8),
+			      (unsigned long long)r->totals.chunks + 1);
 	if (type == CHUNK_PRECOPY && r->totals.stopcopy_bytes)
 		return refuse(r, "precopy chunk after stop_copy data at byte %llu",
 			      (unsigned long long)at);
 	err = read_or_refuse(r, buf, *len);
 	if (err)
 		return err;
-	if (get32(head + 8) != crc32c(0, buf, *len))
+	if (get32(head + 16) != crc32c(0, buf, *len))
 		return refuse(r, "corrupt chunk at byte %llu (CRC mismatch)",
 			      (unsigned long long)at);
 	if (type == CHUNK_END)

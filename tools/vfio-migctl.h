@@ -122,9 +122,9 @@ void progress_done(struct progress *p);
 
 /* ---- stream.c: docs/stream-format.md ---- */
 
-#define STREAM_VERSION		1
+#define STREAM_VERSION		2
 #define STREAM_NAME_MAX		255
-#define STREAM_CHUNK_HEADER	16
+#define STREAM_CHUNK_HEADER	24
 #define STREAM_CHUNK_MAX	(16u << 20)
 #define STREAM_HEADER_MAX	(28 + STREAM_NAME_MAX + 4)
 
@@ -158,8 +158,8 @@ struct stream_reader {
 
 /* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
-void stream_chunk_encode(uint32_t type, const void *payload, uint32_t len,
-			 uint8_t out[STREAM_CHUNK_HEADER]);
+void stream_chunk_encode(uint32_t type, uint64_t seq, const void *payload,
+			 uint32_t len, uint8_t out[STREAM_CHUNK_HEADER]);
 /* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
 int write_all(int fd, const void *buf, size_t len);
 /* Writers return 0 or -errno. */

@@ -31,6 +31,10 @@ eq "overlap" "$(werr "$D/ranges" "$(printf '0 8192\n4096 4096')")" "Invalid argu
 eq "zero length" "$(werr "$D/ranges" "0 0")" "Invalid argument"
 eq "garbage" "$(werr "$D/ranges" "0 4096 7")" "Invalid argument"
 eq "bad page size" "$(werr "$D/page_size" 1000)" "Invalid argument"
+# Line ends alike in every file: CRLF is refused here as in ranges.
+eq "ranges CRLF" "$(werr "$D/ranges" $'0 4096\r')" "Invalid argument"
+eq "page size CRLF" "$(werr "$D/page_size" $'4096\r')" "Invalid argument"
+eq "page size 0x0x1000" "$(werr "$D/page_size" 0x0x1000)" "Invalid argument"
 eq "page size the ranges don't fit" "$(werr "$D/page_size" 128K)" "Invalid argument"
 # The shell writes line by line; each write stores the value so far, so
 # the refused overlap left its first line.

@@ -64,7 +64,8 @@ eq "v1 SAVING state" "$(cat "$A/state")" stop_copy
 echo 1 > "$A/reset"
 
 # Refusals leave the state alone.
-for bad in bogus error "SAVING|RESUMING" "RUNNING|RESUMING" "" "stop stop"; do
+for bad in bogus error "SAVING|RESUMING" "RUNNING|RESUMING" "" "stop stop" \
+	$'stop\r' $'\vstop'; do
 	eq "write '$bad'" "$(werr "$A/state" "$bad")" "Invalid argument"
 done
 eq "state after refusals" "$(cat "$A/state")" running
@@ -93,6 +94,9 @@ eq "still error" "$(cat "$A/state")" error
 grep -q "^last_error: .*EIO" "$A/status" && ok || fail "cause kept: $(grep last_error "$A/status")"
 eq "reset 0" "$(werr "$A/reset" 0)" "Invalid argument"
 eq "reset x" "$(werr "$A/reset" x)" "Invalid argument"
+eq "reset 0x0x1" "$(werr "$A/reset" 0x0x1)" "Invalid argument"
+eq "reset 1 CRLF" "$(werr "$A/reset" $'1\r')" "Invalid argument"
+eq "still error after bad resets" "$(cat "$A/state")" error
 eq "reset" "$(werr "$A/reset" 1)" ok
 eq "running after reset" "$(cat "$A/state")" running
 eq "fail consumed" "$(cat "$A/sim/fail")" none

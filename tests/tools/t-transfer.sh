@@ -18,9 +18,9 @@ start sim:s,size=4M,dirty_rate=200 "$S" sim:f,size=4M,dirty_rate=100000 "$F" \
 D0=$(digest "$D")	# what a reset brings D back to
 
 # layout FILE [PAYLOAD]: the stream's layout, one item a line: magic,
-# version, features, source, "chunk TYPE OFFSET LENGTH" for every chunk
-# (the end chunk too) and "end PRECOPY STOPCOPY CHUNKS"; the data chunks'
-# payloads, concatenated, into PAYLOAD.
+# version, features, source, "chunk TYPE OFFSET LENGTH NUMBER" for every
+# chunk (the end chunk too) and "end PRECOPY STOPCOPY CHUNKS"; the data
+# chunks' payloads, concatenated, into PAYLOAD.
 layout() {
 	python3 - "$@" <<'EOF'
 import struct, sys
@@ -33,15 +33,15 @@ print("features", features)
 print("source", f[28:28 + n].decode(errors="replace"))
 types = {1: "precopy", 2: "stop_copy", 0x454E4421: "end"}
 off = 28 + n + 4
-while off + 16 <= len(f):
-    t, length = struct.unpack_from("<II", f, off)
-    payload = f[off + 16:off + 16 + length]
-    print("chunk", types.get(t, t), off, length)
+while off + 24 <= len(f):
+    t, length, number = struct.unpack_from("<IIQ", f, off)
+    payload = f[off + 24:off + 24 + length]
+    print("chunk", types.get(t, t), off, length, number)
     if t == 0x454E4421:
         print("end", *struct.unpack("<QQQ", payload))
     elif out:
         out.write(payload)
-    off += 16 + length
+    off += 24 + length
 EOF
 }
 
@@ -58,6 +58,40 @@ chunks() {
 
 chunk_at() {
 	layout "$1" | awk -v n="$2" '$1 == "chunk" && ++i == n { print $3 }'
+}
+
+# rechunk FILE OUT N...: FILE with its data chunks replaced by its chunks
+# number N..., in that order (its header and end chunk as they were).
+rechunk() {
+	local file=$1 out=$2 offs n
+	shift 2
+	offs=($(layout "$file" | awk '$1 == "chunk" { print $3 }'))
+	{
+		head -c "${offs[0]}" "$file"
+		for n; do
+			tail -c +$((offs[n - 1] + 1)) "$file" | head -c $((offs[n] - offs[n - 1]))
+		done
+		tail -c +$((offs[${#offs[@]} - 1] + 1)) "$file"
+	} > "$out"
+}
+
+# as_version1 FILE OUT: FILE with version 1 in its header, under a right CRC.
+as_version1() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys
+f = bytearray(open(sys.argv[1], "rb").read())
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for x in data:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+n = struct.unpack_from("<I", f, 24)[0]
+struct.pack_into("<I", f, 8, 1)
+struct.pack_into("<I", f, 28 + n, crc32c(f[:28 + n]))
+open(sys.argv[2], "wb").write(f)
+EOF
 }
 
 # flip FILE OFFSET: invert the byte at OFFSET.
@@ -87,11 +121,13 @@ ctl load --run "$D" "$T/s1"
 passed "load --run"
 is "load --run" "$D" running "$(digest "$S")"
 eq "magic" "$(field "$T/s1" magic)" VFMIGSTR
-eq "version" "$(field "$T/s1" version)" 1
+eq "version" "$(field "$T/s1" version)" 2
 eq "features: stop_copy p2p pre_copy dirty" "$(field "$T/s1" features)" 15
 eq "source" "$(field "$T/s1" source)" "sim:s,size=4M,dirty_rate=200"
 eq "chunks in order" "$(layout "$T/s1" | awk '$1 == "chunk" { print $2 }' | uniq | xargs)" \
 	"precopy stop_copy end"
+eq "chunks numbered from 1, the end chunk last" \
+	"$(layout "$T/s1" | awk '$1 == "chunk" && $5 != ++i { print "chunk", i, "is", $5 }')" ""
 
 echo running > "$S/state"
 "$MIGCTL" save "$S" - 2>"$T/err" | "$MIGCTL" load "$D" - 2>>"$T/err"
@@ -213,7 +249,7 @@ damaged() {
 	flip "$T/bad" "$2"
 	refused "$1" "$T/bad" "$3"
 }
-damaged "corrupt chunk" $((C2 + 16 + 1000)) "corrupt chunk at byte $C2 (CRC mismatch)"
+damaged "corrupt chunk" $((C2 + 24 + 1000)) "corrupt chunk at byte $C2 (CRC mismatch)"
 damaged "corrupt chunk header" $((C2 + 4)) "corrupt chunk header at byte $C2"
 damaged "corrupt stream header" 30 "corrupt stream header (nothing was changed)"
 
@@ -222,6 +258,20 @@ cut_at() {
 	head -c "$2" "$T/x1" > "$T/bad"
 	refused "$1" "$T/bad" "$3"
 }
+# Chunks moved whole: every CRC and total holds, the numbers do not.
+C3=$(chunk_at "$T/x1" 3)
+eq "chunks 2 and 3 are one size" "$(layout "$T/x1" | awk '$1 == "chunk" && ++i == 2 { print $4 }')" \
+	"$(layout "$T/x1" | awk '$1 == "chunk" && ++i == 3 { print $4 }')"
+rechunk "$T/x1" "$T/bad" 1 2 3 4 5
+check "rechunk in order is the stream" cmp -s "$T/x1" "$T/bad"
+rechunk "$T/x1" "$T/bad" 1 3 2 4 5
+refused "chunks 2 and 3 swapped" "$T/bad" "chunk out of order at byte $C2: chunk 3 where 2 belongs"
+rechunk "$T/x1" "$T/bad" 1 2 2 4 5
+refused "chunk 2 twice, 3 dropped" "$T/bad" "chunk out of order at byte $C3: chunk 2 where 3 belongs"
+
+as_version1 "$T/x1" "$T/bad"
+refused "a version 1 stream" "$T/bad" "stream format version 1 is no longer read (its chunks have no order); save it again with this vfio-migctl (nothing was changed)"
+
 cut_at "cut in the header" 10 "truncated stream: it ends at byte 10 (nothing was changed)"
 cut_at "cut in a chunk" $((C2 + 1000)) "truncated stream: it ends at byte $((C2 + 1000))"
 cut_at "cut before the end chunk" "$END" "truncated stream: it ends at byte $END"

@@ -269,6 +269,25 @@ static void test_parse_rejects(void **state)
 			fail_msg("'%s' should not parse", bad[i]);
 }
 
+/*
+ * White space is ' ', '\t' and '\n' only, as in every other value: a
+ * carriage return, vertical tab or form feed is refused, not trimmed.
+ */
+static void test_parse_line_endings(void **state)
+{
+	static const char *const bad[] = {
+		"stop\r\n", "stop\r", "\rstop", "\vstop", "stop\f", "stop\v\n",
+		"RUNNING|SAVING\r\n", "0\r",
+	};
+	enum mig_state s;
+
+	(void)state;
+	assert_parses("\t stop \t\n", MIG_STOP);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (mig_state_parse(bad[i], &s) != -EINVAL)
+			fail_msg("'%s' should not parse", bad[i]);
+}
+
 static void test_features_format(void **state)
 {
 	char buf[64];
@@ -295,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_parse_names),
 		cmocka_unit_test(test_parse_v1_bits),
 		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_parse_line_endings),
 		cmocka_unit_test(test_features_format),
 	};
 

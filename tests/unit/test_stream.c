@@ -125,27 +125,35 @@ static void test_layout(void **state)
 
 	(void)state;
 	assert_memory_equal(b, "VFMIGSTR", 8);
-	assert_int_equal(le32(b + 8), 1);
+	assert_int_equal(le32(b + 8), 2);
 	assert_int_equal(le32(b + 12), FEATURE_STOP_COPY | FEATURE_PRE_COPY);
 	assert_int_equal(le32(b + 16), 1764000000);
 	assert_int_equal(le32(b + 20), 0);
 	assert_int_equal(le32(b + 24), 5);
 	assert_memory_equal(b + 28, "sim:a", 5);
 	assert_int_equal(le32(b + 33), crc32c(0, b, 33));
-	/* The first chunk: type, length, payload CRC, header CRC, payload. */
+	/*
+	 * The first chunk: type, length, number (64 bits), payload CRC,
+	 * header CRC, payload.
+	 */
 	off = 37;
 	assert_int_equal(le32(b + off), CHUNK_PRECOPY);
 	assert_int_equal(le32(b + off + 4), sizeof(pre1));
-	assert_int_equal(le32(b + off + 8), crc32c(0, pre1, sizeof(pre1)));
-	assert_int_equal(le32(b + off + 12), crc32c(0, b + off, 12));
-	assert_memory_equal(b + off + 16, pre1, sizeof(pre1));
-	/* The end chunk closes the stream: 16 + 24 bytes. */
-	off = n - 40;
+	assert_int_equal(le32(b + off + 8), 1);
+	assert_int_equal(le32(b + off + 12), 0);
+	assert_int_equal(le32(b + off + 16), crc32c(0, pre1, sizeof(pre1)));
+	assert_int_equal(le32(b + off + 20), crc32c(0, b + off, 20));
+	assert_memory_equal(b + off + 24, pre1, sizeof(pre1));
+	/* The second one is number 2. */
+	assert_int_equal(le32(b + off + 24 + sizeof(pre1) + 8), 2);
+	/* The end chunk closes the stream, numbered last: 24 + 24 bytes. */
+	off = n - 48;
 	assert_int_equal(le32(b + off), CHUNK_END);
 	assert_int_equal(le32(b + off + 4), 24);
-	assert_int_equal(le32(b + off + 16), sizeof(pre1) + sizeof(pre2));
-	assert_int_equal(le32(b + off + 24), sizeof(stop1));
-	assert_int_equal(le32(b + off + 32), 3);
+	assert_int_equal(le32(b + off + 8), 4);
+	assert_int_equal(le32(b + off + 24), sizeof(pre1) + sizeof(pre2));
+	assert_int_equal(le32(b + off + 32), sizeof(stop1));
+	assert_int_equal(le32(b + off + 40), 3);
 	close(fd);
 }
 
@@ -195,12 +203,13 @@ static void test_damage(void **state)
 
 	(void)state;
 	expect_refused(b, n, 0, 0x20, "not a vfio-migfs stream");
-	expect_refused(b, n, 8, 0x03, "stream version 2 is not supported");
+	expect_refused(b, n, 8, 0x01, "stream version 3 is not supported (2 is)");
 	expect_refused(b, n, 12, 0x01, "corrupt stream header");
 	expect_refused(b, n, 30, 0x01, "corrupt stream header");	/* the name */
 	expect_refused(b, n, 37, 0x01, "corrupt chunk header at byte 37");
 	expect_refused(b, n, 41, 0x01, "corrupt chunk header at byte 37");
-	expect_refused(b, n, 53, 0x01, "corrupt chunk at byte 37 (CRC mismatch)");
+	expect_refused(b, n, 45, 0x01, "corrupt chunk header at byte 37");	/* number */
+	expect_refused(b, n, 61, 0x01, "corrupt chunk at byte 37 (CRC mismatch)");
 	expect_refused(b, n, n - 1, 0x01, "corrupt chunk at byte");	/* the end chunk */
 	/* Every byte of the stream is covered by a check. */
 	for (size_t i = 0; i < n; i++)
@@ -227,9 +236,9 @@ static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	/* Frame a short payload, then claim len: the header CRC still holds. */
-	stream_chunk_encode(type, payload, sizeof(payload), head);
+	stream_chunk_encode(type, 1, payload, sizeof(payload), head);
 	set_le32(head + 4, len);
-	set_le32(head + 12, crc32c(0, head, 12));
+	set_le32(head + 20, crc32c(0, head, 20));
 	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
 	assert_int_equal(write(w.fd, payload, sizeof(payload)), (ssize_t)sizeof(payload));
 	assert_refused(w.fd, why, "a chunk");
@@ -255,7 +264,7 @@ static void expect_order_refused(const uint32_t *types, size_t n, bool tamper_en
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(stream_write_data(&w, types[i], "abcd", 4), 0);
 	if (tamper_end)
-		w.totals.chunks++;
+		w.totals.stopcopy_bytes++;
 	assert_int_equal(stream_write_end(&w), 0);
 	assert_refused(w.fd, why, "chunk order");
 }
@@ -271,6 +280,131 @@ static void test_bad_order(void **state)
 			     "precopy chunk after stop_copy data at byte");
 	expect_order_refused(pre_only, 1, false, "the stream has no stop_copy data");
 	expect_order_refused(stop_only, 1, true, "the end chunk does not match the stream");
+}
+
+/*
+ * Chunk order.  A stream of four stop_copy chunks of one size, so that
+ * moving whole chunks keeps every total the end chunk checks.
+ */
+#define ORDER_CHUNKS	4
+#define ORDER_PAYLOAD	8
+#define ORDER_CHUNK	(STREAM_CHUNK_HEADER + ORDER_PAYLOAD)
+
+/* The order stream's bytes; *head is where its first chunk begins. */
+static size_t order_stream(uint8_t *b, size_t len, size_t *head)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .source = "x" };
+	char payload[ORDER_PAYLOAD];
+	size_t n;
+
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	*head = (size_t)lseek(w.fd, 0, SEEK_CUR);
+	for (int i = 1; i <= ORDER_CHUNKS; i++) {
+		snprintf(payload, sizeof(payload), "chunk%d", i);
+		assert_int_equal(stream_write_data(&w, CHUNK_STOPCOPY, payload,
+						   sizeof(payload)), 0);
+	}
+	assert_int_equal(stream_write_end(&w), 0);
+	n = stream_bytes(w.fd, b, len);
+	close(w.fd);
+	return n;
+}
+
+/*
+ * Reads the order stream with its data chunks replaced by those numbered
+ * in order[] (from 1; 0 ends the list).  Returns what read_all() does; the
+ * payloads handed to the caller before it stopped are in payloads.
+ */
+static int read_reordered(const int *order, struct stream_reader *r,
+			  char *payloads, size_t *plen)
+{
+	uint8_t orig[512], b[512];
+	size_t head, n = order_stream(orig, sizeof(orig), &head);
+	size_t end = head + ORDER_CHUNKS * ORDER_CHUNK, out = head;
+	int fd, ret;
+
+	memcpy(b, orig, head);
+	for (size_t i = 0; order[i]; i++, out += ORDER_CHUNK)
+		memcpy(b + out, orig + head + (size_t)(order[i] - 1) * ORDER_CHUNK,
+		       ORDER_CHUNK);
+	memcpy(b + out, orig + end, n - end);
+	fd = from_bytes(b, out + n - end);
+	ret = read_all(fd, r, payloads, plen);
+	close(fd);
+	return ret;
+}
+
+/*
+ * order[] is refused with why at the chunk in position `bad` (from 0),
+ * and none of that chunk's payload reached the caller: only the payloads
+ * of the chunks before it did.
+ */
+static void expect_order_refused_at(const int *order, size_t bad, const char *why)
+{
+	char payloads[256], want[256], expect[160];
+	struct stream_reader r;
+	uint8_t orig[512];
+	size_t head, plen;
+
+	order_stream(orig, sizeof(orig), &head);
+	snprintf(expect, sizeof(expect), "chunk out of order at byte %zu: %s",
+		 head + bad * ORDER_CHUNK, why);
+	assert_int_equal(read_reordered(order, &r, payloads, &plen), -EBADMSG);
+	assert_string_equal(r.error, expect);
+	for (size_t i = 0; i < bad; i++)
+		snprintf(want + i * ORDER_PAYLOAD, ORDER_PAYLOAD, "chunk%d", order[i]);
+	assert_int_equal(plen, bad * ORDER_PAYLOAD);
+	assert_memory_equal(payloads, want, plen);
+}
+
+static void test_chunk_order(void **state)
+{
+	static const int in_order[] = { 1, 2, 3, 4, 0 };
+	static const int swapped[] = { 1, 3, 2, 4, 0 };
+	static const int repeated[] = { 1, 2, 2, 4, 0 };	/* 3 dropped */
+	static const int dropped[] = { 1, 2, 4, 0 };
+	static const int rotated[] = { 2, 3, 4, 1, 0 };
+	static const int last_twice[] = { 1, 2, 3, 4, 4, 0 };
+	struct stream_reader r;
+	char payloads[256];
+	size_t plen;
+
+	(void)state;
+	/* The frame the cases below build on reads back whole. */
+	assert_int_equal(read_reordered(in_order, &r, payloads, &plen), CHUNK_END);
+	assert_int_equal(plen, ORDER_CHUNKS * ORDER_PAYLOAD);
+	expect_order_refused_at(swapped, 1, "chunk 3 where 2 belongs");
+	expect_order_refused_at(repeated, 2, "chunk 2 where 3 belongs");
+	expect_order_refused_at(dropped, 2, "chunk 4 where 3 belongs");
+	expect_order_refused_at(rotated, 0, "chunk 2 where 1 belongs");
+	expect_order_refused_at(last_twice, 4, "chunk 4 where 5 belongs");
+}
+
+/* A version 1 stream (no chunk numbers) is refused at its header. */
+static void test_old_version(void **state)
+{
+	uint8_t b[512];
+	size_t n = small_stream(b, sizeof(b));
+
+	(void)state;
+	set_le32(b + 8, 1);
+	set_le32(b + 33, crc32c(0, b, 33));
+	assert_refused(from_bytes(b, n), "stream format version 1 is no longer read "
+		       "(its chunks have no order); save it again with this vfio-migctl",
+		       "version 1");
+}
+
+/* A name with a NUL, under a valid CRC: not what a writer makes. */
+static void test_source_nul(void **state)
+{
+	uint8_t b[512];
+	size_t n = small_stream(b, sizeof(b));
+
+	(void)state;
+	b[30] = '\0';	/* "si\0:a" */
+	set_le32(b + 33, crc32c(0, b, 33));
+	assert_refused(from_bytes(b, n), "corrupt stream header", "a NUL in the source");
 }
 
 static void test_trailing_bytes(void **state)
@@ -292,6 +426,9 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_chunks),
 		cmocka_unit_test(test_bad_order),
+		cmocka_unit_test(test_chunk_order),
+		cmocka_unit_test(test_old_version),
+		cmocka_unit_test(test_source_nul),
 		cmocka_unit_test(test_trailing_bytes),
 	};
 

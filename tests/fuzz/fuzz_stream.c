@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfio-migctl's stream decoder (tools/stream.c).  Any bytes are read as
+ * `vfio-migctl load` reads them; a stream it takes must be exactly what
+ * the writer makes of the decoded header and chunks: a decoded stream
+ * re-encodes to itself, byte for byte.  A refusal must say why.
+ *
+ * The first byte of the input picks whether the rest is read as it is
+ * or with every CRC made right first (as far as its lengths lay the
+ * stream out), so that the checks behind the CRCs are reached too.
+ */
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "fuzz.h"
+#include "vfio-migctl.h"
+
+static uint8_t chunk[STREAM_CHUNK_MAX];
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The layout of docs/stream-format.md, version 2. */
+static void fix_crcs(uint8_t *p, size_t size)
+{
+	size_t off, n;
+
+	if (size < 28 || (n = get32(p + 24)) > STREAM_NAME_MAX || 28 + n + 4 > size)
+		return;
+	put32(p + 28 + n, crc32c(0, p, 28 + n));
+	for (off = 28 + n + 4; off + STREAM_CHUNK_HEADER <= size; ) {
+		size_t len = get32(p + off + 4);
+
+		if (len > size - off - STREAM_CHUNK_HEADER)
+			return;
+		put32(p + off + 16, crc32c(0, p + off + STREAM_CHUNK_HEADER, len));
+		put32(p + off + 20, crc32c(0, p + off, 20));
+		off += STREAM_CHUNK_HEADER + len;
+	}
+}
+
+static int memfd_with(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("stream", 0);
+
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET))
+		abort();
+	return fd;
+}
+
+/* Decodes the stream in in while writing it again to out; the last result. */
+static int decode(int in, int out)
+{
+	struct stream_reader r = { .fd = in };
+	struct stream_writer w = { .fd = out };
+	struct stream_header h;
+	uint32_t len;
+	int type;
+
+	type = stream_read_header(&r, &h);
+	if (!type)
+		fuzz_check(!stream_write_header(&w, &h), "write header");
+	while (!type || (type > 0 && type != CHUNK_END)) {
+		type = stream_read_chunk(&r, chunk, &len);
+		if (type > 0 && type != CHUNK_END)
+			fuzz_check(!stream_write_data(&w, (uint32_t)type, chunk, len), "write chunk");
+	}
+	if (type == CHUNK_END) {
+		fuzz_check(!memcmp(&r.totals, &w.totals, sizeof(r.totals)), "totals differ");
+		fuzz_check(!stream_write_end(&w), "write end");
+	} else {
+		fuzz_check(r.error[0], "refused without a reason");
+	}
+	return type;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t isize)
+{
+	static uint8_t again[1 << 20], data[1 << 20];
+	size_t size = isize ? isize - 1 : 0;
+	int in, out;
+
+	if (size > sizeof(data))
+		return 0;
+	memcpy(data, input + 1, size);
+	if (isize && input[0] & 1)
+		fix_crcs(data, size);
+	in = memfd_with(data, size);
+	out = memfd_create("again", 0);
+
+	if (decode(in, out) == CHUNK_END) {
+		ssize_t n = pread(out, again, sizeof(again), 0);
+
+		fuzz_check(n == (ssize_t)size && !memcmp(again, data, size),
+			   "a %zu-byte stream decodes and re-encodes to %zd other bytes",
+			   size, n);
+	}
+	close(in);
+	close(out);
+	return 0;
+}
