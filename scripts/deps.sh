@@ -2,7 +2,8 @@
 # Install the Debian packages vfio-migfs builds and tests with (as root).
 set -eu
 pkgs=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
-      libcmocka-dev libnl-genl-3-dev libmount-dev valgrind procps util-linux python3)
+      libcmocka-dev libnl-genl-3-dev libmount-dev libisal-dev libxxhash-dev
+      valgrind procps util-linux python3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
