@@ -11,8 +11,9 @@
  * status.c and watch.c show where devices stand.
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order), devlink.c speaks devlink's
- * generic netlink (building messages, parsing replies, PCI names), with
- * no policy and no exits so that it can be tested on its own.
+ * generic netlink (building messages, parsing replies), with no policy
+ * and no exits so that it can be tested on its own.  PCI addresses
+ * (pci_addr.h) and timestamps (timestamp.h) are the daemon's helpers too.
  */
 #ifndef VFIO_MIGCTL_H
 #define VFIO_MIGCTL_H
@@ -26,6 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "pci_addr.h"
 
 struct nlmsghdr;
 struct nl_msg;
@@ -315,24 +318,6 @@ int status_error(const char *dir, int err);
 
 /* argv[0] is the subcommand's name; returns the exit status. */
 int cmd_prepare(int argc, char **argv);
-
-/* ---- devlink.c: PCI names ---- */
-
-struct pci_addr {
-	uint32_t domain;
-	uint8_t bus, dev, fn;
-};
-
-/* "dddd:bb:dd.f" with a domain of up to 8 hex digits, and its NUL */
-#define PCI_ADDR_SIZE	17
-
-/*
- * DOMAIN:BUS:DEV.FN or BUS:DEV.FN (domain 0), hex in either case.
- * Returns 0 or -EINVAL.
- */
-int pci_addr_parse(const char *s, struct pci_addr *a);
-/* The kernel's spelling, as in /sys/bus/pci/devices: 0000:3b:00.1. */
-void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_SIZE]);
 
 /* ---- devlink.c: ports ---- */
 
