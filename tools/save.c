@@ -102,6 +102,9 @@ static int precopy_rounds(struct save_job *job, int fd)
 	int err = read_precopy(job, &initial, &dirty);
 
 	for (job->stats.rounds = 1; !err; job->stats.rounds++) {
+		/* A round with nothing to read never looks at the signal. */
+		if (interrupted)
+			return errmsg_set(&job->err, -EINTR, "interrupted");
 		t0 = now_usec();
 		err = drain(job, fd, CHUNK_PRECOPY, initial + dirty, &got);
 		if (err)

@@ -413,7 +413,7 @@ exec 8>&-
 failed "SIGINT mid-load" 130 "load $D: interrupted; the device was reset"
 echo running > "$F/state"
 bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
-wait_for "the migration of $F to begin" grep -q "transition running -> pre_copy" "$F/log"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
 kill -INT "$PID"
 collect
 failed "SIGINT mid-migrate" 130 "interrupted; the source is running again; the device was reset"
