@@ -7,17 +7,10 @@
 #ifndef CRC32C_H
 #define CRC32C_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* The fastest implementation this CPU has. */
+/* ISA-L's, the fastest implementation this CPU has. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
-
-/* The two implementations behind crc32c(), exposed for testing. */
-uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
-bool crc32c_hw_available(void);
-/* Only when crc32c_hw_available(); otherwise it falls back to software. */
-uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
 
 #endif

@@ -6,26 +6,21 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "backend.h"
+#include "timestamp.h"
 
 void history_add(struct mig_history *h, const char *fmt, va_list ap)
 {
-	struct timespec ts;
-	struct tm tm;
 	char *line;
-	int n;
+	size_t n;
 
 	if (!h->lines && !(h->lines = calloc(MIG_HISTORY_LINES, MIG_HISTORY_LINE)))
 		return;		/* history is best effort */
 	line = h->lines[h->next];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = (int)strftime(line, MIG_HISTORY_LINE, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(line + n, MIG_HISTORY_LINE - (size_t)n, ".%06ldZ ",
-		      ts.tv_nsec / 1000);
-	vsnprintf(line + n, MIG_HISTORY_LINE - (size_t)n, fmt, ap);
+	n = timestamp_now(line, MIG_HISTORY_LINE);
+	line[n++] = ' ';
+	vsnprintf(line + n, MIG_HISTORY_LINE - n, fmt, ap);
 	h->next = (h->next + 1) % MIG_HISTORY_LINES;
 	if (h->count < MIG_HISTORY_LINES)
 		h->count++;

@@ -111,24 +111,14 @@ int parse_bool(const char *s, int *out)
 	return 0;
 }
 
-#define E(x) { x, #x }
-static const struct { int err; const char *name; } errnos[] = {
-	E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(EBADF),
-	E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(EBUSY), E(EEXIST),
-	E(ENODEV), E(EINVAL), E(ENOSPC), E(ESPIPE), E(ERANGE), E(ENOTTY),
-	E(ENODATA), E(ETIMEDOUT), E(EOPNOTSUPP), E(ENOMSG), E(EPROTO),
-	E(EOVERFLOW), E(ESTALE), E(ECANCELED), E(EHWPOISON),
-};
-#undef E
+#define ERRNO_MAX	4095	/* the kernel's MAX_ERRNO */
 
 const char *errno_name(int err)
 {
-	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (errnos[i].err == err)
-			return errnos[i].name;
-	return NULL;
+	return err > 0 ? strerrorname_np(err) : NULL;
 }
 
+/* glibc names numbers but has no lookup by name: the reverse is a scan. */
 int parse_errno(const char *name, int *err)
 {
 	uint64_t v;
@@ -138,14 +128,15 @@ int parse_errno(const char *name, int *err)
 	len = strcspn(name, PARSE_SPACE);
 	if (*parse_skip_space(name + len))
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
-		if (strlen(errnos[i].name) == len &&
-		    !strncasecmp(name, errnos[i].name, len)) {
-			*err = errnos[i].err;
+	for (int e = 1; e <= ERRNO_MAX; e++) {
+		const char *known = strerrorname_np(e);
+
+		if (known && strlen(known) == len && !strncasecmp(name, known, len)) {
+			*err = e;
 			return 0;
 		}
 	}
-	if (parse_u64(name, &v, 0) || v == 0 || v > 4095)
+	if (parse_u64(name, &v, 0) || v == 0 || v > ERRNO_MAX)
 		return -EINVAL;
 	*err = (int)v;
 	return 0;

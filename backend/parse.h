@@ -27,9 +27,12 @@ int parse_u64(const char *s, uint64_t *out, int suffix);
 /* Like parse_u64, but stops at white space and sets *end past the number. */
 int parse_u64_word(const char *s, uint64_t *out, int suffix, const char **end);
 
-/* "EIO" -> EIO; also plain numbers.  Returns 0 or -EINVAL. */
+/*
+ * "EIO" -> EIO, case-insensitively, for every name errno_name() gives;
+ * also plain numbers, 1 to 4095.  Returns 0 or -EINVAL.
+ */
 int parse_errno(const char *name, int *err);
-/* EIO -> "EIO", or NULL for an errno without a name here. */
+/* EIO -> "EIO" (glibc's strerrorname_np), or NULL for an errno without a name. */
 const char *errno_name(int err);
 
 /* A boolean attribute value: 1 or 0 (white space around allowed). */

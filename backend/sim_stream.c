@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "crc32c.h"
 #include "sim.h"
 
@@ -35,7 +37,7 @@ static void put64(unsigned char *p, uint64_t v)
 	put32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Loads of little-endian fields; the digest reads all state through get64. */
+/* Loads of little-endian fields. */
 static uint32_t get32(const unsigned char *p)
 {
 	uint32_t v;
@@ -93,68 +95,9 @@ uint64_t sim_stream_size(const struct sim_image *img)
 	return HDR_LEN + records_bytes(img, 0) + END_LEN;
 }
 
-/* XXH64 (seed 0): four independent lanes keep the multiplier busy. */
-#define P1 0x9e3779b185ebca87ull
-#define P2 0xc2b2ae3d27d4eb4full
-#define P3 0x165667b19e3779f9ull
-#define P4 0x85ebca77c2b2ae63ull
-#define P5 0x27d4eb2f165667c5ull
-
-static uint64_t rotl(uint64_t v, int r)
-{
-	return v << r | v >> (64 - r);
-}
-
-static uint64_t xxh_round(uint64_t acc, uint64_t in)
-{
-	return rotl(acc + in * P2, 31) * P1;
-}
-
-static uint64_t xxh_merge(uint64_t h, uint64_t v)
-{
-	return (h ^ xxh_round(0, v)) * P1 + P4;
-}
-
-static uint64_t xxh_lanes(const unsigned char **pp, uint64_t len)
-{
-	const unsigned char *p = *pp, *end = p + len - len % 32;
-	uint64_t v[4] = { P1 + P2, P2, 0, -P1 }, h;
-
-	for (; p < end; p += 32)
-		for (int i = 0; i < 4; i++)
-			v[i] = xxh_round(v[i], get64(p + 8 * i));
-	*pp = p;
-	h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18);
-	for (int i = 0; i < 4; i++)
-		h = xxh_merge(h, v[i]);
-	return h;
-}
-
-static uint64_t xxh64(const unsigned char *p, uint64_t len)
-{
-	uint64_t h, rest = len % 32;
-
-	h = len >= 32 ? xxh_lanes(&p, len) : P5;
-	h += len;
-	for (; rest >= 8; p += 8, rest -= 8)
-		h = rotl(h ^ xxh_round(0, get64(p)), 27) * P1 + P4;
-	if (rest >= 4) {
-		h = rotl(h ^ get32(p) * P1, 23) * P2 + P3;
-		p += 4;
-		rest -= 4;
-	}
-	while (rest--)
-		h = rotl(h ^ *p++ * P5, 11) * P1;
-	h ^= h >> 33;
-	h *= P2;
-	h ^= h >> 29;
-	h *= P3;
-	return h ^ h >> 32;
-}
-
 uint64_t sim_digest(const struct sim_image *img)
 {
-	return xxh64(img->mem, img->size);
+	return XXH64(img->mem, img->size, 0);
 }
 
 /*
@@ -175,7 +118,7 @@ static void crcs_set(unsigned char *crcs, uint64_t idx, uint32_t crc)
 
 static uint64_t crcs_digest(const unsigned char *crcs, uint64_t nblocks)
 {
-	return xxh64(crcs, 4 * nblocks);
+	return XXH64(crcs, 4 * nblocks, 0);
 }
 
 /* CRC of a block record: its index, then its payload. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "parse.h"
+#include "pci_addr.h"
 #include "vfio.h"
 
 struct vfio_spec {
@@ -127,20 +128,25 @@ static bool is_uuid(const char *s, size_t len)
 	return true;
 }
 
-/* dddd:bb:dd.f, or bb:dd.f in domain 0 */
-static bool is_pci_addr(const char *s, size_t len)
+/* The device's PCI address in the kernel's spelling, if it is one. */
+static bool pci_name(const char *s, size_t len, char name[PCI_ADDR_SIZE])
 {
-	const char *tail = len == 12 ? s + 5 : s;
+	char copy[PCI_ADDR_SIZE];
+	struct pci_addr addr;
 
-	if ((len != 12 || s[4] != ':') && len != 7)
+	if (len >= sizeof(copy))
 		return false;
-	return tail[2] == ':' && tail[5] == '.' &&
-	       all_of(s, len, "0123456789abcdefABCDEF:.");
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	if (pci_addr_parse(copy, &addr))
+		return false;
+	pci_addr_format(&addr, name);
+	return true;
 }
 
 static int find_sysfs(struct vfio_spec *s, char *dir)
 {
-	char raw[PATH_MAX];
+	char raw[PATH_MAX], pci[PCI_ADDR_SIZE];
 	int n;
 
 	if (s->dev[0] == '/')
@@ -148,9 +154,8 @@ static int find_sysfs(struct vfio_spec *s, char *dir)
 	else if (is_uuid(s->dev, s->devlen))
 		n = snprintf(raw, sizeof(raw), "/sys/bus/mdev/devices/%.*s",
 			     (int)s->devlen, s->dev);
-	else if (is_pci_addr(s->dev, s->devlen))
-		n = snprintf(raw, sizeof(raw), "/sys/bus/pci/devices/%s%.*s",
-			     s->devlen == 7 ? "0000:" : "", (int)s->devlen, s->dev);
+	else if (pci_name(s->dev, s->devlen, pci))
+		n = snprintf(raw, sizeof(raw), "/sys/bus/pci/devices/%s", pci);
 	else
 		return spec_fail(s, "not a PCI address, mdev UUID or sysfs device path");
 	if (n < 0 || (size_t)n >= sizeof(raw) || !realpath(raw, dir))

@@ -5,7 +5,8 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
-      libcmocka-dev libnl-genl-3-dev libmount-dev valgrind procps util-linux python3
+      libcmocka-dev libnl-genl-3-dev libmount-dev libisal-dev libxxhash-dev
+      valgrind procps util-linux python3
       libsystemd-dev lowdown bash-completion
       dpkg-dev debhelper lintian
       clang libclang-rt-14-dev)

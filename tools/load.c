@@ -7,7 +7,9 @@
  * half-loaded.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
@@ -88,8 +90,7 @@ static int feed(struct load_job *job, int fd)
 		err = write_all(fd, job->buf, len);
 		if (err)
 			return errmsg_sys(&job->err, err, "writing %s/data", job->dir);
-		progress_update(&job->progress, job->reader.totals.precopy_bytes +
-				job->reader.totals.stopcopy_bytes);
+		progress_update(&job->progress, job->reader.offset);
 	}
 	return 0;
 }
@@ -115,12 +116,14 @@ int load_device(struct load_job *job)
 	err = check_destination(job->dir, &job->err);
 	if (err)
 		return err;
+	job->t_start = now_usec();
 	err = open_resuming(job->dir, &fd, &job->err);
-	progress_phase(&job->progress, "resuming", 0);
+	progress_phase(&job->progress, "resuming", job->size);
 	err = err ? err : feed(job, fd);
 	if (fd >= 0)
 		err = close_resuming(job->dir, fd, err, &job->err);
 	err = err ? err : finish_resuming(job->dir, job->run, &job->err);
+	job->t_end = now_usec();
 	progress_done(&job->progress);
 	if (err)
 		job->device_error = abandon_resuming(job->dir, &job->err);
@@ -128,6 +131,38 @@ int load_device(struct load_job *job)
 }
 
 /* --- vfio-migctl load --- */
+
+/*
+ * The input, and its size when it has one (a regular file, also on
+ * stdin): the progress line then shows how much is left.
+ */
+static int open_input(const char *file, uint64_t *size)
+{
+	struct stat st;
+	int fd;
+
+	if (!strcmp(file, "-")) {
+		if (isatty(STDIN_FILENO))
+			usage_error("will not read a stream from a terminal (give a FILE or a pipe)");
+		fd = STDIN_FILENO;
+	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		fatal("%s", file);
+	}
+	*size = !fstat(fd, &st) && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	return fd;
+}
+
+static void print_summary(const struct load_job *job, const char *file)
+{
+	const struct stream_totals *t = &job->reader.totals;
+
+	printf("loaded %s from %s: %" PRIu64 " bytes (%" PRIu64 " precopy, %" PRIu64
+	       " stop_copy, in %" PRIu64 " chunks), %.3f s, %s\n", job->dir,
+	       strcmp(file, "-") ? file : "standard input",
+	       t->precopy_bytes + t->stopcopy_bytes, t->precopy_bytes,
+	       t->stopcopy_bytes, t->chunks, (double)(job->t_end - job->t_start) / 1e6,
+	       job->run ? "running" : "in stop");
+}
 
 int cmd_load(int argc, char **argv)
 {
@@ -146,9 +181,7 @@ int cmd_load(int argc, char **argv)
 		usage_error("load takes DIR [FILE|-]");
 	job.dir = argv[optind];
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
-	job.reader.fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	if (job.reader.fd < 0)
-		fatal("%s", file);
+	job.reader.fd = open_input(file, &job.size);
 	job.buf = devdir_buffer(STREAM_CHUNK_MAX);
 	transfer_signals();
 	progress_init(&job.progress, job.dir);
@@ -156,7 +189,10 @@ int cmd_load(int argc, char **argv)
 	free(job.buf);
 	if (err && devdir_gone(job.dir))
 		return daemon_gone("load", job.dir);
-	if (err)
+	if (err) {
 		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
-	return err ? (job.device_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;
+		return transfer_failed(job.device_error);
+	}
+	print_summary(&job, file);
+	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
@@ -54,6 +55,19 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 	return err;
 }
 
+/*
+ * Whether SRC and DST are one mount, however spelt: each mount of
+ * vfio-migfsd has a device number of its own, shared by its bind mounts.
+ * Loading a device from itself would reset it first; a path that cannot
+ * be stat'ed is left for the migration to name.
+ */
+static bool same_mount(const char *src, const char *dst)
+{
+	struct stat a, b;
+
+	return !stat(src, &a) && !stat(dst, &b) && a.st_dev == b.st_dev;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -67,13 +81,17 @@ int cmd_migrate(int argc, char **argv)
 	const struct save_stats *st = &job.stats;
 	uint64_t t_running = 0;
 	bool device_error = false;
-	char dst_data[PATH_MAX];
+	char dst_data[PATH_MAX], counts[160];
 	int c, err;
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
 		save_option(c, optarg, &o);
 	if (argc - optind != 2)
 		usage_error("migrate takes SRC DST");
+	if (same_mount(argv[optind], argv[optind + 1]))
+		usage_error("migrate: %s and %s are on one mount: a device cannot "
+			    "migrate into itself",
+			    argv[optind], argv[optind + 1]);
 	o.dir = argv[optind];
 	snprintf(dst_data, sizeof(dst_data), "%s/data", argv[optind + 1]);
 	sink.sink.name = dst_data;
@@ -89,12 +107,11 @@ int cmd_migrate(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
 			argv[optind + 1], job.err.text);
-		return device_error || job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE;
+		return transfer_failed(device_error || job.source_error);
 	}
-	printf("migrated %s -> %s: %" PRIu64 " bytes (%" PRIu64 " precopy in %u rounds, "
-	       "%" PRIu64 " stop_copy), %.3f s, downtime %.1f ms\n",
-	       o.dir, argv[optind + 1], st->precopy_bytes + st->stopcopy_bytes,
-	       st->precopy_bytes, st->rounds, st->stopcopy_bytes,
+	save_summary(st, counts, sizeof(counts));
+	printf("migrated %s -> %s: %" PRIu64 " bytes (%s), %.3f s, downtime %.1f ms\n",
+	       o.dir, argv[optind + 1], st->precopy_bytes + st->stopcopy_bytes, counts,
 	       (double)(t_running - st->t_start) / 1e6,
 	       (double)(t_running - st->t_stopcopy) / 1e3);
 	return 0;

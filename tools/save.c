@@ -65,18 +65,22 @@ static int drain(struct save_job *job, int fd, uint32_t type, uint64_t limit,
 	return 0;
 }
 
-/* Whether the dirty bytes left are few enough to stop the device now. */
-static bool converged(struct save_job *job, uint64_t initial, uint64_t dirty,
-		      uint64_t rate)
+/*
+ * Whether the dirty bytes left are few enough to stop the device now:
+ * PRECOPY_CONVERGED or PRECOPY_DOWNTIME if so, PRECOPY_NONE if not.
+ */
+static enum precopy_end converged(struct save_job *job, uint64_t initial,
+				  uint64_t dirty, uint64_t rate)
 {
 	const struct save_opts *o = job->opts;
 
 	if (initial)
-		return false;	/* what must go before the switch has not */
+		return PRECOPY_NONE;	/* what must go before the switch has not */
 	if (dirty <= o->threshold)
-		return true;
-	return o->downtime_ms && rate &&
-	       dirty * 1000 / rate <= o->downtime_ms;
+		return PRECOPY_CONVERGED;
+	if (o->downtime_ms && rate && dirty * 1000 / rate <= o->downtime_ms)
+		return PRECOPY_DOWNTIME;
+	return PRECOPY_NONE;
 }
 
 static int read_precopy(struct save_job *job, uint64_t *initial, uint64_t *dirty)
@@ -98,6 +102,9 @@ static int precopy_rounds(struct save_job *job, int fd)
 	int err = read_precopy(job, &initial, &dirty);
 
 	for (job->stats.rounds = 1; !err; job->stats.rounds++) {
+		/* A round with nothing to read never looks at the signal. */
+		if (interrupted)
+			return errmsg_set(&job->err, -EINTR, "interrupted");
 		t0 = now_usec();
 		err = drain(job, fd, CHUNK_PRECOPY, initial + dirty, &got);
 		if (err)
@@ -106,9 +113,15 @@ static int precopy_rounds(struct save_job *job, int fd)
 		if (got)
 			rate = got * 1000000 / (now_usec() - t0 + 1);
 		err = read_precopy(job, &initial, &dirty);
-		if (err || converged(job, initial, dirty, rate) ||
-		    job->stats.rounds >= o->max_rounds)
+		if (err)
 			break;
+		job->stats.end = converged(job, initial, dirty, rate);
+		if (job->stats.end != PRECOPY_NONE)
+			break;
+		if (job->stats.rounds >= o->max_rounds) {
+			job->stats.end = PRECOPY_MAX_ROUNDS;
+			break;
+		}
 		if (!got)	/* give the device time to dirty something */
 			nanosleep(&(struct timespec){ 0, IDLE_WAIT_NS }, NULL);
 	}
@@ -220,8 +233,7 @@ int save_device(struct save_job *job)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 void transfer_signals(void)
@@ -233,6 +245,31 @@ void transfer_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	/* A reader that went away is an error to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int transfer_failed(bool device_error)
+{
+	if (device_error)
+		return EXIT_DEVICE_ERROR;
+	return interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE;
+}
+
+FILE *summary_file(bool stream_on_stdout)
+{
+	return stream_on_stdout ? stderr : stdout;
+}
+
+void save_summary(const struct save_stats *st, char *buf, size_t len)
+{
+	static const char *const why[] = {
+		[PRECOPY_NONE] = "no precopy",
+		[PRECOPY_CONVERGED] = "converged",
+		[PRECOPY_DOWNTIME] = "within the downtime limit",
+		[PRECOPY_MAX_ROUNDS] = "at the round limit",
+	};
+
+	snprintf(buf, len, "%" PRIu64 " precopy in %u rounds, %s, %" PRIu64 " stop_copy",
+		 st->precopy_bytes, st->rounds, why[st->end], st->stopcopy_bytes);
 }
 
 void save_option(int c, const char *arg, struct save_opts *o)
@@ -316,6 +353,25 @@ static int save_to(struct save_job *job, struct stream_sink *out)
 	return err ? err : finish_output(job, out);
 }
 
+/*
+ * The stop_copy time is the part of the downtime that save knows (the rest
+ * is the load's); with --abort the source ran again, and the whole of it is.
+ */
+static void print_summary(const struct save_job *job, const char *file)
+{
+	const struct save_stats *st = &job->stats;
+	bool to_stdout = !strcmp(file, "-");
+	char counts[160];
+
+	save_summary(st, counts, sizeof(counts));
+	fprintf(summary_file(to_stdout), "saved %s to %s: %" PRIu64 " bytes (%s), %.3f s, %s %.1f ms\n",
+		job->opts->dir, to_stdout ? "standard output" : file,
+		st->precopy_bytes + st->stopcopy_bytes, counts,
+		(double)(st->t_end - st->t_start) / 1e6,
+		job->opts->keep_running ? "downtime" : "stop_copy",
+		(double)(st->t_end - st->t_stopcopy) / 1e3);
+}
+
 int cmd_save(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -347,7 +403,10 @@ int cmd_save(int argc, char **argv)
 		unlink(file);	/* no half stream left to be loaded */
 	if (err && devdir_gone(o.dir))
 		return daemon_gone("save", o.dir);
-	if (err)
+	if (err) {
 		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
-	return err ? (job.source_error ? EXIT_DEVICE_ERROR : EXIT_FAILURE) : 0;
+		return transfer_failed(job.source_error);
+	}
+	print_summary(&job, file);
+	return 0;
 }

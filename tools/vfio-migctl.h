@@ -11,8 +11,9 @@
  * status.c and watch.c show where devices stand.
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order), devlink.c speaks devlink's
- * generic netlink (building messages, parsing replies, PCI names), with
- * no policy and no exits so that it can be tested on its own.
+ * generic netlink (building messages, parsing replies), with no policy
+ * and no exits so that it can be tested on its own.  PCI addresses
+ * (pci_addr.h) and timestamps (timestamp.h) are the daemon's helpers too.
  */
 #ifndef VFIO_MIGCTL_H
 #define VFIO_MIGCTL_H
@@ -27,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pci_addr.h"
+
 struct nlmsghdr;
 struct nl_msg;
 struct nl_sock;
@@ -38,11 +41,13 @@ struct nl_sock;
  * destination reset); 2 a command line that makes no sense; 3 failed and
  * a device is left in error; 4 the vfio-migfsd serving a DIR is gone
  * (its mount answers ENOTCONN): nothing can be told of the device until
- * a new daemon serves it.
+ * a new daemon serves it; 128 + N a transfer that signal N (SIGINT,
+ * SIGTERM) cut short, its devices recovered as after a failure.
  */
 #define EXIT_USAGE		2
 #define EXIT_DEVICE_ERROR	3
 #define EXIT_DAEMON_GONE	4
+#define EXIT_SIGNAL		128
 
 void usage(FILE *f);
 /* One line "vfio-migctl: ..." on stderr (and strerror(err) if err), then exit. */
@@ -167,7 +172,7 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h);
 int stream_write_data(struct stream_writer *w, uint32_t type,
 		      const void *payload, uint32_t len);
 int stream_write_end(struct stream_writer *w);
-/* SIGINT or SIGTERM came: the stream's loops give up (defined in stream.c). */
+/* SIGINT or SIGTERM came (its number): the stream's loops give up (defined in stream.c). */
 extern volatile sig_atomic_t interrupted;
 
 /*
@@ -196,10 +201,19 @@ struct save_opts {
 	{ "threshold", required_argument, NULL, 't' }, \
 	{ "downtime-limit", required_argument, NULL, 'd' }
 
+/* Why the precopy rounds ended. */
+enum precopy_end {
+	PRECOPY_NONE,		/* none were run (or they have not ended) */
+	PRECOPY_CONVERGED,	/* dirty bytes at or below --threshold */
+	PRECOPY_DOWNTIME,	/* the estimated stop_copy within --downtime-limit */
+	PRECOPY_MAX_ROUNDS,	/* --max-rounds reached */
+};
+
 struct save_stats {
 	uint64_t precopy_bytes, stopcopy_bytes;
 	uint64_t size_hint;		/* `data_size`, 0 unknown */
 	unsigned int rounds;
+	enum precopy_end end;
 	uint64_t t_start, t_stopcopy, t_end;	/* now_usec() */
 };
 
@@ -233,18 +247,29 @@ struct load_job {
 	const char *dir;
 	bool run;			/* --run: running after stop */
 	struct stream_reader reader;
+	uint64_t size;			/* of the input, 0 unknown */
 	void *buf;			/* STREAM_CHUNK_MAX */
 	struct progress progress;
 	struct errmsg err;
 	bool device_error;
+	uint64_t t_start, t_end;	/* now_usec() */
 };
 
 uint64_t now_usec(void);
-/* SIGINT/SIGTERM set `interrupted`; SIGPIPE is an EPIPE to handle. */
+/* SIGINT/SIGTERM set `interrupted` to their number; SIGPIPE is an EPIPE to handle. */
 void transfer_signals(void);
+/*
+ * The exit status of a failed transfer: EXIT_DEVICE_ERROR when a device is
+ * left in error, 128 + the signal that cut it short, or EXIT_FAILURE.
+ */
+int transfer_failed(bool device_error);
+/* Where a summary line goes: stdout, or stderr when stdout carries the stream. */
+FILE *summary_file(bool stream_on_stdout);
 
 /* save.c: returns 0 or -errno with job->err set; the source ends in stop. */
 int save_device(struct save_job *job);
+/* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */
+void save_summary(const struct save_stats *st, char *buf, size_t len);
 /* Takes one option of SAVE_LONGOPTS (or --abort). */
 void save_option(int c, const char *arg, struct save_opts *o);
 enum recovery restore_source(const char *dir, struct errmsg *e);
@@ -293,24 +318,6 @@ int status_error(const char *dir, int err);
 
 /* argv[0] is the subcommand's name; returns the exit status. */
 int cmd_prepare(int argc, char **argv);
-
-/* ---- devlink.c: PCI names ---- */
-
-struct pci_addr {
-	uint32_t domain;
-	uint8_t bus, dev, fn;
-};
-
-/* "dddd:bb:dd.f" with a domain of up to 8 hex digits, and its NUL */
-#define PCI_ADDR_SIZE	17
-
-/*
- * DOMAIN:BUS:DEV.FN or BUS:DEV.FN (domain 0), hex in either case.
- * Returns 0 or -EINVAL.
- */
-int pci_addr_parse(const char *s, struct pci_addr *a);
-/* The kernel's spelling, as in /sys/bus/pci/devices: 0000:3b:00.1. */
-void pci_addr_format(const struct pci_addr *a, char buf[PCI_ADDR_SIZE]);
 
 /* ---- devlink.c: ports ---- */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "parse.h"
+#include "timestamp.h"
 #include "vfio-migctl.h"
 
 #define DEFAULT_INTERVAL_MS	1000
@@ -57,27 +58,14 @@ static void describe(struct watch *w, const struct dev_status *st, char *line, s
 			 initial, dirty);
 }
 
-/* UTC with microseconds, as in the daemon's `log`. */
-static void timestamp(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", ts.tv_nsec / 1000);
-}
-
 static void show(const struct watch *w, const char *line)
 {
-	char when[40];
+	char when[TIMESTAMP_SIZE];
 
 	if (w->tty) {
 		printf("\r\033[K%s", line);
 	} else {
-		timestamp(when, sizeof(when));
+		timestamp_now(when, sizeof(when));
 		printf("%s %s\n", when, line);
 	}
 	if (fflush(stdout))

@@ -76,6 +76,10 @@ startup_error "vfio:: the device is missing" vfio: "$A"
 uuid=00000000-0000-4000-8000-000000000000
 startup_error "no such device (/sys/bus/mdev/devices/$uuid)" "vfio:$uuid" "$A"
 startup_error "no such device (/sys/bus/pci/devices/0000:ff:1f.7)" vfio:ff:1f.7 "$A"
+# Any spelling vfio-migctl prepare takes, looked up as sysfs spells it.
+startup_error "no such device (/sys/bus/pci/devices/0000:ff:1f.7)" vfio:0:FF:1F.7 "$A"
+startup_error "no such device (/sys/bus/pci/devices/0001:02:03.4)" vfio:1:2:3.4 "$A"
+startup_error "vfio:0000:ff:20.0: not a PCI address, mdev UUID or sysfs device path" vfio:0000:ff:20.0 "$A"
 startup_error "dirty=fast: expected auto, device, type1, iommufd or none" "vfio:$uuid,dirty=fast" "$A"
 startup_error "option 'cdev' takes no value" "vfio:$uuid,cdev=1" "$A"
 startup_error "unknown option 'container'" "vfio:$uuid,container=3" "$A"

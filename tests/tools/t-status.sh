@@ -20,8 +20,12 @@ fi
 A=$(mnt a)		# every feature
 B=$(mnt b)		# stop_copy alone: one arc from running to stop
 W=$T/$'we"ird\\dir\tx'	# a name JSON must escape
-mkdir "$W"
-start sim:sta,size=256K "$A" sim:stb,size=64K,features= "$B" sim:stw,size=64K "$W"
+# Not UTF-8: a stray byte, an overlong NUL, a surrogate; then a valid
+# "é", and control characters.
+U=$T/$'u-\xff\xc0\x80\xed\xa0\x80\xc3\xa9\x01\t\x7f'
+mkdir "$W" "$U"
+start sim:sta,size=256K "$A" sim:stb,size=64K,features= "$B" sim:stw,size=64K "$W" \
+	sim:stu,size=64K "$U"
 TS='^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z '
 
 # --- status: the table ---
@@ -100,6 +104,20 @@ eq "status --json: every field" "$(fields "$T/out")" \
 "$A|sim:sta,size=256K|stop_copy|stop_copy p2p pre_copy dirty|saving|$size|0|running -> stop_copy 3 ok|None
 $B|sim:stb,size=64K,features=|error|stop_copy|none|0|0|running -> stop 0 EIO|running -> stop failed, device is in error: Input/output error (EIO)
 $W|sim:stw,size=64K|running|stop_copy p2p pre_copy dirty|none|0|0|None|None"
+
+# Valid JSON whatever the bytes of a path: each byte that is not UTF-8
+# is U+FFFD, control characters are escaped.
+ctl status --json "$U" "$W"
+passed "status --json of a path that is not UTF-8"
+check "status --json, not UTF-8: json.tool takes it" python3 -m json.tool "$T/out" /dev/null
+eq "status --json, not UTF-8: ASCII but for valid UTF-8" \
+	"$(LC_ALL=C grep -c $'[\x80-\xff]' "$T/out")" 1
+check "status --json, not UTF-8: the names as a decoder shows them" python3 - "$T/out" "$T" <<'PY'
+import json, sys
+dirs = [o["dir"] for o in json.load(open(sys.argv[1], encoding="utf-8"))]
+assert dirs == [sys.argv[2] + "/u-" + "\ufffd" * 6 + "\u00e9\x01\t\x7f",
+                sys.argv[2] + '/we"ird\\dir\tx'], dirs
+PY
 
 ctl status --json "$T/plain"
 failed "status --json of a plain directory" 1 "$T/plain: not a vfio-migfs mount"

@@ -102,10 +102,29 @@ flip() {
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
-# rounds: the precopy rounds the last migrate reported.
+# rounds: the precopy rounds the last migrate (or save) reported; why:
+# why they ended.
 rounds() {
 	sed -n 's/.* precopy in \([0-9]*\) rounds.*/\1/p' <<<"$OUT"
 }
+
+why() {
+	sed -n 's/.* rounds, \([^,]*\), .*/\1/p' <<<"$OUT"
+}
+
+# summary WHAT LINE PREFIX REST: LINE is PREFIX (a literal) and then
+# matches the extended regex REST; sets the BASH_REMATCH of REST.
+summary() {
+	case $2 in
+	"$3"*) [[ ${2#"$3"} =~ ^$4$ ]] && ok && return ;;
+	esac
+	fail "$1: summary '$2' is not '$3$4'"
+	return 1
+}
+# The saving side's counts, and load's: (1) all bytes (2) precopy
+# (3) rounds (4) why (5) stop_copy.
+COUNTS='([0-9]+) bytes \(([0-9]+) precopy in ([0-9]+) rounds, (no precopy|converged|within the downtime limit|at the round limit), ([0-9]+) stop_copy\)'
+LOADED='([0-9]+) bytes \(([0-9]+) precopy, ([0-9]+) stop_copy, in ([0-9]+) chunks\), [0-9]+\.[0-9]{3} s'
 
 # bigger FILE BYTES: for wait_for.
 bigger() {
@@ -117,9 +136,23 @@ bigger() {
 ctl save "$S" "$T/s1"
 passed "save to a file"
 is "save" "$S" stop
+# The summary's counts are the stream's: the end chunk's totals.
+if summary "save" "$OUT" "saved $S to $T/s1: " "$COUNTS, [0-9]+\.[0-9]{3} s, stop_copy [0-9]+\.[0-9] ms"; then
+	m=("${BASH_REMATCH[@]}")
+	eq "save: summary's bytes" "${m[1]}" $((m[2] + m[5]))
+	eq "save: summary's precopy and stop_copy" "${m[2]} ${m[5]}" \
+		"$(field "$T/s1" end | cut -d' ' -f1-2)"
+	check "save: precopy rounds (${m[3]})" [ "${m[3]}" -ge 1 ]
+	eq "save: why precopy ended" "${m[4]}" converged
+fi
 ctl load --run "$D" "$T/s1"
 passed "load --run"
 is "load --run" "$D" running "$(digest "$S")"
+if summary "load --run" "$OUT" "loaded $D from $T/s1: " "$LOADED, running"; then
+	eq "load: summary's counts" "${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}" \
+		"$(field "$T/s1" end)"
+	eq "load: summary's bytes" "${BASH_REMATCH[1]}" $((BASH_REMATCH[2] + BASH_REMATCH[3]))
+fi
 eq "magic" "$(field "$T/s1" magic)" VFMIGSTR
 eq "version" "$(field "$T/s1" version)" 2
 eq "features: stop_copy p2p pre_copy dirty" "$(field "$T/s1" features)" 15
@@ -130,10 +163,14 @@ eq "chunks numbered from 1, the end chunk last" \
 	"$(layout "$T/s1" | awk '$1 == "chunk" && $5 != ++i { print "chunk", i, "is", $5 }')" ""
 
 echo running > "$S/state"
-"$MIGCTL" save "$S" - 2>"$T/err" | "$MIGCTL" load "$D" - 2>>"$T/err"
+"$MIGCTL" save "$S" - 2>"$T/err" | "$MIGCTL" load "$D" - >"$T/out" 2>"$T/err2"
 eq "save | load: exit statuses" "${PIPESTATUS[*]}" "0 0"
-eq "save | load: stderr" "$(cat "$T/err")" ""
 is "save | load" "$D" stop "$(digest "$S")"
+# The stream has stdout: save's summary goes to stderr, load's to stdout.
+summary "save -: on stderr" "$(cat "$T/err")" "saved $S to standard output: " \
+	"$COUNTS, [0-9.]+ s, stop_copy [0-9.]+ ms"
+eq "load -: stderr" "$(cat "$T/err2")" ""
+summary "load -: on stdout" "$(cat "$T/out")" "loaded $D from standard input: " "$LOADED, in stop"
 
 echo running > "$S/state"
 ctl migrate "$S" "$D"
@@ -143,6 +180,7 @@ case $OUT in
 	ok ;;
 *) fail "migrate: summary '$OUT'" ;;
 esac
+summary "migrate" "$OUT" "migrated $S -> $D: " "$COUNTS, [0-9.]+ s, downtime [0-9.]+ ms"
 check "migrate: precopy rounds ($OUT)" [ "$(rounds)" -ge 1 ]
 is "migrate" "$D" running "$(digest "$S")"
 is "migrate" "$S" stop
@@ -167,34 +205,39 @@ echo running > "$N/state"
 ctl migrate "$N" "$D"
 passed "migrate features=p2p"
 eq "migrate features=p2p: rounds" "$(rounds)" 0
+eq "migrate features=p2p: why" "$(why)" "no precopy"
 is "migrate features=p2p" "$D" running "$(digest "$N")"
 
 # --abort: a complete stream, and the source runs on.
 ctl save "$X" "$T/x-abort" --abort	# options may follow the operands
 passed "save --abort"
 is "save --abort" "$X" running
+summary "save --abort: downtime" "$OUT" "saved $X to $T/x-abort: " \
+	"$COUNTS, [0-9.]+ s, downtime [0-9.]+ ms"
 ctl load "$D" "$T/x-abort"
 passed "load the --abort stream"
 is "load the --abort stream" "$D" stop "$(digest "$X")"
 
 # ---- what the precopy options change (F dirties ~all of itself per round) ----
 
-# rounds_of WANT ARGS...: migrate ARGS F D makes WANT precopy rounds.
+# rounds_of WANT WHY ARGS...: migrate ARGS F D makes WANT precopy rounds,
+# which end as WHY says.
 rounds_of() {
-	local want=$1
-	shift
+	local want=$1 reason=$2
+	shift 2
 	echo running > "$F/state"
 	ctl migrate "$@" "$F" "$D"
 	passed "migrate $*"
 	eq "migrate $*: rounds" "$(rounds)" "$want"
+	eq "migrate $*: why" "$(why)" "$reason"
 	is "migrate $*" "$D" running "$(digest "$F")"
 }
-rounds_of 1 --max-rounds 1 --threshold 0
-rounds_of 3 --max-rounds 3 --threshold 0
-rounds_of 30 --threshold 0
-rounds_of 30
-rounds_of 1 --threshold 64M
-rounds_of 1 --threshold 0 --downtime-limit 100000
+rounds_of 1 "at the round limit" --max-rounds 1 --threshold 0
+rounds_of 3 "at the round limit" --max-rounds 3 --threshold 0
+rounds_of 30 "at the round limit" --threshold 0
+rounds_of 30 "at the round limit"
+rounds_of 1 converged --threshold 64M
+rounds_of 1 "within the downtime limit" --threshold 0 --downtime-limit 100000
 
 # One round of save sends the initial data exactly: all but the end record.
 echo running > "$F/state"
@@ -379,7 +422,7 @@ bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
 wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
 kill -INT "$PID"
 collect
-failed "SIGINT mid-save" 1 "save $F: interrupted; the source is running again"
+failed "SIGINT mid-save" 130 "save $F: interrupted; the source is running again"
 is "SIGINT mid-save" "$F" running
 check "SIGINT mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
 
@@ -395,7 +438,7 @@ wait_for "$S in pre_copy" has "$S/state" pre_copy
 kill -INT "$PID"
 collect
 exec 8<&-
-failed "SIGINT while the reader stalls" 1 "interrupted; the source is running again"
+failed "SIGINT while the reader stalls" 130 "interrupted; the source is running again"
 is "SIGINT while the reader stalls" "$S" running
 
 ctl load "$D" "$T/x1"
@@ -406,8 +449,26 @@ wait_for "$D in resuming" has "$D/state" resuming
 kill -TERM "$PID"
 collect
 exec 8>&-
-failed "SIGTERM while the writer stalls" 1 "load $D: interrupted; the device was reset"
+failed "SIGTERM while the writer stalls" 143 "load $D: interrupted; the device was reset"
 is "SIGTERM while the writer stalls" "$D" running "$D0"
+
+# The same status from load and migrate for SIGINT as from save.
+bg "$MIGCTL" load "$D" "$T/fifo"
+exec 8>"$T/fifo"
+head -c "$(chunk_at "$T/x1" 1)" "$T/x1" >&8
+wait_for "$D in resuming" has "$D/state" resuming
+kill -INT "$PID"
+collect
+exec 8>&-
+failed "SIGINT mid-load" 130 "load $D: interrupted; the device was reset"
+echo running > "$F/state"
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+kill -INT "$PID"
+collect
+failed "SIGINT mid-migrate" 130 "interrupted; the source is running again; the device was reset"
+is "SIGINT mid-migrate" "$F" running
+is "SIGINT mid-migrate" "$D" running "$D0"
 
 if command -v script >/dev/null; then
 	remember "$X"
@@ -418,8 +479,26 @@ if command -v script >/dev/null; then
 	*) fail "save to a terminal: '$OUT'" ;;
 	esac
 	as_before "save to a terminal" "$X"
+	# script(1) gives the command a terminal on stdin too.
+	remember "$D"
+	run script -qec "$MIGCTL load $D" /dev/null </dev/null
+	eq "load from a terminal: exit status" "$RC" 2
+	case $OUT in
+	*"will not read a stream from a terminal"*) ok ;;
+	*) fail "load from a terminal: '$OUT'" ;;
+	esac
+	as_before "load from a terminal" "$D"
+	# stderr a terminal: a progress line, with a bar when the size is known.
+	run script -qec "$MIGCTL load $D $T/x1" /dev/null </dev/null
+	eq "load with progress: exit status" "$RC" 0
+	check "load from a file: a bar and a percentage ($OUT)" \
+		grep -qE "resuming [0-9.]+ MiB [0-9.]+ MiB/s \[#* *\] +[0-9]+%" <<<"$OUT"
+	run script -qec "cat $T/x1 | $MIGCTL load $D -" /dev/null </dev/null
+	eq "load from a pipe with progress: exit status" "$RC" 0
+	check "load from a pipe: progress ($OUT)" grep -qE "resuming [0-9.]+ MiB" <<<"$OUT"
+	eq "load from a pipe: no bar, its size unknown" "$(grep -c "%" <<<"$OUT")" 0
 else
-	echo "SKIP: no script(1), so no terminal: save to a terminal is not tested" >&2
+	echo "SKIP: no script(1), so no terminal: save to and load from a terminal are not tested" >&2
 fi
 
 # ---- the command line ----
@@ -438,6 +517,14 @@ usage "load takes DIR [FILE|-]" load
 usage "load takes DIR [FILE|-]" load "$D" "$T/x1" extra
 usage "migrate takes SRC DST" migrate "$X"
 usage "migrate takes SRC DST" migrate "$X" "$D" extra
+# One mount under two names: loading would reset the device it saves.
+mkdir "$T/again"
+mount --bind "$X" "$T/again"
+for same in "$X $X" "$X/ $X/." "$X $T/again"; do
+	# shellcheck disable=SC2086
+	usage "are on one mount: a device cannot migrate into itself" migrate $same
+done
+umount "$T/again"
 usage "--max-rounds takes 1 to 100000, not '0'" save --max-rounds 0 "$X" "$T/u"
 usage "--max-rounds takes 1 to 100000, not '100001'" migrate --max-rounds 100001 "$X" "$D"
 usage "--max-rounds takes 1 to 100000, not 'many'" save --max-rounds many "$X" "$T/u"

@@ -339,47 +339,6 @@ static void test_extack(void **state)
 	nlmsg_free(msg);
 }
 
-/* ---- PCI addresses ---- */
-
-static void expect_addr(const char *s, const char *canonical)
-{
-	char buf[PCI_ADDR_SIZE];
-	struct pci_addr a;
-
-	if (pci_addr_parse(s, &a))
-		fail_msg("'%s' did not parse", s);
-	pci_addr_format(&a, buf);
-	assert_string_equal(buf, canonical);
-}
-
-static void test_pci_addr(void **state)
-{
-	static const char *const bad[] = {
-		"", "3b", "3b:00", "0000:3b:00", "0000:3b:00.", "0000:3b:00.8",
-		"0000:3b:20.0", "0000:3b:00.1x", "0000:3b:000.1", "0000:13b:00.1",
-		"g000:3b:00.1", " 0000:3b:00.1", "0000:3b:00.1\n", ":3b:00.1",
-		"0000::00.1", "000000000:3b:00.1", "1:2:3:4.5", "0000:3b.00.1",
-		"0000:3b:00:1", "0000:-1:00.1",
-	};
-	struct pci_addr a;
-
-	(void)state;
-	assert_int_equal(pci_addr_parse("0000:3b:1f.7", &a), 0);
-	assert_int_equal(a.domain, 0);
-	assert_int_equal(a.bus, 0x3b);
-	assert_int_equal(a.dev, 0x1f);
-	assert_int_equal(a.fn, 7);
-	expect_addr("0000:3b:00.1", "0000:3b:00.1");
-	expect_addr("3b:00.1", "0000:3b:00.1");
-	expect_addr("0000:3B:0A.2", "0000:3b:0a.2");
-	expect_addr("1:2:3.4", "0001:02:03.4");
-	expect_addr("10000:00:00.0", "10000:00:00.0");
-	expect_addr("ffffffff:ff:1f.7", "ffffffff:ff:1f.7");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (pci_addr_parse(bad[i], &a) != -EINVAL)
-			fail_msg("'%s' parsed", bad[i]);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,7 +350,6 @@ int main(void)
 		cmocka_unit_test(test_parse_missing),
 		cmocka_unit_test(test_local_vf),
 		cmocka_unit_test(test_extack),
-		cmocka_unit_test(test_pci_addr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

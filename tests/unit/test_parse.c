@@ -147,6 +147,32 @@ static void test_errno_names(void **state)
 	assert_int_equal(parse_errno("EIO EIO", &e), -EINVAL);
 	assert_string_equal(errno_name(EOPNOTSUPP), "EOPNOTSUPP");
 	assert_null(errno_name(4000));
+	assert_null(errno_name(0));
+	assert_null(errno_name(-EIO));
+}
+
+/* Every errno the C library names, both ways: not a list of our own. */
+static void test_errno_names_all(void **state)
+{
+	int e;
+
+	(void)state;
+	assert_string_equal(errno_name(EMFILE), "EMFILE");
+	assert_string_equal(errno_name(ENOTCONN), "ENOTCONN");
+	assert_string_equal(errno_name(EHWPOISON), "EHWPOISON");
+	assert_int_equal(parse_errno("emfile", &e), 0);
+	assert_int_equal(e, EMFILE);
+	assert_int_equal(parse_errno("EKEYREJECTED", &e), 0);
+	assert_int_equal(e, EKEYREJECTED);
+	for (e = 1; e <= 4095; e++) {
+		const char *name = errno_name(e);
+		int back;
+
+		if (!name)
+			continue;
+		assert_int_equal(parse_errno(name, &back), 0);
+		assert_int_equal(back, e);
+	}
 }
 
 static void test_bool(void **state)
@@ -246,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_u64_word),
 		cmocka_unit_test(test_errno_names),
+		cmocka_unit_test(test_errno_names_all),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_spec_opts),
 		cmocka_unit_test(test_device_specs),
