@@ -68,7 +68,7 @@ static void parse_mount_opts(char *arg, struct options *o)
 	for (char *save, *opt = strtok_r(arg, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save)) {
 		if (strcmp(opt, "allow_other"))
-			fatalx("unknown mount option '%s'", opt);
+			usage_fatalx("unknown mount option '%s'", opt);
 		o->allow_other = true;
 	}
 }
@@ -80,7 +80,7 @@ static void add_fd_opt(struct options *o, const char *key, const char *fd)
 	uint64_t n;
 
 	if (parse_u64(fd, &n, 0) || n > INT_MAX)
-		fatalx("--%s-fd takes a file descriptor number, not '%s'", key, fd);
+		usage_fatalx("--%s-fd takes a file descriptor number, not '%s'", key, fd);
 	snprintf(o->fd_opts + len, sizeof(o->fd_opts) - len, ",%s=%d", key, (int)n);
 }
 
@@ -102,7 +102,7 @@ static void set_option(int c, const char *arg, struct options *o)
 		break;
 	case 't':
 		if (parse_u64(arg, &n, 0) || n < 1 || n > MAX_THREADS)
-			fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, arg);
+			usage_fatalx("--threads takes 1 to %d, not '%s'", MAX_THREADS, arg);
 		o->threads = (unsigned int)n;
 		break;
 	case 'C':
@@ -112,7 +112,7 @@ static void set_option(int c, const char *arg, struct options *o)
 	case 'B':
 		if (parse_u64(arg, &o->dirty_bitmap_max, 1) ||
 		    o->dirty_bitmap_max < 8)
-			fatalx("--dirty-bitmap-max takes a size of at least 8 bytes, not '%s'",
+			usage_fatalx("--dirty-bitmap-max takes a size of at least 8 bytes, not '%s'",
 			       arg);
 		break;
 	}
@@ -149,13 +149,13 @@ static void parse_args(int argc, char **argv, struct options *o,
 			printf("vfio-migfsd %s\n", VERSION);
 			exit(0);
 		case '?':
-			fatalx("unknown option '%s' (see --help)", argv[optind - 1]);
+			usage_fatalx("unknown option '%s' (see --help)", argv[optind - 1]);
 		default:
 			set_option(c, optarg, o);
 		}
 	}
 	if ((argc - optind) % 2 || (argc == optind && !ma->n))
-		fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
+		usage_fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
 	for (int i = optind; i < argc; i += 2)
 		mount_args_add(ma, argv[i], argv[i + 1]);
 }

@@ -200,5 +200,9 @@ void fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
+/* A command line that makes no sense: exit 2, as vfio-migctl does. */
+#define EXIT_USAGE	2
+void usage_fatalx(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 
 #endif

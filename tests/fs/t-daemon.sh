@@ -25,15 +25,16 @@ bounded() {
 	return "$rc"
 }
 
-# startup_error WANT ARGS...: exit 1, one line naming WANT, and no mount
-# left behind (mountpoints already mounted by a test are listed in KEEP).
+# startup_error WANT ARGS...: exit 1 (RC=2: a command line that makes no
+# sense), one line naming WANT, and no mount left behind (mountpoints
+# already mounted by a test are listed in KEEP).
 KEEP=""
 startup_error() {
 	local want=$1 out rc=0
 	shift
 	bounded 10 "$MIGFSD" "$@" >/dev/null 2>"$T/startup.err" || rc=$?
 	out=$(cat "$T/startup.err")
-	eq "exit status of vfio-migfsd $*" "$rc" 1
+	eq "exit status of vfio-migfsd $*" "$rc" "${RC:-1}"
 	eq "lines of error for vfio-migfsd $*" "$(printf '%s\n' "$out" | wc -l)" 1
 	case $out in *"$want"*) ok ;; *) fail "error for $*: '$out' does not name '$want'" ;; esac
 	for m in "$A" "$B"; do
@@ -45,9 +46,10 @@ startup_error() {
 	done
 }
 
-startup_error "--bogus" --bogus sim:a "$A"
-startup_error "nosuch" -o nosuch sim:a "$A"
-startup_error "DEVICE MOUNTPOINT" sim:a
+RC=2 startup_error "--bogus" --bogus sim:a "$A"
+RC=2 startup_error "nosuch" -o nosuch sim:a "$A"
+RC=2 startup_error "DEVICE MOUNTPOINT" sim:a
+RC=2 startup_error "--threads takes 1 to 64, not '0'" -t 0 sim:a "$A"
 startup_error "foo:x" foo:x "$A"
 startup_error "size" sim:a,size=lots "$A"
 startup_error "$T/missing" sim:a "$T/missing"
@@ -87,7 +89,7 @@ startup_error "fd:x: fd=x: not a file descriptor number" fd:x "$A"
 startup_error "fd:200: device fd 200 is not an open file descriptor" fd:200 "$A"
 startup_error "fd:0: fd 0 is not a VFIO device" fd:0 "$A" </dev/null
 startup_error "hwpt=0: not a page table id" "fd:0,hwpt=0" "$A"
-startup_error "--container-fd takes a file descriptor number, not 'x'" --container-fd x fd:0 "$A"
+RC=2 startup_error "--container-fd takes a file descriptor number, not 'x'" --container-fd x fd:0 "$A"
 
 # Without -f the command returns once the mounts are ready.
 "$MIGFSD" sim:a "$A" sim:b "$B"
