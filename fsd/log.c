@@ -7,6 +7,7 @@
  * follow one device.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +79,19 @@ static void field(struct fields *f, const char *fmt, ...)
 	f->n++;
 }
 
+/*
+ * One line out at a time: libsystemd opens its journal socket on first use
+ * with an atomic of its own that ThreadSanitizer cannot see, and lines of
+ * workers interleave on stderr without it.
+ */
+static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* msg goes out; f holds the fields beyond MESSAGE and PRIORITY. */
 static void emit(int pri, const char *msg, int err, struct fields *f)
 {
 	const char *why = err ? strerror(err) : NULL;
 
+	pthread_mutex_lock(&emit_lock);
 	switch (log_to) {
 	case TO_JOURNAL:
 		field(f, "MESSAGE=%s%s%s", msg, why ? ": " : "", why ? why : "");
@@ -100,6 +109,7 @@ static void emit(int pri, const char *msg, int err, struct fields *f)
 			why ? why : "");
 		break;
 	}
+	pthread_mutex_unlock(&emit_lock);
 }
 
 static void vlog(int pri, const char *fmt, va_list ap, int err)
@@ -193,5 +203,6 @@ void usage_fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, 0);
 	va_end(ap);
-	exit(EXIT_USAGE);
+	/* In a configuration file, a bad option is an error of the file. */
+	exit(log_from ? 1 : EXIT_USAGE);
 }

@@ -175,8 +175,12 @@ void loop_init(void)
  * Exiting closes the session fds, which fails the requests in hand, and
  * the device fds.
  */
-static void leave_now(struct mount *mounts, unsigned int n)
+static void leave_now(struct mount *mounts, unsigned int n,
+		      pthread_t *tids, unsigned int threads)
 {
+	/* Left on purpose, not leaked: say so to the thread sanitizer. */
+	for (unsigned int i = 0; i < threads; i++)
+		pthread_detach(tids[i]);
 	log_warnx("second signal with a request in hand: leaving without it");
 	for (unsigned int i = 0; i < n; i++)
 		if (umount2(mounts[i].mountpoint, MNT_DETACH) && errno != EINVAL)
@@ -201,7 +205,7 @@ static void join_workers(pthread_t *tids, unsigned int threads,
 		if (!pthread_timedjoin_np(tids[i], NULL, &until))
 			i++;
 		else if (poll(&pfd, 1, 0) == 1)
-			leave_now(mounts, n);
+			leave_now(mounts, n, tids + i, threads - i);
 	}
 }
 
