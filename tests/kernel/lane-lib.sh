@@ -3,6 +3,9 @@
 #   MIGTEST_PARENT  mdev parent dir (/sys/class/mdev_bus/vfio_migtest)
 #   MIGTEST_TYPE    mdev type dir ($MIGTEST_PARENT/mdev_supported_types/vfio_migtest-1)
 #   MIGTEST_KO      the vfio_migtest.ko that was loaded
+#   MIGTEST_KERNEL  the lane's kernel: 6.1 or 6.12
+#   MTTY_KO         upstream's mtty.ko, loaded too (6.12 only; else empty)
+#   MTTY_PARENT     its mdev parent dir (/sys/class/mdev_bus/mtty)
 #   MIGTEST_OUT     a directory whose files the host keeps after a failed run
 #   MIGTEST_BUILDDIR  the meson build directory, at its host path
 
@@ -30,16 +33,18 @@ lane_setup() {
 	done
 	insmod "$MIGTEST_KO" || { echo "lane: insmod $MIGTEST_KO failed"; return 1; }
 	[ -d "$MIGTEST_TYPE" ] || { echo "lane: no $MIGTEST_TYPE"; return 1; }
+	[ -z "$MTTY_KO" ] || insmod "$MTTY_KO" || { echo "lane: insmod $MTTY_KO failed"; return 1; }
 }
 
 # Removes leftover devices, unloads the driver and fails on any kernel
 # warning, oops or lockdep report logged during the run.
 lane_teardown() {
 	lane_rc=0
-	for d in "$MIGTEST_TYPE"/devices/*; do
+	for d in "$MIGTEST_TYPE"/devices/* "$MTTY_PARENT"/mdev_supported_types/*/devices/*; do
 		[ -e "$d/remove" ] && echo 1 > "$d/remove"
 	done
 	rmmod vfio_migtest || { echo "lane: rmmod vfio_migtest failed"; lane_rc=1; }
+	[ -z "$MTTY_KO" ] || rmmod mtty || { echo "lane: rmmod mtty failed"; lane_rc=1; }
 	if dmesg | grep -qE 'WARNING:|BUG:|Oops|general protection|Call Trace|circular locking|UBSAN'; then
 		echo "lane: the kernel logged a warning or oops:"
 		dmesg
