@@ -19,6 +19,17 @@ STATE_SIZE=$(cat /sys/module/vfio_migtest/parameters/state_size)
 IMG_LEN=$((16 + STATE_SIZE + 4))
 ALL_STATES="running stop stop_copy resuming running_p2p"
 
+# What the booted kernel offers (run-lane.sh -k): MIG_DATA_SIZE came after
+# 6.1; device DMA logging reports need CONFIG_IOMMUFD_DRIVER, which Debian's
+# 6.12 lacks (START works, every REPORT fails).
+if [ "$MIGTEST_KERNEL" = 6.1 ]; then
+	DATA_SIZE="Operation not supported"
+	LOG_REPORT=yes
+else
+	DATA_SIZE=ok
+	LOG_REPORT=no
+fi
+
 UUIDS=""
 OWNED=""
 
@@ -192,6 +203,7 @@ two_ranges() {
 # was asked to write (the spans never touch, so each is one run).
 dma_landed() {
 	local want
+	touch "$T/want.$1"	# no DMA asked for: none may land
 	want=$(while read -r a l; do printf '%d 0x%x %d 0x5a\n' "$a" "$a" "$l"; done \
 		< "$T/want.$1" | sort -n | cut -d' ' -f2-)
 	eq "$1: DMA in the owner's memory" "$(cat "$T/dma.$1")" "$want"
@@ -237,9 +249,12 @@ start "vfio:$A" "$MA" "vfio:/sys/bus/mdev/devices/$B" "$MB"
 for m in "$MA" "$MB"; do
 	eq "$m: states" "$(cat "$m/states")" "[running] stop stop_copy resuming running_p2p"
 	eq "$m: features" "$(cat "$m/features")" "stop_copy p2p dirty"
-	eq "$m: dirty tracking" "$(status_of "$m" dirty_tracking)" "off (device DMA logging)"
+	[ $LOG_REPORT = yes ] &&
+		eq "$m: dirty tracking" "$(status_of "$m" dirty_tracking)" "off (device DMA logging)"
 	check "$m: vfio/ directory" [ -d "$m/vfio" ]
-	eq "$m: data_size (not in 6.1)" "$(rerr "$m/data_size")" "Operation not supported"
+	eq "$m: data_size" "$(rerr "$m/data_size")" "$DATA_SIZE"
+	[ "$DATA_SIZE" = ok ] && eq "$m: data_size is the stream's length" \
+		"$(cat "$m/data_size")" "$IMG_LEN"
 	eq "$m: precopy" "$(rerr "$m/precopy")" "No data available"
 done
 eq "A: status device" "$(status_of "$MA" device)" "vfio:$A"
@@ -390,7 +405,7 @@ state_is "$MN" "$A" running "A reopened"
 state_is "$MT" "$B" running "B reopened"
 stop_daemon
 
-section "what 6.1 lacks"
+section "what the kernel lacks"
 new_device C
 new_device D
 new_device E
@@ -414,7 +429,8 @@ grep -q '^device: fd:[0-9]*$' "$ME/status" && ok ||
 	fail "fd: status device: $(status_of "$ME" device)"
 state_is "$ME" "$E" running "fd: fresh"
 eq "fd: states" "$(cat "$ME/states")" "[running] stop stop_copy resuming running_p2p"
-eq "fd: default mechanism" "$(status_of "$ME" dirty_tracking)" "off (device DMA logging)"
+[ $LOG_REPORT = yes ] &&
+	eq "fd: default mechanism" "$(status_of "$ME" dirty_tracking)" "off (device DMA logging)"
 eq "fd: stop_copy" "$(werr "$ME/state" stop_copy)" ok
 state_is "$ME" "$E" stop_copy "fd: saving"
 eq "fd: stream header" "$(head -c 16 "$ME/data" | od -A n -t x4 -v | tr -s ' \n' ' ')" \
@@ -425,9 +441,11 @@ echo running_p2p > "$ME/state"
 eq "fd: reset" "$(werr "$ME/reset" 1)" ok
 state_is "$ME" "$E" running "fd: after reset"
 
-section "dirty pages: device DMA logging"
-dirty_test devlog "$MC" "$C" "device DMA logging"
-two_ranges devlog "$MC" "$C"
+if [ $LOG_REPORT = yes ]; then
+	section "dirty pages: device DMA logging"
+	dirty_test devlog "$MC" "$C" "device DMA logging"
+	two_ranges devlog "$MC" "$C"
+fi
 section "dirty pages: type1 container"
 dirty_test type1 "$MD" "$D" "type1 container"
 
@@ -476,7 +494,7 @@ handover() {
 section "one owner, two daemons in turn"
 new_device F
 new_device G
-handover relay-devlog "$F" "device DMA logging" ,dirty=device
+[ $LOG_REPORT = yes ] && handover relay-devlog "$F" "device DMA logging" ,dirty=device
 handover relay-type1 "$G" "type1 container" ",container={container},dirty=type1"
 
 finish
