@@ -337,9 +337,35 @@ static int adopt_fds(struct vfio_dev *v, struct vfio_spec *s)
 
 /* --- common to all three --- */
 
-static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
-		  struct migdev **devp)
+/*
+ * A device we open ourselves starts in running, as the uAPI says a fresh
+ * open does; a driver that keeps its state across close (mtty) is reset,
+ * and one that cannot be brought there is refused. A device handed over
+ * keeps what its owner left (migdev.c claims no session it did not begin).
+ */
+static int start_running(struct vfio_dev *v, struct vfio_spec *s,
+			 enum mig_state *found)
 {
+	enum mig_state now;
+	int err = v->ops.get_state(&v->dev, found);
+
+	if (err)
+		return spec_fail(s, "reading its migration state: %s", strerror(-err));
+	if (*found == MIG_RUNNING)
+		return 0;
+	err = v->ops.reset(&v->dev);
+	err = err ? err : v->ops.get_state(&v->dev, &now);
+	if (err || now != MIG_RUNNING)
+		return spec_fail(s, "the device is in %s and a reset does not bring it to running%s%s",
+				 mig_state_name(*found), err ? ": " : "",
+				 err ? strerror(-err) : "");
+	return 0;
+}
+
+static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
+		  bool own, struct migdev **devp)
+{
+	enum mig_state found = MIG_RUNNING;
 	unsigned int flags;
 	int err = vfio_migration_flags(v, &flags);
 
@@ -353,9 +379,16 @@ static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
 	if (v->dirty != VFIO_DIRTY_NONE)
 		flags |= MIG_F_DIRTY;
 	vfio_setup_ops(v);
+	if (own && (err = start_running(v, s, &found)))
+		return err;
 	err = migdev_init(&v->dev, &v->ops, spec, flags);
 	if (err)
 		return spec_fail(s, "%s", strerror(-err));
+	if (found != MIG_RUNNING)
+		migdev_event(&v->dev, "opened in %s (left there by its last user): reset to running",
+			     mig_state_name(found));
+	/* A handed-over device's state, and what it means, goes in the log. */
+	migdev_state(&v->dev);
 	*devp = &v->dev;
 	return 0;
 }
@@ -401,7 +434,7 @@ static int open_way(const struct vfio_way *way, const char *spec,
 		return spec_fail(&s, "out of memory");
 	v->device_fd = v->group_fd = v->container_fd = v->iommufd = v->data_fd = -1;
 	r = way->open(v, &s);
-	r = r ? r : finish(v, &s, spec, devp);
+	r = r ? r : finish(v, &s, spec, way == &by_sysfs, devp);
 	if (r)
 		vfio_free(v);
 	return r;

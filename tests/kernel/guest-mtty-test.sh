@@ -3,14 +3,15 @@
 # (samples/vfio-mdev/mtty.c of linux-source-6.12: STOP_COPY, P2P, PRE_COPY,
 # PRECOPY_INFO, MIG_DATA_SIZE; no dirty logging), a driver nobody here wrote,
 # through the mounted files, the shell and vfio-migctl.
-#   guest-mtty-test.sh MTTY_SCR VFIO_MIGCTL [VFIO_MIGFSD]
+#   guest-mtty-test.sh MTTY_SCR VFIO_MIGCTL MIGTEST_OWNER [VFIO_MIGFSD]
 # mtty's own bugs (kernel-lane-612.md) shape the test: a device is never left
 # in resuming across a close (the next RESUMING -> STOP oopses), and no
 # damaged stream is fed to it (it keeps the bytes of a refused write).
-[ $# -ge 2 ] || { echo "usage: guest-mtty-test.sh MTTY_SCR VFIO_MIGCTL [VFIO_MIGFSD]" >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: guest-mtty-test.sh MTTY_SCR VFIO_MIGCTL MIGTEST_OWNER [VFIO_MIGFSD]" >&2; exit 2; }
 SCR=$1
 MIGCTL=$2
-MIGFSD=${3:-$MIGTEST_BUILDDIR/fsd/vfio-migfsd}
+OWNER=$3
+MIGFSD=${4:-$MIGTEST_BUILDDIR/fsd/vfio-migfsd}
 . "$(dirname "$0")/../fs/lib.sh"
 . "$MIGTEST_LIB"
 [ -n "$MTTY_KO" ] || { echo "SKIP: mtty is built on 6.12 only"; exit 77; }
@@ -153,6 +154,51 @@ eq "write after reset" "$( { head -c 4 "$T/self.img" >&4; } 2>&1 | sed 's/.*: //
 exec 4>&-
 state_is "$MB" running "B after the reset"
 stop_daemon
+
+# mtty keeps its state across close, against the uAPI's rule that a fresh
+# open starts in running: a daemon that opens it must bring it there.
+section "own open: a device left in pre_copy or stop_copy starts in running"
+for s in pre_copy stop_copy; do
+	start "vfio:$A" "$MA"
+	echo "$s" > "$MA/state"
+	head -c 4 "$MA/data" > /dev/null	# a session half read
+	stop_daemon
+	start "vfio:$A" "$MA"
+	state_is "$MA" running "reopened after $s"
+	eq "log: what was found" \
+		"$(grep -c "opened in $s (left there by its last user): reset to running" "$MA/log")" 1
+	eq "session after $s" "$(status_of "$MA" session)" none
+	stop_daemon
+done
+
+# A device handed over keeps its owner's state, but its data_fd went with
+# the first daemon: the second one must not claim that session.
+section "fd: a device handed over in pre_copy, without its session"
+MH=$(mnt h)
+# shellcheck disable=SC2016
+"$OWNER" "$A" 0x100000 1M -- sh -c '"$@" && exec "$@"' relay "$MIGFSD" -f 'fd:{dev}' "$MH" \
+	2>"$T/owner-h.log" &
+OPID=$!
+PIDS="$PIDS $OPID"
+wait_mounted "$MH" $OPID "$T/owner-h.log"
+echo pre_copy > "$MH/state"
+head -c 4 "$MH/data" > /dev/null
+umount "$MH"
+wait_mounted "$MH" $OPID "$T/owner-h.log"
+state_is "$MH" pre_copy "the second daemon finds it"
+eq "session" "$(status_of "$MH" session)" "none (the device entered it without us: no data stream)"
+eq "log says so" "$(grep -c 'no session: the device entered pre_copy without us' "$MH/log")" 1
+eq "precopy without a session" "$(rerr "$MH/precopy")" "No data available"
+eq "data without a session" "$(rerr "$MH/data")" "No data available"
+eq "stop_copy, inside the saving group" "$(werr "$MH/state" stop_copy)" ok
+eq "data, still no session" "$(rerr "$MH/data")" "No data available"
+eq "leave the saving group" "$(werr "$MH/state" stop)" ok
+eq "stop_copy: a session of our own" "$(werr "$MH/state" stop_copy)" ok
+eq "its whole stream" "$(cat "$MH/data" | wc -c)" $STREAM_LEN
+echo 1 > "$MH/reset"
+kill -TERM $OPID
+wait $OPID
+eq "owner after SIGTERM" $? 0
 
 # carry VALUE: the value goes into A's scratch register, B's is cleared;
 # the caller migrates A into B; check_carried VALUE then reads B's.
