@@ -23,18 +23,23 @@ ALL_STATES="running stop stop_copy resuming running_p2p"
 # 6.1; device DMA logging reports need CONFIG_IOMMUFD_DRIVER, which Debian's
 # 6.12 lacks (START works, every REPORT fails).
 # dirty=auto tests the device's log with a one-page report and passes over
-# it when it cannot report: to the type1 container if there is one.
-if [ "$MIGTEST_KERNEL" = 6.1 ]; then
-	DATA_SIZE="Operation not supported"
-	LOG_REPORT=yes
-	AUTO_OWN="device DMA logging"
-	AUTO_FD="device DMA logging"
-else
-	DATA_SIZE=ok
+# it when it cannot report: to the type1 container if there is one. The
+# lane's 6.12-iommufd rebuild has the reports, /dev/iommu and the cdev.
+DATA_SIZE=ok
+LOG_REPORT=yes
+AUTO_OWN="device DMA logging"
+AUTO_FD="device DMA logging"
+CDEV=no
+case $MIGTEST_KERNEL in
+6.1)
+	DATA_SIZE="Operation not supported" ;;
+6.12)
 	LOG_REPORT=no
 	AUTO_OWN="type1 container; device DMA logging cannot report"
-	AUTO_FD="none; device DMA logging cannot report"
-fi
+	AUTO_FD="none; device DMA logging cannot report" ;;
+6.12-iommufd)
+	CDEV=yes ;;
+esac
 
 UUIDS=""
 OWNED=""
@@ -415,7 +420,25 @@ new_device C
 new_device D
 new_device E
 refused "iommufd dirty tracking" "$MIGFSD" -f "vfio:$C,dirty=iommufd" "$(mnt iommufd)"
-refused "the vfio cdev" "$MIGFSD" -f "vfio:$C,cdev" "$(mnt cdev)"
+if [ $CDEV = no ]; then
+	refused "the vfio cdev" "$MIGFSD" -f "vfio:$C,cdev" "$(mnt cdev)"
+else
+	section "the vfio cdev, bound to /dev/iommu"
+	MX=$(mnt cdev)
+	start "vfio:$C,cdev" "$MX"
+	grep -q '^iommufd, ioas [0-9]*, hwpt 0$' "$MX/vfio/iommu" && ok ||
+		fail "cdev: vfio/iommu: $(cat "$MX/vfio/iommu")"
+	eq "cdev: states" "$(cat "$MX/states")" "[running] stop stop_copy resuming running_p2p"
+	eq "cdev: dirty tracking" "$(status_of "$MX" dirty_tracking)" "off (device DMA logging)"
+	state_is "$MX" "$C" running "cdev: mounted"
+	eq "cdev: stop_copy" "$(werr "$MX/state" stop_copy)" ok
+	state_is "$MX" "$C" stop_copy "cdev: saving"
+	eq "cdev: the whole stream" "$(wc -c < "$MX/data")" "$IMG_LEN"
+	eq "cdev: reset" "$(werr "$MX/reset" 1)" ok
+	state_is "$MX" "$C" running "cdev: after reset"
+	eq "cdev: data_size" "$(cat "$MX/data_size")" "$IMG_LEN"
+	stop_daemon
+fi
 refused "type1 without a container" \
 	"$OWNER" "$C" $IOVA $BYTES -- "$MIGFSD" -f 'fd:{dev},dirty=type1' "$(mnt x)"
 

@@ -7,8 +7,10 @@
 #   lane's cache (never installed: linux-image-* pulls in initramfs-tools and
 #   costs minutes), the modules the guest loads decompressed, and the ELF
 #   vmlinux for a PVH boot;
-# - for 6.12, samples/vfio-mdev/mtty.c from linux-source-6.12 of the same
-#   version (upstream's migratable sample driver; Debian builds no samples).
+# - for 6.12, from linux-source-6.12 of the same version: samples/vfio-mdev/
+#   mtty.c (upstream's migratable sample driver; Debian builds no samples),
+#   and what the 6.12-iommufd rebuild compiles (drivers/iommu, drivers/vfio,
+#   lib/interval_tree.c).
 # A warm cache costs one apt-cache query per kernel and no download.
 #
 #   lane-fetch.sh [SELECTOR...]	(default: every kernel the lane knows)
@@ -90,13 +92,20 @@ extract_vmlinux() {
 
 # linux-source's tarball is 147 MB of xz: one pass takes out what the lane
 # builds at test time.
-extract_source() {
-	local deb=$1 dir=$2 major=$3
-	mkdir -p "$dir"
-	dpkg-deb --fsys-tarfile "$deb" |
-		tar -xO "./usr/src/linux-source-$major.tar.xz" | xz -dc |
-		tar -x -C "$dir" --strip-components=1 \
-			"linux-source-$major/samples/vfio-mdev/mtty.c"
+fetch_source() {
+	local major=$1 ver=$2 dir=$3 top=linux-source-$1
+	log "fetching $top=$ver"
+	rm -rf "$dir"
+	mkdir -p "$dir/dl"
+	chmod 777 "$dir/dl"
+	(cd "$dir/dl" && apt-get download -qq "$top=$ver" >&2) ||
+		die "apt-get download $top=$ver failed"
+	dpkg-deb --fsys-tarfile "$dir"/dl/"$top"_*.deb |
+		tar -xO "./usr/src/$top.tar.xz" | xz -dc |
+		tar -x -C "$dir" --strip-components=1 "$top/samples/vfio-mdev/mtty.c" \
+			"$top/drivers/iommu" "$top/drivers/vfio" "$top/lib/interval_tree.c"
+	rm -rf "$dir/dl"
+	touch "$dir/.ready"
 }
 
 unpack_kernel() {
@@ -112,12 +121,6 @@ unpack_kernel() {
 	(cd "$dl" && apt-get download -qq "${pkgs[@]}" >&2) ||
 		die "apt-get download ${pkgs[*]} failed"
 	ver=$(dpkg-deb -f "$dl"/linux-headers-"$K"_*.deb Version)
-	if [ "$sel" = 6.12 ]; then
-		(cd "$dl" && apt-get download -qq "linux-source-$sel=$ver" >&2) ||
-			die "apt-get download linux-source-$sel=$ver failed"
-		extract_source "$dl"/linux-source-*.deb "$dir/src" "$sel"
-		rm -f "$dl"/linux-source-*.deb
-	fi
 	for deb in "$dl"/*.deb; do
 		dpkg-deb -x "$deb" "$dir/root"
 	done
@@ -143,6 +146,9 @@ fetch_kernel() {
 	fi
 	[ -n "$K" ] || die "cannot find the image $meta depends on (apt-cache depends)"
 	[ -e "$cache/$K/.ready" ] || unpack_kernel "$sel" "$K" "$cache/$K"
+	if [ "$sel" = 6.12 ] && [ ! -e "$cache/$K/src/.ready" ]; then
+		fetch_source "$sel" "$(cat "$cache/$K/version")" "$cache/$K/src"
+	fi
 	ln -sfn "$K" "$cache/$sel"
 }
 

@@ -3,6 +3,9 @@
 
 # The kernels the lane knows, by selector, and the Debian metapackage each
 # one follows (its Depends names the image of the current ABI).
+# 6.12-iommufd is Debian's 6.12 with iommufd, vfio and vfio_iommu_type1
+# rebuilt from its linux-source with CONFIG_IOMMUFD, CONFIG_IOMMUFD_DRIVER
+# and CONFIG_VFIO_DEVICE_CDEV (test-only; run-lane.sh builds them).
 lane_kernels="6.1 6.12"
 lane_meta() {
 	case $1 in
@@ -11,16 +14,24 @@ lane_meta() {
 	*)	return 1 ;;
 	esac
 }
+lane_base() {
+	case $1 in
+	6.12-iommufd)	echo 6.12 ;;
+	*)		echo "$1" ;;
+	esac
+}
 
 # The cache of extracted kernels: $LANE_CACHE, else /var/cache when it is
 # writable, else the user's cache. $cache/SELECTOR links to $cache/$K, which
-# holds root/ (image, headers and kbuild unpacked), vmlinux and src/.
+# holds root/ (image, headers and kbuild unpacked), vmlinux and src/. Its
+# own kernels/ directory: the lane's earlier runner, still on branches,
+# re-extracts $K directly under vfio-migfs-lane/ on its own terms.
 lane_cache_dir() {
-	local c=${LANE_CACHE:-/var/cache/vfio-migfs-lane}
+	local c=${LANE_CACHE:-/var/cache/vfio-migfs-lane/kernels}
 	if mkdir -p "$c" 2>/dev/null && [ -w "$c" ]; then
 		echo "$c"
 	else
-		echo "${XDG_CACHE_HOME:-$HOME/.cache}/vfio-migfs-lane"
+		echo "${XDG_CACHE_HOME:-$HOME/.cache}/vfio-migfs-lane/kernels"
 	fi
 }
 

@@ -3,7 +3,7 @@
 #   MIGTEST_PARENT  mdev parent dir (/sys/class/mdev_bus/vfio_migtest)
 #   MIGTEST_TYPE    mdev type dir ($MIGTEST_PARENT/mdev_supported_types/vfio_migtest-1)
 #   MIGTEST_KO      the vfio_migtest.ko that was loaded
-#   MIGTEST_KERNEL  the lane's kernel: 6.1 or 6.12
+#   MIGTEST_KERNEL  the lane's kernel: 6.1, 6.12 or 6.12-iommufd
 #   MTTY_KO         upstream's mtty.ko, loaded too (6.12 only; else empty)
 #   MTTY_PARENT     its mdev parent dir (/sys/class/mdev_bus/mtty)
 #   MIGTEST_OUT     a directory whose files the host keeps after a failed run
@@ -28,6 +28,10 @@ migtest_uuid() {
 
 # Used by run-lane.sh around the guest script.
 lane_setup() {
+	# 6.12-iommufd: the rebuilt VFIO core instead of Debian's.
+	for m in $LANE_VFIO_KOS; do
+		insmod "$m" || { echo "lane: insmod $m failed"; return 1; }
+	done
 	for m in vfio vfio_iommu_type1 mdev fuse; do
 		modprobe "$m" || { echo "lane: modprobe $m failed"; return 1; }
 	done

@@ -5,13 +5,15 @@
 #
 #   run-lane.sh [-k KERNEL] BUILDDIR GUEST_SCRIPT [ARGS...]
 #
-# KERNEL is 6.1 (the default) or 6.12. Everything the lane needs is fetched
+# KERNEL is 6.1 (the default), 6.12, or 6.12-iommufd (6.12 with iommufd,
+# vfio and vfio_iommu_type1 rebuilt here with the options Debian leaves
+# off: the cdev, /dev/iommu and DMA logging reports). Everything the lane needs is fetched
 # beforehand by scripts/deps.sh (tests/kernel/lane-fetch.sh); this script
 # installs and downloads nothing. Exit status: the guest script's; 77 (SKIP)
 # when a prerequisite is missing; 1 when the guest hangs, panics, prints a
 # kernel BUG/Oops/WARNING on its console (QEMU is stopped at once), or the
 # lane cannot be set up. Environment knobs: LANE_TIMEOUT (s, default 300),
-# LANE_CACHE (kernel cache, default /var/cache/vfio-migfs-lane), LANE_MEM
+# LANE_CACHE (kernel cache, default /var/cache/vfio-migfs-lane/kernels), LANE_MEM
 # (MiB, default 1024).
 set -euo pipefail
 
@@ -40,9 +42,10 @@ for t in $lane_host_tools; do
 	command -v "${t%%:*}" >/dev/null ||
 		skip "${t%%:*} is missing (package ${t#*:}): run scripts/deps.sh as root"
 done
-lane_meta "$kernel_sel" >/dev/null || die "unknown kernel '$kernel_sel' (known: $lane_kernels)"
+lane_meta "$(lane_base "$kernel_sel")" >/dev/null ||
+	die "unknown kernel '$kernel_sel' (known: $lane_kernels 6.12-iommufd)"
 cache=$(lane_cache_dir)
-kdir=$cache/$kernel_sel
+kdir=$cache/$(lane_base "$kernel_sel")
 [ -e "$kdir/.ready" ] || skip "Linux $kernel_sel is not in $cache: run scripts/deps.sh"
 K=$(basename "$(readlink -f "$kdir")")
 modroot=$kdir/root/lib/modules/$K
@@ -61,7 +64,7 @@ flock 8
 # against this kernel's headers (a one-line Kbuild when no Makefile is given).
 build_module() {
 	local name=$1 src=$2 mk=${3:-} hash dir
-	hash=$( (echo "$K"; cat "$src" ${mk:+"$mk"}) | sha256sum | cut -c1-16)
+	hash=$( (echo "$K ${kmake[*]}"; cat "$src" ${mk:+"$mk"}) | sha256sum | cut -c1-16)
 	dir=$lane/$kernel_sel/$name-$hash
 	if [ ! -e "$dir/$name.ko" ]; then
 		log "building $name.ko for $K"
@@ -75,11 +78,60 @@ build_module() {
 		fi
 		# Debian's headers ask for BTF of modules, which needs pahole
 		# and the exact vmlinux; the lane does not need it.
-		make -s -C "$headers" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >&2 ||
+		make -s -C "$headers" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= "${kmake[@]}" modules >&2 ||
 			die "building $name.ko for $K failed"
 	fi
 	echo "$dir/$name.ko"
 }
+# ---- 6.12-iommufd: the VFIO core rebuilt, and every mdev driver against it ----
+# Debian's 6.12 has CONFIG_IOMMUFD off and no CONFIG_IOMMUFD_DRIVER; all
+# that needs them is modular, so it is rebuilt from linux-source-6.12 with
+# them on. struct vfio_device grows with them: the drivers are built with
+# the same flags against the rebuilt vfio's symbols.
+rebuild_flags="-DCONFIG_IOMMUFD_MODULE=1 -DCONFIG_IOMMUFD_DRIVER=1 -DCONFIG_VFIO_DEVICE_CDEV=1"
+kmake=()
+vfio_kos=
+rebuild_vfio() {
+	local src=$kdir/src dir hash
+	[ -e "$src/.ready" ] || skip "no linux-source-6.12 in $kdir/src: run scripts/deps.sh"
+	hash=$( (echo "$K $rebuild_flags"; declare -f rebuild_vfio) | sha256sum | cut -c1-16)
+	dir=$lane/$kernel_sel/rebuild-$hash
+	if [ ! -e "$dir/.built" ]; then
+		log "rebuilding iommufd, vfio and vfio_iommu_type1 for $K"
+		rm -rf "$lane/$kernel_sel"/rebuild-*
+		mkdir -p "$dir/iommu/iommufd" "$dir/vfio"
+		cp "$src"/drivers/iommu/*.h "$dir/iommu/"	# ../iommu-priv.h
+		cp "$src"/drivers/iommu/iommufd/*.[ch] "$dir/iommu/iommufd/"
+		rm "$dir/iommu/iommufd/selftest.c"
+		# The span iterators are off in vmlinux; the rest of
+		# lib/interval_tree.c is there already (and exported).
+		{ echo '#include <linux/interval_tree.h>'
+		  awk '/^#ifdef CONFIG_INTERVAL_TREE_SPAN_ITER/ { f = 1; next }
+		       f && /^#endif/ { f = 0 } f && !/EXPORT_SYMBOL/' \
+			"$src/lib/interval_tree.c"; } > "$dir/iommu/iommufd/span.c"
+		cat > "$dir/iommu/iommufd/Kbuild" <<-EOF
+		obj-m := iommufd.o
+		iommufd-y := device.o fault.o hw_pagetable.o io_pagetable.o ioas.o main.o \
+			pages.o vfio_compat.o iova_bitmap.o span.o
+		EOF
+		cp "$src"/drivers/vfio/*.[ch] "$dir/vfio/"
+		cat > "$dir/vfio/Kbuild" <<-EOF
+		obj-m := vfio.o vfio_iommu_type1.o
+		vfio-y := vfio_main.o device_cdev.o group.o iommufd.o container.o virqfd.o
+		EOF
+		make -s -C "$headers" M="$dir/iommu/iommufd" CONFIG_DEBUG_INFO_BTF_MODULES= \
+			KCFLAGS="$rebuild_flags" modules >&2 &&
+		make -s -C "$headers" M="$dir/vfio" CONFIG_DEBUG_INFO_BTF_MODULES= \
+			KCFLAGS="$rebuild_flags" \
+			KBUILD_EXTRA_SYMBOLS="$dir/iommu/iommufd/Module.symvers" modules >&2 ||
+			die "rebuilding iommufd and vfio for $K failed"
+		touch "$dir/.built"
+	fi
+	kmake=(KCFLAGS="$rebuild_flags"
+	       KBUILD_EXTRA_SYMBOLS="$dir/iommu/iommufd/Module.symvers $dir/vfio/Module.symvers")
+	vfio_kos="$dir/iommu/iommufd/iommufd.ko $dir/vfio/vfio.ko $dir/vfio/vfio_iommu_type1.ko"
+}
+[ "$kernel_sel" = 6.12-iommufd ] && rebuild_vfio
 ko=$(build_module vfio_migtest "$here/migtest/vfio_migtest.c" "$here/migtest/Makefile")
 # Upstream's migratable sample driver, straight from linux-source (6.12 only).
 mtty_ko=
@@ -125,6 +177,7 @@ cat > "$out/cmd.sh" <<EOF
 export MIGTEST_KERNEL=$kernel_sel
 export MIGTEST_KO=$(printf %q "$ko")
 export MTTY_KO=$(printf %q "$mtty_ko")
+export LANE_VFIO_KOS=$(printf %q "$vfio_kos")
 export MTTY_PARENT=/sys/class/mdev_bus/mtty
 export MIGTEST_LIB=$(printf %q "$here/lane-lib.sh")
 export MIGTEST_BUILDDIR=$(printf %q "$builddir")

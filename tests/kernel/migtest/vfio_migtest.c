@@ -789,6 +789,13 @@ static const struct vfio_device_ops migtest_dev_ops = {
 	.open_device = migtest_open_device,
 	.close_device = migtest_close_device,
 	.ioctl = migtest_ioctl,
+#if IS_ENABLED(CONFIG_IOMMUFD)
+	/* the lane's 6.12-iommufd: bound through the cdev and /dev/iommu too */
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#endif
 };
 
 /* ---- mdev driver and parent ---- */
@@ -906,4 +913,7 @@ module_init(migtest_init);
 module_exit(migtest_exit);
 
 MODULE_LICENSE("GPL");
+#if IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
+MODULE_IMPORT_NS(IOMMUFD);	/* iova_bitmap_set(), a stub without it */
+#endif
 MODULE_DESCRIPTION("VFIO migration test mdev driver for vfio-migfs");
