@@ -100,6 +100,11 @@ refused() {
 	fi
 }
 
+# held_by WHAT REGEX: the last refusal named the device's holder.
+held_by() {
+	grep -Eq "$2" "$T/refused.log" && ok || fail "$1: $(head -1 "$T/refused.log")"
+}
+
 # reaped PID WHAT: waits at most 20 s for PID to exit, checks status 0.
 reaped() {
 	local i=0 rc=0
@@ -122,7 +127,9 @@ start_owned() {
 	local name=$1 uuid=$2
 	shift 2
 	: > "$T/want.$name"
-	"$OWNER" -r "$T/dma.$name" "$uuid" $IOVA $BYTES -- "$@" 2>"$T/owner-$name.log" &
+	# shellcheck disable=SC2086
+	"$OWNER" ${OWNER_OPTS:-} -r "$T/dma.$name" "$uuid" $IOVA $BYTES -- "$@" \
+		2>"$T/owner-$name.log" &
 	OPID=$!
 	OWNED="$OWNED $OPID"
 	wait_mounted "${!#}" "$OPID" "$T/owner-$name.log"
@@ -271,6 +278,8 @@ eq "A: status device" "$(status_of "$MA" device)" "vfio:$A"
 eq "B: status device" "$(status_of "$MB" device)" "vfio:/sys/bus/mdev/devices/$B"
 state_is "$MA" "$A" running "A freshly mounted"
 refused "a second daemon on A" "$MIGFSD" -f "vfio:$A" "$(mnt busy)"
+held_by "a second daemon on A" \
+	"held by process $DPID \(vfio-migfsd\) through /dev/vfio/[0-9]+; have it hand the device over"
 refused "a device that does not exist" \
 	"$MIGFSD" -f vfio:00000000-0000-0000-0000-000000000000 "$(mnt none)"
 refused "fd: of a closed fd" "$MIGFSD" -f fd:99 "$(mnt closed)"
@@ -437,7 +446,36 @@ else
 	eq "cdev: reset" "$(werr "$MX/reset" 1)" ok
 	state_is "$MX" "$C" running "cdev: after reset"
 	eq "cdev: data_size" "$(cat "$MX/data_size")" "$IMG_LEN"
+	# Whoever holds it, through whichever node: named the same way.
+	held="held by process $DPID \(vfio-migfsd\) through /dev/vfio/devices/vfio[0-9]+; have it"
+	refused "the group while the cdev is held" "$MIGFSD" -f "vfio:$C" "$(mnt busy-g)"
+	held_by "the group while the cdev is held" "$held"
+	refused "the cdev while the cdev is held" "$MIGFSD" -f "vfio:$C,cdev" "$(mnt busy-c)"
+	held_by "the cdev while the cdev is held" "$held"
 	stop_daemon
+	"$OWNER" "$C" $IOVA $BYTES -- sleep 30 2>/dev/null &
+	HPID=$!
+	until [ -n "$(find /proc/$HPID/fd -lname '/dev/vfio/[0-9]*' 2>/dev/null)" ]; do
+		sleep 0.2
+	done
+	refused "the cdev while the group is held" "$MIGFSD" -f "vfio:$C,cdev" "$(mnt busy-o)"
+	held_by "the cdev while the group is held" \
+		"held by process [0-9]+ \((migtest-owner|sleep)\) through /dev/vfio/[0-9]+; have it"
+	kill -TERM $HPID
+	wait $HPID
+
+	# A VMM on iommufd hands over its cdev and iommufd (fd:N,iommufd=):
+	# device DMA logging through iommufd's bitmap, DMA into its IOAS.
+	section "fd: with iommufd= under an iommufd owner"
+	MI=$(mnt iofd)
+	OWNER_OPTS=-i start_owned iofd "$C" "$MIGFSD" -f 'fd:{dev},iommufd={container}' "$MI"
+	PI=$OPID
+	eq "iofd: vfio/iommu" "$(cat "$MI/vfio/iommu")" "handed over, iommufd"
+	state_is "$MI" "$C" running "iofd: handed over"
+	dirty_test iofd "$MI" "$C" "device DMA logging"
+	kill -TERM $PI
+	reaped $PI "iommufd owner after SIGTERM"
+	dma_landed iofd
 fi
 refused "type1 without a container" \
 	"$OWNER" "$C" $IOVA $BYTES -- "$MIGFSD" -f 'fd:{dev},dirty=type1' "$(mnt x)"
