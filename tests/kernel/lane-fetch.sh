@@ -93,7 +93,7 @@ extract_vmlinux() {
 # linux-source's tarball is 147 MB of xz: one pass takes out what the lane
 # builds at test time.
 fetch_source() {
-	local major=$1 ver=$2 dir=$3 top=linux-source-$1
+	local ver=$2 dir=$3 top=linux-source-$1
 	log "fetching $top=$ver"
 	rm -rf "$dir"
 	mkdir -p "$dir/dl"
@@ -157,7 +157,9 @@ cache=$(lane_cache_dir)
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
-for sel in ${@:-$lane_kernels}; do
+# shellcheck disable=SC2086
+[ $# -gt 0 ] || set -- $lane_kernels
+for sel in "$@"; do
 	fetch_kernel "$sel"
 done
 # An ABI no selector points at any more is dead weight (hundreds of MB).

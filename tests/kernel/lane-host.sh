@@ -36,6 +36,6 @@ lane_cache_dir() {
 }
 
 # Host tools the runner needs; lane-fetch.sh installs their packages.
-lane_host_tools="qemu-system-x86_64:qemu-system-x86 busybox:busybox-static
-	depmod:kmod cpio:cpio xz:xz-utils zstd:zstd make:make gcc:gcc
+lane_host_tools="qemu-system-x86_64:qemu-system-x86
+	/bin/busybox:busybox-static depmod:kmod cpio:cpio xz:xz-utils zstd:zstd make:make gcc:gcc
 	flock:util-linux"
