@@ -269,15 +269,24 @@ static void end_session(struct migdev *dev)
 	dev->session = 0;
 }
 
-/* Sessions begin on entering the saving group or RESUMING, end on leaving. */
-static void note_state(struct migdev *dev, enum mig_state s)
+/*
+ * Sessions begin on entering the saving group or RESUMING, end on leaving.
+ * Only our own arcs begin one: a device found there (handed over in
+ * stop_copy, or moved by someone else) has its data_fd elsewhere, and a
+ * session we cannot read or write is no session of ours.
+ */
+static void note_state(struct migdev *dev, enum mig_state s, bool ours)
 {
 	bool was = in_session(dev->state), is = in_session(s);
 	bool flip = (dev->state == MIG_RESUMING) != (s == MIG_RESUMING);
 
 	if (!is || flip)
 		end_session(dev);
-	if (is && (!was || flip)) {
+	if (is && (!was || flip) && !ours)
+		migdev_event(dev, "no session: the device entered %s without us "
+			     "(its data stream is not ours); reset it, or leave %s, "
+			     "to begin one", mig_state_name(s), mig_state_name(s));
+	if (is && (!was || flip) && ours) {
 		dev->session = ++dev->sessions;
 		dev->stats.bytes_saved = dev->stats.bytes_resumed = 0;
 		migdev_event(dev, "session %llu began: %s",
@@ -300,7 +309,7 @@ static enum mig_state refresh_state(struct migdev *dev)
 						    .from = dev->state, .to = s },
 			   "the device is in %s (was %s)",
 			   mig_state_name(s), mig_state_name(dev->state));
-		note_state(dev, s);
+		note_state(dev, s, false);
 	}
 	return dev->state;
 }
@@ -356,7 +365,7 @@ static int walk_arcs(struct migdev *dev, enum mig_state target,
 				    mig_state_name(dev->state));
 			return -EIO;
 		}
-		note_state(dev, next);
+		note_state(dev, next, true);
 		(*steps)++;
 	}
 	return 0;
@@ -446,7 +455,7 @@ static int stream_check(struct migdev *dev, struct migdev_stream *st,
 
 	if (bound && bound != dev->session)
 		return -ESTALE;
-	if (saving ? !mig_state_saving(s) : s != MIG_RESUMING)
+	if (!dev->session || (saving ? !mig_state_saving(s) : s != MIG_RESUMING))
 		return wrong_state;
 	__atomic_store_n(&st->session, dev->session, __ATOMIC_RELAXED);
 	return 0;
@@ -524,7 +533,8 @@ int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty)
 
 	pthread_mutex_lock(&dev->lock);
 	refresh_state(dev);
-	if (dev->state == MIG_PRE_COPY || dev->state == MIG_PRE_COPY_P2P)
+	if (dev->session &&
+	    (dev->state == MIG_PRE_COPY || dev->state == MIG_PRE_COPY_P2P))
 		err = dev->ops->precopy_info(dev, initial, dirty);
 	pthread_mutex_unlock(&dev->lock);
 	return err;
@@ -565,6 +575,8 @@ int migdev_attr_store(struct migdev *dev, const struct mig_attr *a,
 
 static const char *session_kind(const struct migdev *dev)
 {
+	if (!dev->session && in_session(dev->state))
+		return "none (the device entered it without us: no data stream)";
 	if (!dev->session)
 		return "none";
 	return dev->state == MIG_RESUMING ? "resuming" : "saving";

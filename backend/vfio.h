@@ -50,6 +50,7 @@ struct vfio_dev {
 	unsigned int nranges;
 	char device[128];	/* the device's name: BDF, mdev UUID or fd:N */
 	char iommu[64];		/* how it is attached, for vfio/iommu */
+	char dirty_name[96];	/* the mechanism and why, for `status`; set at open */
 };
 
 static inline struct vfio_dev *to_vfio(struct migdev *dev)

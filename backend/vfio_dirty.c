@@ -7,6 +7,7 @@
  * buffer handed to the kernel is zeroed first.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -65,6 +66,47 @@ static int device_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
 
 	return vfio_feature(v->device_fd, VFIO_DEVICE_FEATURE_GET |
 			    VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep));
+}
+
+/*
+ * A kernel may take START and STOP and still fail every REPORT (Debian's
+ * 6.12 has no CONFIG_IOMMUFD_DRIVER, so its iova_bitmap is a stub): only a
+ * report shows that the log works. One page of the first range, right
+ * after the start, before anything is reported for real.
+ */
+static int device_verify(struct vfio_dev *v, const struct mig_range *r)
+{
+	uint64_t bits = 0;
+	int err = device_report(v, r->start, v->page_size, &bits);
+
+	if (err)
+		device_stop(v);
+	return err;
+}
+
+static int device_log_start(struct vfio_dev *v, const struct mig_range *r,
+			    unsigned int n)
+{
+	int err = device_start(v, r, n);
+
+	if (err || !(err = device_verify(v, r)))
+		return err;
+	migdev_event_unlocked(&v->dev, "device DMA logging cannot report "
+			      "(DMA_LOGGING_REPORT: %s): try dirty=type1 or dirty=iommufd",
+			      strerror(-err));
+	return err;
+}
+
+/* dirty=auto, at open: start, report one page and stop, on a page of its own. */
+static int device_works(struct vfio_dev *v)
+{
+	const struct mig_range page = { .start = 0, .length = 4096 };
+	int err;
+
+	v->page_size = 4096;
+	err = device_start(v, &page, 1);
+	err = err ? err : device_verify(v, &page);
+	return err ? err : device_stop(v);
 }
 
 /* --- the type1 container (VFIO_IOMMU_DIRTY_PAGES) --- */
@@ -308,7 +350,7 @@ static int iommufd_report(struct vfio_dev *v, uint64_t iova, uint64_t length,
 static const struct dirty_ops mechanisms[] = {
 	[VFIO_DIRTY_DEVICE] = {
 		"device DMA logging", "device", device_available,
-		device_start, device_stop, device_report,
+		device_log_start, device_stop, device_report,
 	},
 	[VFIO_DIRTY_TYPE1] = {
 		"type1 container", "type1", type1_available,
@@ -340,23 +382,38 @@ int vfio_dirty_parse(const char *name, enum vfio_dirty_kind *kind)
 	return -EINVAL;
 }
 
+/*
+ * An explicit choice is taken as it is (a log that cannot report fails at
+ * its start); dirty=auto passes over a device log that cannot report, and
+ * `status` says so next to the mechanism it took instead.
+ */
 int vfio_dirty_select(struct vfio_dev *v, enum vfio_dirty_kind want)
 {
+	const char *passed = NULL;
+	int err;
+
 	v->dirty = VFIO_DIRTY_NONE;
-	if (want == VFIO_DIRTY_NONE)
-		return 0;
-	if (want != VFIO_DIRTY_AUTO) {
+	if (want != VFIO_DIRTY_NONE && want != VFIO_DIRTY_AUTO) {
 		if (!mechanisms[want].available(v))
 			return -ENODEV;
 		v->dirty = want;
-		return 0;
 	}
-	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
-		if (mechanisms[preference[i]].available(v)) {
-			v->dirty = preference[i];
-			break;
+	for (size_t i = 0; want == VFIO_DIRTY_AUTO &&
+	     i < sizeof(preference) / sizeof(preference[0]); i++) {
+		enum vfio_dirty_kind k = preference[i];
+
+		if (!mechanisms[k].available(v))
+			continue;
+		if (k == VFIO_DIRTY_DEVICE && (err = device_works(v))) {
+			passed = err == -EOPNOTSUPP ? "device DMA logging cannot report" :
+						      "device DMA logging failed its test";
+			continue;
 		}
+		v->dirty = k;
+		break;
 	}
+	snprintf(v->dirty_name, sizeof(v->dirty_name), "%s%s%s",
+		 vfio_dirty_name(v->dirty), passed ? "; " : "", passed ? passed : "");
 	return 0;
 }
 
@@ -392,7 +449,7 @@ int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 
 const char *vfio_log_mechanism(struct migdev *dev)
 {
-	return vfio_dirty_name(to_vfio(dev)->dirty);
+	return to_vfio(dev)->dirty_name;
 }
 
 void vfio_dirty_free(struct vfio_dev *v)

@@ -262,6 +262,5 @@ void vfio_setup_ops(struct vfio_dev *v)
 		v->ops.log_start = NULL;
 		v->ops.log_stop = NULL;
 		v->ops.log_report = NULL;
-		v->ops.log_mechanism = NULL;
 	}
 }

@@ -9,6 +9,7 @@
  *
  * DEV is a PCI address, an mdev UUID or a sysfs device path.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,20 +164,6 @@ static int find_sysfs(struct vfio_spec *s, char *dir)
 	return 0;
 }
 
-/* --- the group and a type1 container --- */
-
-static int open_container(struct vfio_spec *s, int *fd)
-{
-	*fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (*fd < 0)
-		return spec_fail(s, "/dev/vfio/vfio: %s (is the vfio module loaded?)",
-				 strerror(errno));
-	if (ioctl(*fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(*fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
-		return spec_fail(s, "the kernel offers no VFIO type1v2 IOMMU");
-	return 0;
-}
-
 /* The last component of the link sysfs keeps at dir/name. */
 static int link_name(const char *dir, const char *name, char *out, size_t len)
 {
@@ -194,44 +181,10 @@ static int link_name(const char *dir, const char *name, char *out, size_t len)
 	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
 }
 
-static int open_group(struct vfio_dev *v, struct vfio_spec *s, const char *dir)
-{
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char group[32], path[64];
-	int err;
+/* --- who holds a device --- */
 
-	if (link_name(dir, "iommu_group", group, sizeof(group)))
-		return spec_fail(s, "the device has no IOMMU group");
-	err = open_container(s, &v->container_fd);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
-	v->group_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (v->group_fd < 0 && errno == EBUSY)
-		return spec_fail(s, "%s is open in another process; have it hand "
-				 "the device over (fd:N)", path);
-	if (v->group_fd < 0)
-		return spec_fail(s, "%s: %s (is the device bound to a VFIO driver?)",
-				 path, strerror(errno));
-	if (ioctl(v->group_fd, VFIO_GROUP_GET_STATUS, &status) ||
-	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return spec_fail(s, "IOMMU group %s is not viable: bind all its "
-				 "devices to VFIO drivers", group);
-	if (ioctl(v->group_fd, VFIO_GROUP_SET_CONTAINER, &v->container_fd) ||
-	    ioctl(v->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return spec_fail(s, "attaching group %s to a type1 container: %s",
-				 group, strerror(errno));
-	v->device_fd = ioctl(v->group_fd, VFIO_GROUP_GET_DEVICE_FD, v->device);
-	if (v->device_fd < 0)
-		return spec_fail(s, "getting the device from group %s: %s",
-				 group, strerror(errno));
-	snprintf(v->iommu, sizeof(v->iommu), "type1 container, group %s", group);
-	return 0;
-}
-
-/* --- the cdev and an iommufd --- */
-
-static int cdev_path(struct vfio_spec *s, const char *dir, char *path, size_t len)
+/* The device node of the device's cdev, when the kernel made one. */
+static bool find_cdev(const char *dir, char *path, size_t len)
 {
 	char sub[PATH_MAX];
 	struct dirent *e = NULL;
@@ -247,7 +200,135 @@ static int cdev_path(struct vfio_spec *s, const char *dir, char *path, size_t le
 		snprintf(path, len, "/dev/vfio/devices/%s", e->d_name);
 	if (d)
 		closedir(d);
-	if (!d || !e || access(path, F_OK))
+	return d && e && !access(path, F_OK);
+}
+
+/* "process PID (COMM) through NODE" when PID has one of the nodes open. */
+static bool holds(const char *pid, const char *nodes[2], char *who, size_t len)
+{
+	char dir[64], link[PATH_MAX], target[PATH_MAX], comm[32] = "?";
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/proc/%.20s/fd", pid);
+	d = opendir(dir);
+	while (d && !found && (e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		for (int i = 0; i < 2 && !found; i++)
+			found = nodes[i] && !strcmp(target, nodes[i]);
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		return false;
+	snprintf(dir, sizeof(dir), "/proc/%.20s/comm", pid);
+	if ((f = fopen(dir, "re"))) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(who, len, "process %.20s (%s) through %.200s", pid, comm, target);
+	return true;
+}
+
+/*
+ * The kernel refuses a second opener of a device with EBUSY (EINVAL for a
+ * cdev bind while the group is held), whichever of its group or its cdev
+ * the first one holds, and names neither: look for the holder among the
+ * processes (ours excepted), the same way on both paths. Found nowhere,
+ * an EINVAL is what it says: `what` and the errno.
+ */
+static int held_fail(struct vfio_spec *s, const char *dir, const char *what, int err)
+{
+	char group[32], gnode[64], cnode[PATH_MAX], who[PATH_MAX + 64], self[16];
+	const char *nodes[2] = { NULL, NULL };
+	struct dirent *e;
+	bool found = false;
+	DIR *proc;
+
+	if (!link_name(dir, "iommu_group", group, sizeof(group))) {
+		snprintf(gnode, sizeof(gnode), "/dev/vfio/%s", group);
+		nodes[0] = gnode;
+	}
+	if (find_cdev(dir, cnode, sizeof(cnode)))
+		nodes[1] = cnode;
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	proc = opendir("/proc");
+	while (proc && !found && (e = readdir(proc)))
+		found = isdigit((unsigned char)e->d_name[0]) && strcmp(e->d_name, self) &&
+			holds(e->d_name, nodes, who, sizeof(who));
+	if (proc)
+		closedir(proc);
+	if (!found && err != EBUSY)
+		return spec_fail(s, "%s: %s", what, strerror(err));
+	if (!found)
+		snprintf(who, sizeof(who), "another process (its group or cdev is open)");
+	return spec_fail(s, "the device is held by %s; have it hand the device over (fd:N)", who);
+}
+
+/* --- the group and a type1 container --- */
+
+static int open_container(struct vfio_spec *s, int *fd)
+{
+	*fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return spec_fail(s, "/dev/vfio/vfio: %s (is the vfio module loaded?)",
+				 strerror(errno));
+	if (ioctl(*fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(*fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+		return spec_fail(s, "the kernel offers no VFIO type1v2 IOMMU");
+	return 0;
+}
+
+static int open_group(struct vfio_dev *v, struct vfio_spec *s, const char *dir)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char group[32], path[64];
+	int err;
+
+	if (link_name(dir, "iommu_group", group, sizeof(group)))
+		return spec_fail(s, "the device has no IOMMU group");
+	err = open_container(s, &v->container_fd);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+	v->group_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (v->group_fd < 0 && errno == EBUSY)
+		return held_fail(s, dir, path, errno);
+	if (v->group_fd < 0)
+		return spec_fail(s, "%s: %s (is the device bound to a VFIO driver?)",
+				 path, strerror(errno));
+	if (ioctl(v->group_fd, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return spec_fail(s, "IOMMU group %s is not viable: bind all its "
+				 "devices to VFIO drivers", group);
+	if (ioctl(v->group_fd, VFIO_GROUP_SET_CONTAINER, &v->container_fd) ||
+	    ioctl(v->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return spec_fail(s, "attaching group %s to a type1 container: %s",
+				 group, strerror(errno));
+	v->device_fd = ioctl(v->group_fd, VFIO_GROUP_GET_DEVICE_FD, v->device);
+	if (v->device_fd < 0 && errno == EBUSY)
+		return held_fail(s, dir, "getting the device", errno);
+	if (v->device_fd < 0)
+		return spec_fail(s, "getting the device from group %s: %s",
+				 group, strerror(errno));
+	snprintf(v->iommu, sizeof(v->iommu), "type1 container, group %s", group);
+	return 0;
+}
+
+/* --- the cdev and an iommufd --- */
+
+static int cdev_path(struct vfio_spec *s, const char *dir, char *path, size_t len)
+{
+	if (!find_cdev(dir, path, len))
 		return spec_fail(s, "the device has no VFIO cdev (Linux 6.6+ "
 				 "with CONFIG_VFIO_DEVICE_CDEV)");
 	return 0;
@@ -280,15 +361,18 @@ static int open_cdev(struct vfio_dev *v, struct vfio_spec *s, const char *dir)
 	if (err)
 		return err;
 	v->device_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (v->device_fd < 0 && errno == EBUSY)
+		return held_fail(s, dir, path, errno);
 	if (v->device_fd < 0)
 		return spec_fail(s, "%s: %s", path, strerror(errno));
 	v->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (v->iommufd < 0)
 		return spec_fail(s, "/dev/iommu: %s", strerror(errno));
 	bind.iommufd = v->iommufd;
-	if (ioctl(v->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
-	    ioctl(v->iommufd, IOMMU_IOAS_ALLOC, &ioas))
-		return spec_fail(s, "binding %s to /dev/iommu: %s", path, strerror(errno));
+	if (ioctl(v->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return held_fail(s, dir, "binding the cdev to /dev/iommu", errno);
+	if (ioctl(v->iommufd, IOMMU_IOAS_ALLOC, &ioas))
+		return spec_fail(s, "allocating an IOAS on /dev/iommu: %s", strerror(errno));
 	v->hwpt_id = dirty_hwpt(v, bind.out_devid, ioas.out_ioas_id);
 	attach.pt_id = v->hwpt_id ? v->hwpt_id : ioas.out_ioas_id;
 	if (ioctl(v->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
@@ -342,9 +426,35 @@ static int adopt_fds(struct vfio_dev *v, struct vfio_spec *s)
 
 /* --- common to all three --- */
 
-static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
-		  struct migdev **devp)
+/*
+ * A device we open ourselves starts in running, as the uAPI says a fresh
+ * open does; a driver that keeps its state across close (mtty) is reset,
+ * and one that cannot be brought there is refused. A device handed over
+ * keeps what its owner left (migdev.c claims no session it did not begin).
+ */
+static int start_running(struct vfio_dev *v, struct vfio_spec *s,
+			 enum mig_state *found)
 {
+	enum mig_state now;
+	int err = v->ops.get_state(&v->dev, found);
+
+	if (err)
+		return spec_fail(s, "reading its migration state: %s", strerror(-err));
+	if (*found == MIG_RUNNING)
+		return 0;
+	err = v->ops.reset(&v->dev);
+	err = err ? err : v->ops.get_state(&v->dev, &now);
+	if (err || now != MIG_RUNNING)
+		return spec_fail(s, "the device is in %s and a reset does not bring it to running%s%s",
+				 mig_state_name(*found), err ? ": " : "",
+				 err ? strerror(-err) : "");
+	return 0;
+}
+
+static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
+		  bool own, struct migdev **devp)
+{
+	enum mig_state found = MIG_RUNNING;
 	unsigned int flags;
 	int err = vfio_migration_flags(v, &flags);
 
@@ -358,9 +468,16 @@ static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
 	if (v->dirty != VFIO_DIRTY_NONE)
 		flags |= MIG_F_DIRTY;
 	vfio_setup_ops(v);
+	if (own && (err = start_running(v, s, &found)))
+		return err;
 	err = migdev_init(&v->dev, &v->ops, spec, flags);
 	if (err)
 		return spec_fail(s, "%s", strerror(-err));
+	if (found != MIG_RUNNING)
+		migdev_event(&v->dev, "opened in %s (left there by its last user): reset to running",
+			     mig_state_name(found));
+	/* A handed-over device's state, and what it means, goes in the log. */
+	migdev_state(&v->dev);
 	*devp = &v->dev;
 	return 0;
 }
@@ -406,7 +523,7 @@ static int open_way(const struct vfio_way *way, const char *spec,
 		return spec_fail(&s, "out of memory");
 	v->device_fd = v->group_fd = v->container_fd = v->iommufd = v->data_fd = -1;
 	r = way->open(v, &s);
-	r = r ? r : finish(v, &s, spec, devp);
+	r = r ? r : finish(v, &s, spec, way == &by_sysfs, devp);
 	if (r)
 		vfio_free(v);
 	return r;

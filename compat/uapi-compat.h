@@ -67,6 +67,22 @@ struct iommu_ioas_alloc {
 };
 #define IOMMU_IOAS_ALLOC	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOC)
 
+/* 6.2: what a VMM maps into an IOAS (the kernel lane's migtest-owner -i) */
+#define IOMMUFD_CMD_IOAS_MAP			0x85
+#define IOMMU_IOAS_MAP_FIXED_IOVA		(1 << 0)
+#define IOMMU_IOAS_MAP_WRITEABLE		(1 << 1)
+#define IOMMU_IOAS_MAP_READABLE			(1 << 2)
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP		_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
 struct iommu_hwpt_alloc {
 	__u32 size;
 	__u32 flags;

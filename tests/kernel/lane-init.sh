@@ -13,9 +13,8 @@ fatal() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-	 virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
-	insmod /mods/$m.ko || fatal "insmod $m failed"
+for m in $(cat /mods/order); do
+	insmod /mods/$m || fatal "insmod $m failed"
 done
 
 p9="trans=virtio,version=9p2000.L,msize=512000"

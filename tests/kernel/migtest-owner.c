@@ -3,7 +3,7 @@
  * migtest-owner: owns an mdev the way a VMM does, and runs a command that
  * inherits the open device and container. Run as root in the kernel lane:
  *
- *	migtest-owner [-r REPORT] UUID IOVA BYTES -- CMD [ARGS...]
+ *	migtest-owner [-i] [-r REPORT] UUID IOVA BYTES -- CMD [ARGS...]
  *
  * It sets up a type1 container with BYTES of anonymous memory mapped at
  * IOVA (read/write), opens the device, and runs CMD with `{dev}` and
@@ -18,16 +18,22 @@
  * the device wrote once CMD has exited: one line "IOVA LENGTH 0xBYTE" per run
  * of equal non-zero bytes (the memory starts zeroed). Exits with CMD's status
  * (128 + N if signal N killed it), 1 on a setup error, 2 on a usage error.
+ *
+ * With -i the owner goes the iommufd way instead (Linux 6.6+ with
+ * CONFIG_VFIO_DEVICE_CDEV): the device's cdev bound to /dev/iommu, an IOAS
+ * holding the mapping, and `{container}` is the iommufd.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +45,15 @@
 
 #include <linux/vfio.h>
 
+#include "uapi-compat.h"	/* the cdev and iommufd, newer than 6.1's headers */
+
 #define PAGE	4096ULL
 
 static volatile pid_t child;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: migtest-owner [-r REPORT] UUID IOVA BYTES -- CMD [ARGS...]\n"
+	fprintf(stderr, "usage: migtest-owner [-i] [-r REPORT] UUID IOVA BYTES -- CMD [ARGS...]\n"
 		"  {dev} and {container} in ARGS become the inherited fd numbers\n");
 	exit(2);
 }
@@ -136,6 +144,18 @@ static int open_container(void)
  * them out of the child, as QEMU does, so a copy-on-write fault after the
  * fork can never leave the device writing to pages the owner no longer sees.
  */
+static uint8_t *guest_memory(uint64_t bytes)
+{
+	uint8_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		die("mmap of %" PRIu64 " bytes", bytes);
+	if (madvise(mem, bytes, MADV_DONTFORK))
+		die("madvise(MADV_DONTFORK)");
+	return mem;
+}
+
 static uint8_t *map_memory(int container, uint64_t iova, uint64_t bytes)
 {
 	struct vfio_iommu_type1_dma_map map = {
@@ -143,17 +163,63 @@ static uint8_t *map_memory(int container, uint64_t iova, uint64_t bytes)
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.iova = iova, .size = bytes,
 	};
-	uint8_t *mem;
+	uint8_t *mem = guest_memory(bytes);
 
-	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		die("mmap of %" PRIu64 " bytes", bytes);
-	if (madvise(mem, bytes, MADV_DONTFORK))
-		die("madvise(MADV_DONTFORK)");
 	map.vaddr = (uintptr_t)mem;
 	if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map))
 		die("VFIO_IOMMU_MAP_DMA of 0x%" PRIx64 "+0x%" PRIx64, iova, bytes);
 	return mem;
+}
+
+/* The device's cdev bound to a new iommufd whose IOAS maps the memory */
+static int open_iommufd(const char *uuid, int *dev, uint64_t iova, uint64_t bytes,
+			uint8_t **mem)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map), .iova = iova, .length = bytes,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+	};
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	d = opendir(path);
+	if (!d)
+		die("%s", path);
+	while ((e = readdir(d)) && strncmp(e->d_name, "vfio", 4))
+		;
+	if (!e) {
+		errno = ENODEV;
+		die("no cdev in %s", path);
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", e->d_name);
+	closedir(d);
+	*dev = open(path, O_RDWR | O_CLOEXEC);
+	if (*dev < 0)
+		die("%s", path);
+	fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("/dev/iommu");
+	bind.iommufd = fd;
+	if (ioctl(*dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		die("VFIO_DEVICE_BIND_IOMMUFD");
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &ioas))
+		die("IOMMU_IOAS_ALLOC");
+	*mem = guest_memory(bytes);
+	map.ioas_id = ioas.out_ioas_id;
+	map.user_va = (uintptr_t)*mem;
+	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+		die("IOMMU_IOAS_MAP of 0x%" PRIx64 "+0x%" PRIx64, iova, bytes);
+	attach.pt_id = ioas.out_ioas_id;
+	if (ioctl(*dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	return fd;
 }
 
 static void inherit(int fd)
@@ -261,14 +327,18 @@ int main(int argc, char **argv)
 {
 	const char *report_path = NULL, *uuid;
 	int opt, container, group, dev, i, rc;
+	bool iommufd = false;
 	uint64_t iova, bytes;
 	uint8_t *mem;
 	char **cmd;
 
-	while ((opt = getopt(argc, argv, "+r:h")) != -1) {
-		if (opt != 'r')
+	while ((opt = getopt(argc, argv, "+ir:h")) != -1) {
+		if (opt == 'i')
+			iommufd = true;
+		else if (opt == 'r')
+			report_path = optarg;
+		else
 			usage();
-		report_path = optarg;
 	}
 	argv += optind;
 	argc -= optind;
@@ -283,17 +353,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* The order the uAPI demands: group into container, then the IOMMU */
-	container = open_container();
-	group = open_group(uuid);
-	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
-		die("VFIO_GROUP_SET_CONTAINER");
-	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		die("VFIO_SET_IOMMU(TYPE1v2)");
-	mem = map_memory(container, iova, bytes);
-	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, uuid);
-	if (dev < 0)
-		die("VFIO_GROUP_GET_DEVICE_FD(%s)", uuid);
+	if (iommufd) {
+		container = open_iommufd(uuid, &dev, iova, bytes, &mem);
+	} else {
+		/* The order the uAPI demands: group into container, then the IOMMU */
+		container = open_container();
+		group = open_group(uuid);
+		if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
+			die("VFIO_GROUP_SET_CONTAINER");
+		if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+			die("VFIO_SET_IOMMU(TYPE1v2)");
+		mem = map_memory(container, iova, bytes);
+		dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, uuid);
+		if (dev < 0)
+			die("VFIO_GROUP_GET_DEVICE_FD(%s)", uuid);
+	}
 	inherit(dev);
 	inherit(container);
 

@@ -2,8 +2,9 @@
 /*
  * vfio_migtest - a test-only mediated device with VFIO migration (uAPI v2).
  *
- * Written for Debian bookworm's Linux 6.1 so that vfio-migfs can be tested
- * against the real VFIO core. Each device holds a block of pseudo-random
+ * Written for Debian bookworm's Linux 6.1 and 6.12 (one source, kept apart
+ * by LINUX_VERSION_CODE) so that vfio-migfs can be tested against the real
+ * VFIO core. Each device holds a block of pseudo-random
  * "internal state" which the STOP_COPY stream carries as a framed image:
  *
  *	struct migtest_hdr | state bytes | __le32 CRC32 of everything before
@@ -21,12 +22,24 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
+#include <linux/version.h>
 #include <linux/vfio.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/xxhash.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
 #include <asm/unaligned.h>
+#endif
+
+/* 6.12 dropped no_llseek: a NULL .llseek gives the same ESPIPE. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MIGTEST_NO_LLSEEK
+#else
+#define MIGTEST_NO_LLSEEK .llseek = no_llseek,
+#endif
 
 #define MIGTEST_NAME		"vfio_migtest"
 #define MIGTEST_MAGIC		0x5447494d	/* "MIGT" in little endian */
@@ -160,14 +173,14 @@ static const struct file_operations migtest_save_fops = {
 	.owner = THIS_MODULE,
 	.read = migtest_save_read,
 	.release = migtest_file_release,
-	.llseek = no_llseek,
+	MIGTEST_NO_LLSEEK
 };
 
 static const struct file_operations migtest_resume_fops = {
 	.owner = THIS_MODULE,
 	.write = migtest_resume_write,
 	.release = migtest_file_release,
-	.llseek = no_llseek,
+	MIGTEST_NO_LLSEEK
 };
 
 /*
@@ -373,9 +386,22 @@ static int migtest_get_state(struct vfio_device *vdev,
 	return 0;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+/* The core calls it unchecked from 6.3 on: a migration driver must have it. */
+static int migtest_get_data_size(struct vfio_device *vdev,
+				 unsigned long *stop_copy_length)
+{
+	*stop_copy_length = migtest_image_len();
+	return 0;
+}
+#endif
+
 static const struct vfio_migration_ops migtest_mig_ops = {
 	.migration_set_state = migtest_set_state,
 	.migration_get_state = migtest_get_state,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	.migration_get_data_size = migtest_get_data_size,
+#endif
 };
 
 /* ---- device DMA logging ---- */
@@ -751,7 +777,9 @@ static void migtest_release_dev(struct vfio_device *vdev)
 	xa_destroy(&mt->dirty);
 	mutex_destroy(&mt->lock);
 	vfree(mt->state);
-	vfio_free_device(vdev);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+	vfio_free_device(vdev);	/* later cores free the device themselves */
+#endif
 }
 
 static const struct vfio_device_ops migtest_dev_ops = {
@@ -761,6 +789,13 @@ static const struct vfio_device_ops migtest_dev_ops = {
 	.open_device = migtest_open_device,
 	.close_device = migtest_close_device,
 	.ioctl = migtest_ioctl,
+#if IS_ENABLED(CONFIG_IOMMUFD)
+	/* the lane's 6.12-iommufd: bound through the cdev and /dev/iommu too */
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#endif
 };
 
 /* ---- mdev driver and parent ---- */
@@ -830,7 +865,11 @@ static int __init migtest_init(void)
 	if (ret)
 		return ret;
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	migtest_class = class_create(MIGTEST_NAME);
+#else
 	migtest_class = class_create(THIS_MODULE, MIGTEST_NAME);
+#endif
 	if (IS_ERR(migtest_class)) {
 		ret = PTR_ERR(migtest_class);
 		goto err_driver;
@@ -874,4 +913,7 @@ module_init(migtest_init);
 module_exit(migtest_exit);
 
 MODULE_LICENSE("GPL");
+#if IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
+MODULE_IMPORT_NS(IOMMUFD);	/* iova_bitmap_set(), a stub without it */
+#endif
 MODULE_DESCRIPTION("VFIO migration test mdev driver for vfio-migfs");
