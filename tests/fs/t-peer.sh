@@ -20,6 +20,7 @@ count() { sed -n "s/^$2: //p" "$1/sim/peer"; }
 
 eq "sim/peer" "$(head -2 "$A/sim/peer" | tr '\n' ' ')" "peer: b rate: 20000 "
 eq "no peer" "$(cat "$E/sim/peer")" "peer: none"
+eq "sim/peer is read only" "$(werr "$A/sim/peer" x)" "Permission denied"
 eq "a peer not open" "$(head -1 "$X/sim/peer")" "peer: nowhere (not open)"
 check "its writes are lost" [ "$(count "$X" lost)" -gt 0 ]
 check "log says so" grep -q "sim: peer nowhere is not open: P2P write lost" "$X/log"
