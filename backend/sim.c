@@ -411,6 +411,8 @@ static int sim_reset(struct migdev *dev)
 
 	sim_catch_up(sim);
 	end_sessions(sim);
+	/* Lost P2P writes held back for the session land before power-on. */
+	sim_port_catch_up(&sim->port, dev, NULL);
 	sim_power_on(sim);
 	sim->clock_ns = sim_now_ns();
 	sim_port_state(&sim->port, sim->state, NULL);

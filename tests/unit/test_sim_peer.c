@@ -191,6 +191,13 @@ static void test_stopped_peer_loses_writes(void **state)
 	assert_int_equal(digest(dst), saved);
 	free(s.p);
 	migdev_close(dst);
+	/* Lost writes still waiting for the session's end: reset wins. */
+	go(a, MIG_STOP_COPY);
+	sleep_ms(2);
+	go(b, MIG_RUNNING_P2P);
+	assert_int_equal(migdev_reset(a), 0);
+	dst = open_dev("sim:la,size=256K");
+	assert_int_equal(digest(a), digest(dst));
 	migdev_close(b);
 	migdev_close(a);
 }
