@@ -2,7 +2,8 @@
 /*
  * The sim backend: a software model of a migratable VFIO device.
  *
- * sim.c is the device (options, arcs, work, attributes); sim_dirty.c is
+ * sim.c is the device (arcs, work, attributes); sim_opts.c its argument;
+ * sim_dirty.c is
  * its DMA log; sim_stream.c is its migration data stream, which only sees
  * the device's internal state as a struct sim_image; sim_peer.c is its
  * P2P DMA into other sims of the process.  The format is in
@@ -135,5 +136,21 @@ void sim_port_catch_up(struct sim_port *port, struct migdev *dev,
 void sim_port_state(struct sim_port *port, enum mig_state state,
 		    struct sim_saver *saver);
 int sim_port_show(struct sim_port *port, struct strbuf *sb);
+
+/*
+ * The device argument (sim_opts.c): sim_parse_spec() fills o, whose err
+ * and errlen the caller sets, or returns -EINVAL with a message in err.
+ */
+struct sim_opts {
+	const char *name;
+	size_t namelen;
+	char who[64];		/* "sim:NAME", for messages */
+	uint64_t size, dirty_rate, guest_mem, load_us, peer_rate;
+	char peer[64];		/* NAME of the peer, or "" */
+	unsigned int flags;
+	char *err;
+	size_t errlen;
+};
+int sim_parse_spec(const char *spec, struct sim_opts *o);
 
 #endif
