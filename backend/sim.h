@@ -2,12 +2,11 @@
 /*
  * The sim backend: a software model of a migratable VFIO device.
  *
- * sim.c is the device (arcs, work, attributes); sim_opts.c its argument;
- * sim_dirty.c is
- * its DMA log; sim_stream.c is its migration data stream, which only sees
- * the device's internal state as a struct sim_image; sim_peer.c is its
- * P2P DMA into other sims of the process.  The format is in
- * docs/sim-device.md.
+ * sim.c is the device (arcs, work, attributes); sim_opts.c is its
+ * argument; sim_dirty.c is its DMA log; sim_stream.c is its migration data
+ * stream, which only sees the device's internal state as a struct
+ * sim_image; sim_peer.c is its P2P DMA into other sims of the process.
+ * The format is in docs/sim-device.md.
  */
 #ifndef SIM_H
 #define SIM_H
