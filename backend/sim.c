@@ -23,7 +23,6 @@
 #include "parse.h"
 #include "sim.h"
 
-#define SIM_CATCHUP_MAX	4096u		/* work items one catch-up may do */
 #define NSEC_PER_SEC	1000000000ull
 
 struct sim_fail {
@@ -46,6 +45,7 @@ struct sim {
 	struct sim_loader *loader;	/* in RESUMING */
 	struct sim_fail fail;
 	struct dmalog *dmalog;		/* while tracking */
+	struct sim_port port;		/* P2P DMA, sim_peer.c */
 };
 
 static struct sim *to_sim(struct migdev *dev)
@@ -91,7 +91,7 @@ static void sim_power_on(struct sim *sim)
 	sim->state = MIG_RUNNING;
 }
 
-static uint64_t now_ns(void)
+uint64_t sim_now_ns(void)
 {
 	struct timespec ts;
 
@@ -108,20 +108,27 @@ static void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
 		dmalog_mark(sim->dmalog, iova, len);
 }
 
-/*
- * One unit of device work: change a few bytes of one block (the first
- * always changes), and in DMA states write one page of guest memory.
- */
-static void work_item(struct sim *sim)
+uint64_t sim_scribble(struct sim_image *img, uint64_t *rng)
 {
-	uint64_t r = splitmix64(&sim->rng), x = splitmix64(&sim->rng) | 1;
-	uint64_t blk = r % sim->img.nblocks;
-	uint32_t blen = sim_block_len(&sim->img, blk);
+	uint64_t r = splitmix64(rng), x = splitmix64(rng) | 1;
+	uint64_t blk = r % img->nblocks;
+	uint32_t blen = sim_block_len(img, blk);
 	uint32_t off = (uint32_t)((r >> 32) % blen);
-	unsigned char *p = sim->img.mem + blk * SIM_BLOCK_SIZE + off;
+	unsigned char *p = img->mem + blk * SIM_BLOCK_SIZE + off;
 
 	for (uint32_t i = 0; i < 8 && off + i < blen; i++)
 		p[i] ^= (unsigned char)(x >> (8 * i));
+	return blk;
+}
+
+/*
+ * One unit of device work: change a few bytes of one block, and in DMA
+ * states write one page of guest memory.
+ */
+static void work_item(struct sim *sim)
+{
+	uint64_t blk = sim_scribble(&sim->img, &sim->rng);
+
 	if (sim->saver)
 		sim_saver_touch(sim->saver, blk);
 	if (mig_state_dma(sim->state)) {
@@ -139,29 +146,37 @@ static void do_work(struct sim *sim, uint64_t items)
 		work_item(sim);
 }
 
+uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate)
+{
+	unsigned __int128 items;
+
+	if (!rate) {
+		*clock_ns = now;
+		return 0;
+	}
+	items = (unsigned __int128)(now - *clock_ns) * rate / NSEC_PER_SEC;
+	if (items > SIM_CATCHUP_MAX) {
+		*clock_ns = now;
+		return SIM_CATCHUP_MAX;
+	}
+	/* Keep the fraction of an item that is not due yet. */
+	*clock_ns += (uint64_t)(items * NSEC_PER_SEC / rate);
+	return (uint64_t)items;
+}
+
 /*
- * Do the work the clock says is due.  Time spent not running is not owed,
- * and an idle hour costs at most SIM_CATCHUP_MAX items.
+ * Do the work the clock says is due (time spent not running is not
+ * owed), and exchange the P2P writes due with peers.
  */
 static void sim_catch_up(struct sim *sim)
 {
-	uint64_t now = now_ns();
-	unsigned __int128 items;
+	uint64_t now = sim_now_ns();
 
-	if (!mig_state_running(sim->state) || !sim->dirty_rate) {
+	if (!mig_state_running(sim->state))
 		sim->clock_ns = now;
-		return;
-	}
-	items = (unsigned __int128)(now - sim->clock_ns) * sim->dirty_rate /
-		NSEC_PER_SEC;
-	if (items > SIM_CATCHUP_MAX) {
-		items = SIM_CATCHUP_MAX;
-		sim->clock_ns = now;
-	} else {
-		/* Keep the fraction of an item that is not due yet. */
-		sim->clock_ns += (uint64_t)(items * NSEC_PER_SEC / sim->dirty_rate);
-	}
-	do_work(sim, (uint64_t)items);
+	else
+		do_work(sim, sim_due(&sim->clock_ns, now, sim->dirty_rate));
+	sim_port_catch_up(&sim->port, &sim->dev, sim->saver);
 }
 
 void sim_work(struct migdev *dev, unsigned int items)
@@ -354,8 +369,10 @@ static int sim_set_state(struct migdev *dev, enum mig_state next)
 	if (kind == ARC_INVALID)
 		return -EINVAL;
 	err = injected_failure(sim, next);
-	if (err)
+	if (err) {
+		sim_port_state(&sim->port, sim->state, sim->saver);
 		return err;
+	}
 	switch (kind) {
 	case ARC_SAVE_OPEN:
 		err = save_open(sim);
@@ -374,6 +391,7 @@ static int sim_set_state(struct migdev *dev, enum mig_state next)
 	}
 	if (!err)
 		sim->state = next;
+	sim_port_state(&sim->port, sim->state, sim->saver);
 	return err;
 }
 
@@ -393,8 +411,11 @@ static int sim_reset(struct migdev *dev)
 
 	sim_catch_up(sim);
 	end_sessions(sim);
+	/* Lost P2P writes held back for the session land before power-on. */
+	sim_port_catch_up(&sim->port, dev, NULL);
 	sim_power_on(sim);
-	sim->clock_ns = now_ns();
+	sim->clock_ns = sim_now_ns();
+	sim_port_state(&sim->port, sim->state, NULL);
 	return 0;
 }
 
@@ -508,10 +529,19 @@ static int fail_store(struct migdev *dev, const char *buf)
 	return 0;
 }
 
+static int peer_show(struct migdev *dev, struct strbuf *sb)
+{
+	struct sim *sim = to_sim(dev);
+
+	sim_catch_up(sim);
+	return sim_port_show(&sim->port, sb);
+}
+
 static const struct mig_attr sim_attrs[] = {
 	{ .name = "digest", .mode = 0600, .show = digest_show },
 	{ .name = "dma", .mode = 0600, .store = dma_store },
 	{ .name = "fail", .mode = 0600, .show = fail_show, .store = fail_store },
+	{ .name = "peer", .mode = 0600, .show = peer_show },
 	{ .name = NULL },
 };
 
@@ -519,6 +549,7 @@ static void sim_destroy(struct migdev *dev)
 {
 	struct sim *sim = to_sim(dev);
 
+	sim_port_close(&sim->port);
 	end_sessions(sim);
 	dmalog_free(sim->dmalog);
 	free(sim->img.mem);
@@ -543,111 +574,6 @@ static const struct migdev_ops sim_ops = {
 	.attrs = sim_attrs,
 };
 
-/* --- options --- */
-
-struct sim_opts {
-	const char *name;
-	size_t namelen;
-	char who[64];		/* "sim:NAME", for messages */
-	uint64_t size, dirty_rate, guest_mem, load_us;
-	unsigned int flags;
-	char *err;
-	size_t errlen;
-};
-
-#define opt_error(o, ...) spec_error((o)->err, (o)->errlen, (o)->who, __VA_ARGS__)
-
-static int opt_size(void *ctx, const char *v)
-{
-	struct sim_opts *o = ctx;
-
-	if (parse_u64(v, &o->size, 1))
-		return opt_error(o, "bad size '%s'", v);
-	if (!o->size)
-		return opt_error(o, "size must be at least 1 byte");
-	if (o->size > SIZE_MAX / 2)
-		return opt_error(o, "size '%s' is too large", v);
-	return 0;
-}
-
-static int opt_dirty_rate(void *ctx, const char *v)
-{
-	struct sim_opts *o = ctx;
-
-	if (parse_u64(v, &o->dirty_rate, 0))
-		return opt_error(o, "bad dirty_rate '%s'", v);
-	return 0;
-}
-
-static int opt_load_us(void *ctx, const char *v)
-{
-	struct sim_opts *o = ctx;
-
-	if (parse_u64(v, &o->load_us, 0) || o->load_us > 10000000)
-		return opt_error(o, "bad load_us '%s' (0 to 10000000)", v);
-	return 0;
-}
-
-static int opt_guest_mem(void *ctx, const char *v)
-{
-	struct sim_opts *o = ctx;
-
-	if (parse_u64(v, &o->guest_mem, 1))
-		return opt_error(o, "bad guest_mem '%s'", v);
-	if (!o->guest_mem || o->guest_mem % SIM_PAGE_SIZE)
-		return opt_error(o, "guest_mem must be a non-zero multiple of %u",
-				 SIM_PAGE_SIZE);
-	return 0;
-}
-
-static int opt_features(void *ctx, const char *v)
-{
-	static const struct { const char *name; unsigned int flag; } feat[] = {
-		{ "p2p", MIG_F_P2P }, { "pre_copy", MIG_F_PRE_COPY },
-		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
-	};
-	struct sim_opts *o = ctx;
-
-	/* An empty list: STOP_COPY alone. */
-	o->flags = MIG_F_STOP_COPY;
-	if (!*v)
-		return 0;
-	for (;;) {
-		size_t len = strcspn(v, "+"), i;
-
-		for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
-			if (strlen(feat[i].name) == len && !strncmp(v, feat[i].name, len))
-				break;
-		if (i == sizeof(feat) / sizeof(feat[0]))
-			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
-		o->flags |= feat[i].flag;
-		if (!v[len])
-			return 0;
-		v += len + 1;
-	}
-}
-
-static const struct spec_opt sim_spec_opts[] = {
-	{ "size", opt_size, 0 }, { "features", opt_features, 0 },
-	{ "dirty_rate", opt_dirty_rate, 0 }, { "guest_mem", opt_guest_mem, 0 },
-	{ "load_us", opt_load_us, 0 },
-};
-
-/* "sim:NAME[,key=value]..." */
-static int parse_spec(const char *spec, struct sim_opts *o)
-{
-	o->name = spec + strlen("sim:");
-	o->namelen = strcspn(o->name, ",");
-	snprintf(o->who, sizeof(o->who), "sim:%.*s", (int)o->namelen, o->name);
-	if (!o->namelen)
-		return opt_error(o, "the device needs a NAME (sim:NAME)");
-	if (!o->name[o->namelen])
-		return 0;
-	return parse_spec_opts(o->name + o->namelen + 1, sim_spec_opts,
-			       sizeof(sim_spec_opts) / sizeof(sim_spec_opts[0]),
-			       o, o->who, o->err, o->errlen);
-}
-
 int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 {
 	struct sim_opts o = {
@@ -655,7 +581,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		.flags = MIG_F_STOP_COPY | MIG_F_P2P | MIG_F_PRE_COPY | MIG_F_DIRTY,
 	};
 	struct sim *sim;
-	int r = parse_spec(spec, &o);
+	int r = sim_parse_spec(spec, &o);
 
 	if (r)
 		return r;
@@ -684,8 +610,15 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		sim->ops.log_mechanism = NULL;
 	}
 	sim_power_on(sim);
-	sim->clock_ns = now_ns();
-	r = migdev_init(&sim->dev, &sim->ops, spec, o.flags);
+	sim->clock_ns = sim_now_ns();
+	r = sim_port_open(&sim->port, &sim->img, o.name, o.namelen,
+			  *o.peer ? o.peer : NULL, o.peer_rate ? o.peer_rate : 100,
+			  sim->seed);
+	if (!r) {
+		r = migdev_init(&sim->dev, &sim->ops, spec, o.flags);
+		if (r)
+			sim_port_close(&sim->port);
+	}
 	if (r) {
 		snprintf(err, errlen, "%s: %s", o.who, strerror(-r));
 		free(sim->img.mem);

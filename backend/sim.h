@@ -2,10 +2,11 @@
 /*
  * The sim backend: a software model of a migratable VFIO device.
  *
- * sim.c is the device (options, arcs, work, attributes); sim_dirty.c is
- * its DMA log; sim_stream.c is its migration data stream, which only sees
- * the device's internal state as a struct sim_image.  The format is in
- * docs/sim-device.md.
+ * sim.c is the device (arcs, work, attributes); sim_opts.c is its
+ * argument; sim_dirty.c is its DMA log; sim_stream.c is its migration data
+ * stream, which only sees the device's internal state as a struct
+ * sim_image; sim_peer.c is its P2P DMA into other sims of the process.
+ * The format is in docs/sim-device.md.
  */
 #ifndef SIM_H
 #define SIM_H
@@ -14,8 +15,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "migstate.h"
+
 struct migdev;
 struct mig_range;
+struct strbuf;
 
 /*
  * Perform items work items now, as the running device would over time
@@ -86,5 +90,66 @@ struct sim_loader *sim_loader_new(struct sim_image *img);
 void sim_loader_free(struct sim_loader *l);
 ssize_t sim_loader_write(struct sim_loader *l, const void *buf, size_t len);
 int sim_loader_finish(const struct sim_loader *l);
+
+/*
+ * Shared by the device's work and its P2P writes (sim.c).  sim_due()
+ * returns the items due at rate per second from *clock_ns to now (at most
+ * SIM_CATCHUP_MAX; an idle hour costs nothing) and advances *clock_ns by
+ * the time they took.  sim_scribble() changes up to 8 bytes of one block
+ * of img picked by rng (the first byte always changes) and returns it.
+ */
+#define SIM_CATCHUP_MAX	4096u
+uint64_t sim_now_ns(void);
+uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate);
+uint64_t sim_scribble(struct sim_image *img, uint64_t *rng);
+
+/*
+ * P2P DMA between the sims of one process (sim_peer.c).  Every sim has a
+ * port, found by its NAME.  A port with a peer issues rate writes a second
+ * into the peer's state while its device may DMA (RUNNING, PRE_COPY); the
+ * peer accepts them in the running states and loses them in every other.
+ * A write lands in the peer's state at the peer's next op (under its
+ * lock); the ports' shared part is under a lock of sim_peer.c taken after
+ * a device lock, never before, so no two device locks are ever held.
+ *
+ * sim_port_catch_up() runs at the start of every op, sim_port_state()
+ * after every arc and reset (the device's new state): writes due until
+ * then are issued and judged in the state being left.  saver is the
+ * device's saving session or NULL; an accepted write dirties its block.
+ */
+struct sim_link;
+struct sim_port {
+	struct sim_port *next;		/* in the registry */
+	char *name;
+	struct sim_image *img;
+	bool accepts;			/* the device is in a running state */
+	struct sim_link *link;		/* to the peer, or NULL */
+};
+
+int sim_port_open(struct sim_port *port, struct sim_image *img,
+		  const char *name, size_t namelen, const char *peer,
+		  uint64_t rate, uint64_t seed);
+void sim_port_close(struct sim_port *port);
+void sim_port_catch_up(struct sim_port *port, struct migdev *dev,
+		       struct sim_saver *saver);
+void sim_port_state(struct sim_port *port, enum mig_state state,
+		    struct sim_saver *saver);
+int sim_port_show(struct sim_port *port, struct strbuf *sb);
+
+/*
+ * The device argument (sim_opts.c): sim_parse_spec() fills o, whose err
+ * and errlen the caller sets, or returns -EINVAL with a message in err.
+ */
+struct sim_opts {
+	const char *name;
+	size_t namelen;
+	char who[64];		/* "sim:NAME", for messages */
+	uint64_t size, dirty_rate, guest_mem, load_us, peer_rate;
+	char peer[64];		/* NAME of the peer, or "" */
+	unsigned int flags;
+	char *err;
+	size_t errlen;
+};
+int sim_parse_spec(const char *spec, struct sim_opts *o);
 
 #endif

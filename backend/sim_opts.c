@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sim device's argument, "sim:NAME[,key=value]...": every option
+ * checked, and a one-line message naming the problem for bad input.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "parse.h"
+#include "sim.h"
+
+#define opt_error(o, ...) spec_error((o)->err, (o)->errlen, (o)->who, __VA_ARGS__)
+
+static int opt_size(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->size, 1))
+		return opt_error(o, "bad size '%s'", v);
+	if (!o->size)
+		return opt_error(o, "size must be at least 1 byte");
+	if (o->size > SIZE_MAX / 2)
+		return opt_error(o, "size '%s' is too large", v);
+	return 0;
+}
+
+static int opt_dirty_rate(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->dirty_rate, 0))
+		return opt_error(o, "bad dirty_rate '%s'", v);
+	return 0;
+}
+
+static int opt_load_us(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->load_us, 0) || o->load_us > 10000000)
+		return opt_error(o, "bad load_us '%s' (0 to 10000000)", v);
+	return 0;
+}
+
+static int opt_guest_mem(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->guest_mem, 1))
+		return opt_error(o, "bad guest_mem '%s'", v);
+	if (!o->guest_mem || o->guest_mem % SIM_PAGE_SIZE)
+		return opt_error(o, "guest_mem must be a non-zero multiple of %u",
+				 SIM_PAGE_SIZE);
+	return 0;
+}
+
+static int opt_peer(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (!*v || strlen(v) >= sizeof(o->peer))
+		return opt_error(o, "bad peer '%s' (a NAME of 1 to %zu bytes)",
+				 v, sizeof(o->peer) - 1);
+	if (strlen(v) == o->namelen && !strncmp(v, o->name, o->namelen))
+		return opt_error(o, "peer '%s' is the device itself", v);
+	strcpy(o->peer, v);
+	return 0;
+}
+
+static int opt_peer_rate(void *ctx, const char *v)
+{
+	struct sim_opts *o = ctx;
+
+	if (parse_u64(v, &o->peer_rate, 0) || !o->peer_rate)
+		return opt_error(o, "bad peer_rate '%s' (writes a second, at least 1)", v);
+	return 0;
+}
+
+static int opt_features(void *ctx, const char *v)
+{
+	static const struct { const char *name; unsigned int flag; } feat[] = {
+		{ "p2p", MIG_F_P2P }, { "pre_copy", MIG_F_PRE_COPY },
+		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
+	};
+	struct sim_opts *o = ctx;
+
+	/* An empty list: STOP_COPY alone. */
+	o->flags = MIG_F_STOP_COPY;
+	if (!*v)
+		return 0;
+	for (;;) {
+		size_t len = strcspn(v, "+"), i;
+
+		for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
+			if (strlen(feat[i].name) == len && !strncmp(v, feat[i].name, len))
+				break;
+		if (i == sizeof(feat) / sizeof(feat[0]))
+			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
+		o->flags |= feat[i].flag;
+		if (!v[len])
+			return 0;
+		v += len + 1;
+	}
+}
+
+static const struct spec_opt sim_spec_opts[] = {
+	{ "size", opt_size, 0 }, { "features", opt_features, 0 },
+	{ "dirty_rate", opt_dirty_rate, 0 }, { "guest_mem", opt_guest_mem, 0 },
+	{ "load_us", opt_load_us, 0 }, { "peer", opt_peer, 0 },
+	{ "peer_rate", opt_peer_rate, 0 },
+};
+
+/* "sim:NAME[,key=value]..." */
+int sim_parse_spec(const char *spec, struct sim_opts *o)
+{
+	int r;
+
+	o->name = spec + strlen("sim:");
+	o->namelen = strcspn(o->name, ",");
+	snprintf(o->who, sizeof(o->who), "sim:%.*s", (int)o->namelen, o->name);
+	if (!o->namelen)
+		return opt_error(o, "the device needs a NAME (sim:NAME)");
+	if (!o->name[o->namelen])
+		return 0;
+	r = parse_spec_opts(o->name + o->namelen + 1, sim_spec_opts,
+			    sizeof(sim_spec_opts) / sizeof(sim_spec_opts[0]),
+			    o, o->who, o->err, o->errlen);
+	if (!r && o->peer_rate && !*o->peer)
+		r = opt_error(o, "peer_rate needs a peer");
+	return r;
+}
