@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "migstate.h"
 #include "strbuf.h"
@@ -257,6 +258,19 @@ int migdev_history(struct migdev *dev, struct strbuf *sb);
 /* Adds a line to the history and moves `events`; called with the lock held. */
 void migdev_event(struct migdev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same with ev's fields for the sink (transitions, errors). */
+void migdev_event_with(struct migdev *dev, struct mig_event ev,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Moves the change counters (state too if asked) and calls notify(). */
+void migdev_bump(struct migdev *dev, bool state);
+
+static inline uint64_t mig_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 /* history.c */
 void history_add(struct mig_history *h, const char *fmt, va_list ap);

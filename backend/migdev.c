@@ -3,14 +3,13 @@
  * The generic device layer: policy shared by every backend.  Backends
  * perform direct arcs; this file walks combination arcs, refuses what the
  * kernel would get wrong, finds out where a device really is after a
- * failure, and keeps data sessions apart.
+ * failure, and keeps data sessions apart.  What it tells (events, the
+ * history, failures) is events.c's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend.h"
 #include "parse.h"
@@ -71,185 +70,6 @@ void migdev_close(struct migdev *dev)
 	dev->ops->destroy(dev);
 }
 
-uint64_t migdev_events(struct migdev *dev, bool state_only)
-{
-	return __atomic_load_n(state_only ? &dev->state_events : &dev->events,
-			       __ATOMIC_ACQUIRE);
-}
-
-void migdev_set_notify(struct migdev *dev, void (*fn)(void *arg), void *arg)
-{
-	pthread_mutex_lock(&dev->lock);
-	dev->notify = fn;
-	dev->notify_arg = arg;
-	pthread_mutex_unlock(&dev->lock);
-}
-
-static void bump(struct migdev *dev, bool state)
-{
-	if (state)
-		__atomic_add_fetch(&dev->state_events, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&dev->events, 1, __ATOMIC_RELEASE);
-	if (dev->notify)
-		dev->notify(dev->notify_arg);
-}
-
-void migdev_set_sink(struct migdev *dev,
-		     void (*fn)(void *arg, const struct mig_event *ev), void *arg)
-{
-	pthread_mutex_lock(&dev->lock);
-	dev->sink = fn;
-	dev->sink_arg = arg;
-	pthread_mutex_unlock(&dev->lock);
-}
-
-/* The line goes to the history and, with ev's fields, to the sink. */
-static void vevent(struct migdev *dev, struct mig_event *ev,
-		   const char *fmt, va_list ap)
-{
-	char line[MIG_HISTORY_LINE];
-	va_list again;
-
-	va_copy(again, ap);
-	history_add(&dev->history, fmt, ap);
-	if (dev->sink) {
-		vsnprintf(line, sizeof(line), fmt, again);
-		ev->message = line;
-		dev->sink(dev->sink_arg, ev);
-	}
-	va_end(again);
-	bump(dev, false);
-}
-
-static void event_with(struct migdev *dev, struct mig_event ev,
-		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void event_with(struct migdev *dev, struct mig_event ev,
-		       const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vevent(dev, &ev, fmt, ap);
-	va_end(ap);
-}
-
-void migdev_event(struct migdev *dev, const char *fmt, ...)
-{
-	struct mig_event ev = { .state = dev->state };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vevent(dev, &ev, fmt, ap);
-	va_end(ap);
-}
-
-void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
-{
-	struct mig_event ev;
-	va_list ap;
-
-	pthread_mutex_lock(&dev->lock);
-	ev = (struct mig_event){ .state = dev->state };
-	va_start(ap, fmt);
-	vevent(dev, &ev, fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&dev->lock);
-}
-
-int migdev_history(struct migdev *dev, struct strbuf *sb)
-{
-	int err;
-
-	pthread_mutex_lock(&dev->lock);
-	err = history_show(&dev->history, sb);
-	pthread_mutex_unlock(&dev->lock);
-	return err;
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
-{
-	const char *name = errno_name(-err);
-	int n;
-
-	n = vsnprintf(dev->last_error, sizeof(dev->last_error), fmt, ap);
-	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
-		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
-			 ": %s (%s)", strerror(-err), name ? name : "?");
-	dev->last_error_usec = now_usec();
-	__atomic_add_fetch(&dev->failures, 1, __ATOMIC_RELEASE);
-	event_with(dev, (struct mig_event){ .state = dev->state, .err = err },
-		   "error: %s", dev->last_error);
-	return err;
-}
-
-uint64_t migdev_failures(struct migdev *dev)
-{
-	return __atomic_load_n(&dev->failures, __ATOMIC_ACQUIRE);
-}
-
-/* At most 40 bytes of a written value, on one printable line. */
-static void quote_value(const char *value, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; *value && n + 4 < len; value++) {
-		if (*value == '\n' && !value[1])
-			break;
-		out[n++] = *value >= ' ' && *value < 0x7f ? *value : '?';
-	}
-	if (*value && value[1])
-		out[n++] = '.', out[n++] = '.', out[n++] = '.';
-	out[n] = '\0';
-}
-
-void migdev_refused(struct migdev *dev, uint64_t before, const char *file,
-		    const char *value, int err)
-{
-	const char *name = errno_name(-err);
-	char quoted[48];
-
-	quote_value(value, quoted, sizeof(quoted));
-	pthread_mutex_lock(&dev->lock);
-	if (migdev_failures(dev) != before)
-		;	/* the store said why itself */
-	else if (dev->state == MIG_ERROR)
-		migdev_event(dev, "write to %s refused: '%s': %s (%s)", file, quoted,
-			     strerror(-err), name ? name : "?");
-	else
-		migdev_fail(dev, err, "write to %s refused: '%s'", file, quoted);
-	pthread_mutex_unlock(&dev->lock);
-}
-
-int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(dev, err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&dev->lock);
-	va_start(ap, fmt);
-	vfail(dev, err, fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&dev->lock);
-	return err;
-}
-
 static bool in_session(enum mig_state s)
 {
 	return mig_state_saving(s) || s == MIG_RESUMING;
@@ -294,7 +114,7 @@ static void note_state(struct migdev *dev, enum mig_state s, bool ours)
 			     s == MIG_RESUMING ? "resuming" : "saving");
 	}
 	dev->state = s;
-	bump(dev, true);
+	migdev_bump(dev, true);
 }
 
 /* Ask the device where it is; a device that cannot say is in error. */
@@ -305,7 +125,7 @@ static enum mig_state refresh_state(struct migdev *dev)
 	if (dev->ops->get_state(dev, &s))
 		s = MIG_ERROR;
 	if (s != dev->state) {
-		event_with(dev, (struct mig_event){ .state = s, .transition = true,
+		migdev_event_with(dev, (struct mig_event){ .state = s, .transition = true,
 						    .from = dev->state, .to = s },
 			   "the device is in %s (was %s)",
 			   mig_state_name(s), mig_state_name(dev->state));
@@ -383,17 +203,17 @@ int migdev_set_state(struct migdev *dev, enum mig_state target)
 	err = check_target(dev, from, target);
 	if (err)
 		goto out;
-	t0 = now_usec();
+	t0 = mig_now_usec();
 	dev->stats.attempts++;
 	err = walk_arcs(dev, target, &steps);
 	dev->stats.last_from = from;
 	dev->stats.last_to = target;
 	dev->stats.last_steps = steps;
-	dev->stats.last_usec = now_usec() - t0;
+	dev->stats.last_usec = mig_now_usec() - t0;
 	dev->stats.last_result = err;
 	if (!err)
 		dev->stats.transitions++;
-	event_with(dev, (struct mig_event){ .state = dev->state, .transition = true,
+	migdev_event_with(dev, (struct mig_event){ .state = dev->state, .transition = true,
 					    .from = from, .to = target, .err = err },
 		   "transition %s -> %s: %u arcs, %llu us, %s",
 		   mig_state_name(from), mig_state_name(target), steps,
@@ -621,7 +441,7 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 		dev->last_error[0] ? dev->last_error : "none");
 	if (!err && dev->last_error[0])
 		err = sb_printf(sb, "last_error_age: %llu s\n",
-				(unsigned long long)((now_usec() - dev->last_error_usec) / 1000000));
+				(unsigned long long)((mig_now_usec() - dev->last_error_usec) / 1000000));
 	pthread_mutex_unlock(&dev->lock);
 	return err;
 }
