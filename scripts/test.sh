@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: unit and filesystem tests, the
 # daemon under valgrind, everything again built with ASan and UBSan, the
 # daemon and the tools with ThreadSanitizer, the kernel lane (Debian's
-# 6.1 kernel in QEMU), each libFuzzer harness for 30 s (clang), and the
+# 6.1 and 6.12 kernels in QEMU), each libFuzzer harness for 30 s (clang), and the
 # Debian package built, installed and demonstrated (suite package).  Run
 # as root.  Warnings are errors here (werror is off by default, for
 # packagers).
