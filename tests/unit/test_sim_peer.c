@@ -21,28 +21,10 @@
 
 #include "backend.h"
 #include "sim.h"
+#include "simtest.h"
 
 /* 100 writes a millisecond: a few milliseconds make hundreds. */
 #define FAST	"size=256K,dirty_rate=0,peer_rate=100000"
-
-static struct migdev *open_dev(const char *spec)
-{
-	struct migdev *dev = NULL;
-	char err[160] = "";
-
-	assert_int_equal(migdev_open(spec, &dev, err, sizeof(err)), 0);
-	assert_non_null(dev);
-	return dev;
-}
-
-static const struct mig_attr *attr(struct migdev *dev, const char *name)
-{
-	for (const struct mig_attr *a = dev->ops->attrs; a && a->name; a++)
-		if (!strcmp(a->name, name))
-			return a;
-	fail_msg("no attribute %s", name);
-	return NULL;
-}
 
 static char *show(struct migdev *dev, const char *name)
 {
@@ -53,17 +35,6 @@ static char *show(struct migdev *dev, const char *name)
 	snprintf(text, sizeof(text), "%s", sb.buf);
 	sb_free(&sb);
 	return text;
-}
-
-static uint64_t digest(struct migdev *dev)
-{
-	struct strbuf sb = { 0 };
-	uint64_t v;
-
-	assert_int_equal(migdev_attr_show(dev, attr(dev, "digest"), &sb), 0);
-	v = strtoull(sb.buf, NULL, 16);
-	sb_free(&sb);
-	return v;
 }
 
 /* The counts of sim/peer, read at one time. */
@@ -87,12 +58,6 @@ static uint64_t peer_count(struct migdev *dev, const char *key)
 
 	peer_counts(dev, &sent, &lost);
 	return !strcmp(key, "sent") ? sent : lost;
-}
-
-static void go(struct migdev *dev, enum mig_state s)
-{
-	assert_int_equal(migdev_set_state(dev, s), 0);
-	assert_int_equal(migdev_state(dev), s);
 }
 
 static void sleep_ms(long ms)
