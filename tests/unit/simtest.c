@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -45,4 +46,15 @@ void go(struct migdev *dev, enum mig_state s)
 {
 	assert_int_equal(migdev_set_state(dev, s), 0);
 	assert_int_equal(migdev_state(dev), s);
+}
+
+char *show(struct migdev *dev, const char *name)
+{
+	static char text[256];
+	struct strbuf sb = { 0 };
+
+	assert_int_equal(migdev_attr_show(dev, attr(dev, name), &sb), 0);
+	snprintf(text, sizeof(text), "%s", sb.buf);
+	sb_free(&sb);
+	return text;
 }

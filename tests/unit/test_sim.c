@@ -593,17 +593,6 @@ static void test_dma_attr(void **state)
 	migdev_close(dev);
 }
 
-static char *show(struct migdev *dev, const char *name)
-{
-	static char text[64];
-	struct strbuf sb = { 0 };
-
-	assert_int_equal(migdev_attr_show(dev, attr(dev, name), &sb), 0);
-	snprintf(text, sizeof(text), "%s", sb.buf);
-	sb_free(&sb);
-	return text;
-}
-
 static void test_fail_injection(void **state)
 {
 	struct migdev *dev = open_dev("sim:f");

@@ -26,17 +26,6 @@
 /* 100 writes a millisecond: a few milliseconds make hundreds. */
 #define FAST	"size=256K,dirty_rate=0,peer_rate=100000"
 
-static char *show(struct migdev *dev, const char *name)
-{
-	static char text[256];
-	struct strbuf sb = { 0 };
-
-	assert_int_equal(migdev_attr_show(dev, attr(dev, name), &sb), 0);
-	snprintf(text, sizeof(text), "%s", sb.buf);
-	sb_free(&sb);
-	return text;
-}
-
 /* The counts of sim/peer, read at one time. */
 static void peer_counts(struct migdev *dev, uint64_t *sent, uint64_t *lost)
 {
