@@ -113,6 +113,10 @@ int load_device(struct load_job *job)
 		return errmsg_set(&job->err, interrupted ? -EINTR : -EBADMSG,
 				  "%s (nothing was changed)",
 				  interrupted ? "interrupted" : job->reader.error);
+	if (h.count > 1)
+		return errmsg_set(&job->err, -EINVAL, "the stream holds a set of %u devices: "
+				  "load it with --input and %u DIRs (nothing was changed)",
+				  h.count, h.count);
 	err = check_destination(job->dir, &job->err);
 	if (err)
 		return err;
@@ -136,7 +140,7 @@ int load_device(struct load_job *job)
  * The input, and its size when it has one (a regular file, also on
  * stdin): the progress line then shows how much is left.
  */
-static int open_input(const char *file, uint64_t *size)
+int open_input(const char *file, uint64_t *size)
 {
 	struct stat st;
 	int fd;
@@ -168,15 +172,28 @@ int cmd_load(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "run", no_argument, NULL, 'r' },
+		{ "input", required_argument, NULL, 'i' },
+		SET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct load_job job = { 0 };
-	const char *file;
+	const char *file = NULL;
+	bool no_p2p = false;
 	int c, err;
 
-	while ((c = next_option(argc, argv, longopts)) != -1)
-		job.run = c == 'r';
+	while ((c = next_option(argc, argv, longopts)) != -1) {
+		if (c == 'r')
+			job.run = true;
+		else if (c == 'i')
+			file = optarg;
+		else
+			no_p2p = true;
+	}
+	if (file && argc > optind)
+		return load_set(argc - optind, argv + optind, job.run, no_p2p, file);
+	if (file || no_p2p)
+		usage_error("load takes DIR [FILE|-], or --input FILE|- DIR...");
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("load takes DIR [FILE|-]");
 	job.dir = argv[optind];

@@ -18,13 +18,19 @@ static const struct command {
 } commands[] = {
 	{ "save", cmd_save,
 "  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--abort]\n"
-"       DIR [FILE|-]   save the device's migration stream (stdout by default)\n" },
+"       DIR [FILE|-]   save the device's migration stream (stdout by default)\n"
+"  save [...] [--no-p2p] --output FILE|- DIR...\n"
+"                      save a set of devices together into one stream\n" },
 	{ "load", cmd_load,
 "  load [--run] DIR [FILE|-]\n"
-"                      load a saved stream into the device (stdin by default)\n" },
+"                      load a saved stream into the device (stdin by default)\n"
+"  load [--run] [--no-p2p] --input FILE|- DIR...\n"
+"                      load a set's stream, one DIR per device in its order\n" },
 	{ "migrate", cmd_migrate,
 "  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
-"                      move SRC's state into DST on this host\n" },
+"                      move SRC's state into DST on this host\n"
+"  migrate [...] [--no-p2p] [--keep-source] SRC1=DST1 SRC2=DST2 ...\n"
+"                      move a set of devices together, keeping the P2P barrier\n" },
 	{ "status", cmd_status,
 "  status [--json] [DIR...]\n"
 "                      where each device stands (default: every mount)\n" },

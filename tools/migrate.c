@@ -68,10 +68,21 @@ static bool same_mount(const char *src, const char *dst)
 	return !stat(src, &a) && !stat(dst, &b) && a.st_dev == b.st_dev;
 }
 
+/* The set form: every operand a pair SRC=DST. */
+static bool is_set(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strchr(argv[i], '='))
+			return false;
+	return true;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		SAVE_LONGOPTS,
+		SET_LONGOPTS,
+		{ "keep-source", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -86,8 +97,12 @@ int cmd_migrate(int argc, char **argv)
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
 		save_option(c, optarg, &o);
+	if (argc > optind && is_set(argc - optind, argv + optind))
+		return migrate_set(argc - optind, argv + optind, &o);
 	if (argc - optind != 2)
-		usage_error("migrate takes SRC DST");
+		usage_error("migrate takes SRC DST, or pairs SRC=DST");
+	if (o.no_p2p || o.keep_source)
+		usage_error("--no-p2p and --keep-source are for pairs SRC=DST");
 	if (same_mount(argv[optind], argv[optind + 1]))
 		usage_error("migrate: %s and %s are on one mount: a device cannot "
 			    "migrate into itself",

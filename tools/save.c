@@ -26,11 +26,23 @@ uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Whether to give up: a signal, or (in a set) another device failed. */
+static bool cancelled(const struct save_job *job)
+{
+	return interrupted || (job->cancel && atomic_load(job->cancel));
+}
+
+static int cancel_error(struct save_job *job)
+{
+	return errmsg_set(&job->err, -EINTR, interrupted ? "interrupted" :
+			  "stopped: another device of the set failed");
+}
+
 /* A failed write to the sink, in words; one a signal cut short is the interrupt. */
 static int sink_error(struct save_job *job, int err)
 {
-	if (interrupted)
-		return errmsg_set(&job->err, -EINTR, "interrupted");
+	if (cancelled(job))
+		return cancel_error(job);
 	return errmsg_sys(&job->err, err, "writing %s", job->sink->name);
 }
 
@@ -38,8 +50,7 @@ static int sink_error(struct save_job *job, int err)
  * Read `data` until it has nothing more for now (or, in stop_copy, ever),
  * or until limit bytes are read.
  */
-static int drain(struct save_job *job, int fd, uint32_t type, uint64_t limit,
-		 uint64_t *bytes)
+static int drain(struct save_job *job, uint32_t type, uint64_t limit, uint64_t *bytes)
 {
 	const struct save_opts *o = job->opts;
 	ssize_t n;
@@ -47,10 +58,10 @@ static int drain(struct save_job *job, int fd, uint32_t type, uint64_t limit,
 
 	*bytes = 0;
 	while (*bytes < limit &&
-	       (n = read(fd, job->buf, limit - *bytes < SAVE_BUF_SIZE ?
+	       (n = read(job->fd, job->buf, limit - *bytes < SAVE_BUF_SIZE ?
 			 (size_t)(limit - *bytes) : SAVE_BUF_SIZE)) != 0) {
-		if (interrupted)
-			return errmsg_set(&job->err, -EINTR, "interrupted");
+		if (cancelled(job))
+			return cancel_error(job);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -65,15 +76,9 @@ static int drain(struct save_job *job, int fd, uint32_t type, uint64_t limit,
 	return 0;
 }
 
-/*
- * Whether the dirty bytes left are few enough to stop the device now:
- * PRECOPY_CONVERGED or PRECOPY_DOWNTIME if so, PRECOPY_NONE if not.
- */
-static enum precopy_end converged(struct save_job *job, uint64_t initial,
-				  uint64_t dirty, uint64_t rate)
+enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
+				uint64_t dirty, uint64_t rate)
 {
-	const struct save_opts *o = job->opts;
-
 	if (initial)
 		return PRECOPY_NONE;	/* what must go before the switch has not */
 	if (dirty <= o->threshold)
@@ -83,9 +88,9 @@ static enum precopy_end converged(struct save_job *job, uint64_t initial,
 	return PRECOPY_NONE;
 }
 
-static int read_precopy(struct save_job *job, uint64_t *initial, uint64_t *dirty)
+static int read_precopy(struct save_job *job)
 {
-	int err = devdir_precopy(job->opts->dir, initial, dirty);
+	int err = devdir_precopy(job->opts->dir, &job->initial, &job->dirty);
 
 	return err ? errmsg_sys(&job->err, err, "reading %s/precopy", job->opts->dir) : 0;
 }
@@ -95,84 +100,113 @@ static int read_precopy(struct save_job *job, uint64_t *initial, uint64_t *dirty
  * that dirties its state faster than it is read always has more, and a
  * round that waited for "nothing more for now" would never end.
  */
-static int precopy_rounds(struct save_job *job, int fd)
+int save_round(struct save_job *job)
+{
+	uint64_t got, t0 = now_usec();
+	/* A round with nothing to read never looks at the signal. */
+	int err = cancelled(job) ? cancel_error(job) :
+		  drain(job, CHUNK_PRECOPY, job->initial + job->dirty, &got);
+
+	if (err)
+		return err;
+	job->stats.rounds++;
+	job->stats.precopy_bytes += got;
+	job->round_bytes = got;
+	if (got)
+		job->rate = got * 1000000 / (now_usec() - t0 + 1);
+	return read_precopy(job);
+}
+
+static int precopy_rounds(struct save_job *job)
 {
 	const struct save_opts *o = job->opts;
-	uint64_t initial, dirty, got, t0, rate = 0;
-	int err = read_precopy(job, &initial, &dirty);
+	int err;
 
-	for (job->stats.rounds = 1; !err; job->stats.rounds++) {
-		/* A round with nothing to read never looks at the signal. */
-		if (interrupted)
-			return errmsg_set(&job->err, -EINTR, "interrupted");
-		t0 = now_usec();
-		err = drain(job, fd, CHUNK_PRECOPY, initial + dirty, &got);
-		if (err)
-			break;
-		job->stats.precopy_bytes += got;
-		if (got)
-			rate = got * 1000000 / (now_usec() - t0 + 1);
-		err = read_precopy(job, &initial, &dirty);
-		if (err)
-			break;
-		job->stats.end = converged(job, initial, dirty, rate);
+	while (!(err = save_round(job))) {
+		job->stats.end = save_converged(o, job->initial, job->dirty, job->rate);
 		if (job->stats.end != PRECOPY_NONE)
 			break;
 		if (job->stats.rounds >= o->max_rounds) {
 			job->stats.end = PRECOPY_MAX_ROUNDS;
 			break;
 		}
-		if (!got)	/* give the device time to dirty something */
+		if (!job->round_bytes)	/* give the device time to dirty something */
 			nanosleep(&(struct timespec){ 0, IDLE_WAIT_NS }, NULL);
 	}
 	return err;
 }
 
-static int open_data(struct save_job *job, int flags, int *fd)
+static int open_data(struct save_job *job, int flags)
 {
 	char path[PATH_MAX];
 	int err = devdir_path(job->opts->dir, "data", path, sizeof(path));
 
-	*fd = err ? -1 : open(path, flags | O_CLOEXEC);
-	if (*fd < 0)
+	job->fd = err ? -1 : open(path, flags | O_CLOEXEC);
+	if (job->fd < 0)
 		return errmsg_sys(&job->err, err ? err : -errno, "opening %s", path);
 	return 0;
 }
 
-static int enter(struct save_job *job, const char *state)
+int save_enter(struct save_job *job, const char *state)
 {
 	int err = devdir_set_state(job->opts->dir, state);
 
 	return err ? errmsg_sys(&job->err, err, "%s: %s", job->opts->dir, state) : 0;
 }
 
-static int save_steps(struct save_job *job, bool precopy)
+int save_begin(struct save_job *job)
+{
+	const struct save_opts *o = job->opts;
+	char state[64];
+	int err;
+
+	job->fd = -1;
+	err = devdir_state(o->dir, state, sizeof(state));
+	if (err)
+		return errmsg_sys(&job->err, err, "reading %s/state", o->dir);
+	if (strcmp(state, "running") && strcmp(state, "stop"))
+		return errmsg_set(&job->err, -EBUSY, "%s is in %s; saving needs "
+				  "running or stop (nothing was changed)", o->dir, state);
+	job->running = !strcmp(state, "running");
+	/* From stop there is nothing to pre-copy: the device does not run. */
+	job->precopy = job->running && (devdir_features(o->dir) & FEATURE_PRE_COPY);
+	if (devdir_u64(o->dir, "data_size", &job->stats.size_hint))
+		job->stats.size_hint = 0;
+	job->stats.t_start = now_usec();
+	if (!job->precopy)
+		return 0;
+	job->touched = true;
+	err = save_enter(job, "pre_copy");
+	err = err ? err : open_data(job, O_RDONLY);
+	progress_phase(&job->progress, "precopy", 0);
+	return err ? err : read_precopy(job);
+}
+
+int save_stop_copy(struct save_job *job)
 {
 	uint64_t got;
-	int fd = -1, err;
+	int err;
 
-	if (precopy) {
-		err = enter(job, "pre_copy");
-		err = err ? err : open_data(job, O_RDONLY, &fd);
-		progress_phase(&job->progress, "precopy", 0);
-		err = err ? err : precopy_rounds(job, fd);
-		if (err)
-			goto out;
-	}
 	job->stats.t_stopcopy = now_usec();
+	job->touched = true;
 	/* From pre_copy the session goes on: the same open `data` drains it. */
-	err = enter(job, "stop_copy");
-	if (!err && fd < 0)
-		err = open_data(job, O_RDONLY, &fd);
-	if (err)
-		goto out;
-	progress_phase(&job->progress, "stop_copy", job->stats.size_hint);
-	err = drain(job, fd, CHUNK_STOPCOPY, UINT64_MAX, &got);
-	job->stats.stopcopy_bytes = got;
-out:
-	if (fd >= 0)
-		close(fd);
+	err = save_enter(job, "stop_copy");
+	if (!err && job->fd < 0)
+		err = open_data(job, O_RDONLY);
+	if (!err) {
+		progress_phase(&job->progress, "stop_copy", job->stats.size_hint);
+		err = drain(job, CHUNK_STOPCOPY, UINT64_MAX, &got);
+		job->stats.stopcopy_bytes = got;
+	}
+	save_close(job);
 	return err;
+}
+
+void save_close(struct save_job *job)
+{
+	if (job->fd >= 0)
+		close(job->fd);
+	job->fd = -1;
 }
 
 /* Back to running, by a reset if need be, and say how. */
@@ -192,29 +226,21 @@ enum recovery restore_source(const char *dir, struct errmsg *e)
 int save_device(struct save_job *job)
 {
 	const struct save_opts *o = job->opts;
-	char state[64];
-	bool precopy;
 	int err;
 
-	err = devdir_state(o->dir, state, sizeof(state));
-	if (err)
-		return errmsg_sys(&job->err, err, "reading %s/state", o->dir);
-	if (strcmp(state, "running") && strcmp(state, "stop"))
-		return errmsg_set(&job->err, -EBUSY, "%s is in %s; saving needs "
-				  "running or stop (nothing was changed)", o->dir, state);
-	/* From stop there is nothing to pre-copy: the device does not run. */
-	precopy = !strcmp(state, "running") && (devdir_features(o->dir) & FEATURE_PRE_COPY);
-	if (devdir_u64(o->dir, "data_size", &job->stats.size_hint))
-		job->stats.size_hint = 0;
-	job->stats.t_start = now_usec();
-	err = save_steps(job, precopy);
+	err = save_begin(job);
+	if (job->precopy && !err)
+		err = precopy_rounds(job);
+	if (!err)
+		err = save_stop_copy(job);
+	save_close(job);
 	if (interrupted && !err)
 		err = errmsg_set(&job->err, -EINTR, "interrupted");
 	if (!err && !o->keep_running)
-		err = enter(job, "stop");
-	if (err) {
+		err = save_enter(job, "stop");
+	if (err && job->touched) {
 		job->source_error = restore_source(o->dir, &job->err) == NOT_RECOVERED;
-	} else if (o->keep_running) {
+	} else if (!err && o->keep_running) {
 		/* --abort: the stream is whole, but the source must keep its state. */
 		enum recovery r = devdir_recover(o->dir, false);
 
@@ -293,15 +319,21 @@ void save_option(int c, const char *arg, struct save_opts *o)
 	case 'a':
 		o->keep_running = true;
 		break;
+	case 'P':
+		o->no_p2p = true;
+		break;
+	case 'k':
+		o->keep_source = true;
+		break;
 	}
 }
 
 static int stream_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
 {
-	return stream_write_data(&((struct stream_sink *)s)->w, type, buf, len);
+	return stream_write_data(&((struct stream_sink *)s)->w, 0, type, buf, len);
 }
 
-static int open_output(const char *file, bool *created)
+int open_output(const char *file, bool *created)
 {
 	struct stat st;
 	int fd;
@@ -337,15 +369,22 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 	return err;
 }
 
+void stream_describe(struct stream_device *d, const char *dir)
+{
+	char status[4096];
+
+	d->features = devdir_features(dir);
+	d->source[0] = '\0';
+	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
+		status_field(status, "device", d->source, sizeof(d->source));
+}
+
 static int save_to(struct save_job *job, struct stream_sink *out)
 {
-	struct stream_header h = { .features = devdir_features(job->opts->dir),
-				   .created = (uint64_t)time(NULL) };
-	char status[4096];
+	struct stream_header h = { .count = 1, .created = (uint64_t)time(NULL) };
 	int err;
 
-	if (devdir_read(job->opts->dir, "status", status, sizeof(status)) == 0)
-		status_field(status, "device", h.source, sizeof(h.source));
+	stream_describe(&h.dev[0], job->opts->dir);
 	err = stream_write_header(&out->w, &h);
 	if (err)
 		return sink_error(job, err);
@@ -376,19 +415,28 @@ int cmd_save(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		SAVE_LONGOPTS,
+		SET_LONGOPTS,
 		{ "abort", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct save_opts o = SAVE_DEFAULTS;
 	struct stream_sink out = { .sink = { stream_put, "the stream" } };
 	struct save_job job = { .opts = &o, .sink = &out.sink };
-	const char *file;
+	const char *file = NULL;
 	bool created;
 	int c, err;
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
-		save_option(c, optarg, &o);
+		if (c == 'o')
+			file = optarg;
+		else
+			save_option(c, optarg, &o);
+	if (file && argc > optind)
+		return save_set(argc - optind, argv + optind, &o, file);
+	if (file || o.no_p2p)
+		usage_error("save takes DIR [FILE|-], or --output FILE|- DIR...");
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];

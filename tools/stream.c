@@ -6,6 +6,7 @@
  * well-formed stream, with the reason in words.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +16,7 @@
 #include "vfio-migctl.h"
 
 #define MAGIC		"VFMIGSTR"
-#define HEADER_FIXED	28	/* the header up to the source name */
+#define HEADER_FIXED	24	/* the header up to its first name or device */
 #define END_PAYLOAD	24
 
 /*
@@ -48,28 +49,74 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-size_t stream_header_encode(const struct stream_header *h, uint8_t *out)
+/*
+ * Version 2 names one device; version 3, a set.  A set of one is written
+ * as version 2, so that one device's stream stays what older readers take.
+ */
+static uint32_t header_version(const struct stream_header *h)
 {
-	size_t n = strnlen(h->source, STREAM_NAME_MAX);
-
-	memcpy(out, MAGIC, 8);
-	put32(out + 8, STREAM_VERSION);
-	put32(out + 12, h->features);
-	put64(out + 16, h->created);
-	put32(out + 24, (uint32_t)n);
-	memcpy(out + HEADER_FIXED, h->source, n);
-	put32(out + HEADER_FIXED + n, crc32c(0, out, HEADER_FIXED + n));
-	return HEADER_FIXED + n + 4;
+	return h->count > 1 ? 3 : 2;
 }
 
-void stream_chunk_encode(uint32_t type, uint64_t seq, const void *payload,
-			 uint32_t len, uint8_t out[STREAM_CHUNK_HEADER])
+static size_t put_device(uint8_t *out, const struct stream_device *d, bool features)
 {
-	put32(out, type);
-	put32(out + 4, len);
-	put64(out + 8, seq);
-	put32(out + 16, crc32c(0, payload, len));
-	put32(out + 20, crc32c(0, out, 20));
+	size_t n = strnlen(d->source, STREAM_NAME_MAX), at = 0;
+
+	if (features) {
+		put32(out, d->features);
+		at = 4;
+	}
+	put32(out + at, (uint32_t)n);
+	memcpy(out + at + 4, d->source, n);
+	return at + 4 + n;
+}
+
+size_t stream_header_encode(const struct stream_header *h, uint8_t *out)
+{
+	uint32_t version = header_version(h);
+	size_t len;
+
+	memcpy(out, MAGIC, 8);
+	put32(out + 8, version);
+	if (version == 2) {
+		put32(out + 12, h->dev[0].features);
+		put64(out + 16, h->created);
+		len = 24 + put_device(out + 24, &h->dev[0], false);
+	} else {
+		put32(out + 12, h->count);
+		put64(out + 16, h->created);
+		len = 24;
+		for (uint32_t i = 0; i < h->count; i++)
+			len += put_device(out + len, &h->dev[i], true);
+	}
+	put32(out + len, crc32c(0, out, len));
+	return len + 4;
+}
+
+size_t stream_chunk_encode(uint32_t version, const struct stream_chunk *c,
+			   const void *payload, uint8_t *out)
+{
+	size_t at = 16;
+
+	put32(out, c->type);
+	put32(out + 4, c->len);
+	put64(out + 8, c->seq);
+	if (version == 3) {
+		put32(out + at, c->dev);
+		at += 4;
+	}
+	put32(out + at, crc32c(0, payload, c->len));
+	put32(out + at + 4, crc32c(0, out, at + 4));
+	return at + 8;
+}
+
+static void count_chunk(struct stream_totals *t, uint32_t type, uint32_t len)
+{
+	t->chunks++;
+	if (type == CHUNK_PRECOPY)
+		t->precopy_bytes += len;
+	else
+		t->stopcopy_bytes += len;
 }
 
 /* --- writing --- */
@@ -96,36 +143,37 @@ int write_all(int fd, const void *buf, size_t len)
 
 int stream_write_header(struct stream_writer *w, const struct stream_header *h)
 {
-	uint8_t buf[HEADER_FIXED + STREAM_NAME_MAX + 4];
+	uint8_t buf[STREAM_HEADER_MAX];
 
 	memset(&w->totals, 0, sizeof(w->totals));
+	w->version = header_version(h);
+	w->count = h->count;
 	return write_all(w->fd, buf, stream_header_encode(h, buf));
 }
 
 /* Chunks are numbered from 1 in stream order, the end chunk last. */
-static int write_chunk(struct stream_writer *w, uint32_t type,
+static int write_chunk(struct stream_writer *w, uint32_t dev, uint32_t type,
 		       const void *payload, uint32_t len)
 {
-	uint8_t head[STREAM_CHUNK_HEADER];
+	struct stream_chunk c = { .type = type, .len = len, .dev = dev,
+				  .seq = w->totals.chunks + 1 };
+	uint8_t head[STREAM_CHUNK_HEADER_MAX];
 	int err;
 
-	stream_chunk_encode(type, w->totals.chunks + 1, payload, len, head);
-	err = write_all(w->fd, head, sizeof(head));
+	err = write_all(w->fd, head, stream_chunk_encode(w->version, &c, payload, head));
 	return err ? err : write_all(w->fd, payload, len);
 }
 
-int stream_write_data(struct stream_writer *w, uint32_t type,
+int stream_write_data(struct stream_writer *w, uint32_t dev, uint32_t type,
 		      const void *payload, uint32_t len)
 {
-	int err = write_chunk(w, type, payload, len);
+	int err;
 
-	if (!err) {
-		w->totals.chunks++;
-		if (type == CHUNK_PRECOPY)
-			w->totals.precopy_bytes += len;
-		else
-			w->totals.stopcopy_bytes += len;
-	}
+	if (dev >= w->count)
+		return -EINVAL;
+	err = write_chunk(w, dev, type, payload, len);
+	if (!err)
+		count_chunk(&w->totals, type, len);
 	return err;
 }
 
@@ -136,7 +184,7 @@ int stream_write_end(struct stream_writer *w)
 	put64(end, w->totals.precopy_bytes);
 	put64(end + 8, w->totals.stopcopy_bytes);
 	put64(end + 16, w->totals.chunks);
-	return write_chunk(w, CHUNK_END, end, sizeof(end));
+	return write_chunk(w, 0, CHUNK_END, end, sizeof(end));
 }
 
 /* --- reading --- */
@@ -189,40 +237,96 @@ static int read_or_refuse(struct stream_reader *r, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The header is read a field at a time, so that each length is checked
+ * before it is trusted: *at is how much of buf is read.
+ */
+static int read_more(struct stream_reader *r, uint8_t *buf, size_t *at, size_t len)
+{
+	int err = read_or_refuse(r, buf + *at, len);
+
+	*at += len;
+	return err;
+}
+
+/* A name: its length word (the last 4 bytes read), then its bytes. */
+static int read_name(struct stream_reader *r, uint8_t *buf, size_t *at, char *name)
+{
+	uint32_t n = get32(buf + *at - 4);
+	int err;
+
+	if (n > STREAM_NAME_MAX)
+		return refuse(r, "corrupt stream header");
+	err = read_more(r, buf, at, n);
+	if (err)
+		return err;
+	/* A name is text: a NUL in it is not what a writer made. */
+	if (memchr(buf + *at - n, '\0', n))
+		return refuse(r, "corrupt stream header");
+	memcpy(name, buf + *at - n, n);
+	name[n] = '\0';
+	return 0;
+}
+
+/* Version 2: the features (in the fixed part), one name. */
+static int read_header_v2(struct stream_reader *r, uint8_t *buf, struct stream_header *h,
+			  size_t *at)
+{
+	int err = read_more(r, buf, at, 4);
+
+	h->count = 1;
+	h->dev[0].features = get32(buf + 12);
+	return err ? err : read_name(r, buf, at, h->dev[0].source);
+}
+
+/* Version 3: the count (in the fixed part), then features and a name per device. */
+static int read_header_v3(struct stream_reader *r, uint8_t *buf, struct stream_header *h,
+			  size_t *at)
+{
+	int err = 0;
+
+	h->count = get32(buf + 12);
+	if (h->count < 1 || h->count > STREAM_SET_MAX)
+		return refuse(r, "corrupt stream header");
+	for (uint32_t i = 0; !err && i < h->count; i++) {
+		err = read_more(r, buf, at, 8);
+		h->dev[i].features = get32(buf + *at - 8);
+		err = err ? err : read_name(r, buf, at, h->dev[i].source);
+	}
+	return err;
+}
+
 int stream_read_header(struct stream_reader *r, struct stream_header *h)
 {
-	uint8_t buf[HEADER_FIXED + STREAM_NAME_MAX + 4];
-	uint32_t n;
+	uint8_t buf[STREAM_HEADER_MAX];
+	size_t at;
 	int err;
 
 	memset(h, 0, sizeof(*h));
 	memset(&r->totals, 0, sizeof(r->totals));
+	memset(r->dev_totals, 0, sizeof(r->dev_totals));
 	r->offset = 0;
 	err = read_or_refuse(r, buf, HEADER_FIXED);
 	if (err)
 		return err;
 	if (memcmp(buf, MAGIC, 8))
 		return refuse(r, "not a vfio-migfs stream");
-	if (get32(buf + 8) == 1)
+	r->version = get32(buf + 8);
+	if (r->version == 1)
 		return refuse(r, "stream format version 1 is no longer read "
 			      "(its chunks have no order); save it again with this vfio-migctl");
-	if (get32(buf + 8) != STREAM_VERSION)
-		return refuse(r, "stream version %u is not supported (%u is)",
-			      get32(buf + 8), STREAM_VERSION);
-	n = get32(buf + 24);
-	if (n > STREAM_NAME_MAX)
-		return refuse(r, "corrupt stream header");
-	err = read_or_refuse(r, buf + HEADER_FIXED, n + 4);
+	if (r->version != 2 && r->version != 3)
+		return refuse(r, "stream version %u is not supported (2 and 3 are)",
+			      r->version);
+	at = HEADER_FIXED;
+	err = r->version == 2 ? read_header_v2(r, buf, h, &at) : read_header_v3(r, buf, h, &at);
+	err = err ? err : read_more(r, buf, &at, 4);
 	if (err)
 		return err;
-	/* The source is a name, text: a NUL in it is not what a writer made. */
-	if (get32(buf + HEADER_FIXED + n) != crc32c(0, buf, HEADER_FIXED + n) ||
-	    memchr(buf + HEADER_FIXED, '\0', n))
+	if (get32(buf + at - 4) != crc32c(0, buf, at - 4))
 		return refuse(r, "corrupt stream header");
-	h->features = get32(buf + 12);
 	h->created = get64(buf + 16);
-	memcpy(h->source, buf + HEADER_FIXED, n);
-	h->source[n] = '\0';
+	r->count = h->count;
 	return 0;
 }
 
@@ -235,8 +339,13 @@ static int check_end(struct stream_reader *r, const uint8_t *end)
 	    get64(end + 8) != r->totals.stopcopy_bytes ||
 	    get64(end + 16) != r->totals.chunks)
 		return refuse(r, "the end chunk does not match the stream");
-	if (!r->totals.stopcopy_bytes)
-		return refuse(r, "the stream has no stop_copy data");
+	for (uint32_t i = 0; i < r->count; i++) {
+		if (r->dev_totals[i].stopcopy_bytes)
+			continue;
+		if (r->version == 2)
+			return refuse(r, "the stream has no stop_copy data");
+		return refuse(r, "the stream has no stop_copy data for device %u", i + 1);
+	}
 	if (read_exact(r, &extra, 1, &got) == 0)
 		return refuse(r, "data after the end of the stream at byte %llu",
 			      (unsigned long long)r->offset - 1);
@@ -251,39 +360,53 @@ static bool length_ok(uint32_t type, uint32_t len)
 	       len >= 1 && len <= STREAM_CHUNK_MAX;
 }
 
-int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len)
+/* The chunk header at byte at, checked; *c what it says. */
+static int read_chunk_header(struct stream_reader *r, uint64_t at, struct stream_chunk *c)
 {
-	uint8_t head[STREAM_CHUNK_HEADER];
-	uint64_t at = r->offset;
-	uint32_t type;
-	int err = read_or_refuse(r, head, sizeof(head));
+	uint8_t head[STREAM_CHUNK_HEADER_MAX];
+	size_t len = r->version == 3 ? STREAM_CHUNK_HEADER_MAX : STREAM_CHUNK_HEADER;
+	int err = read_or_refuse(r, head, len);
 
 	if (err)
 		return err;
-	type = get32(head);
-	*len = get32(head + 4);
-	if (get32(head + 20) != crc32c(0, head, 20) || !length_ok(type, *len))
+	c->type = get32(head);
+	c->len = get32(head + 4);
+	c->seq = get64(head + 8);
+	c->dev = r->version == 3 ? get32(head + 16) : 0;
+	c->crc = get32(head + len - 8);
+	if (get32(head + len - 4) != crc32c(0, head, len - 4) || !length_ok(c->type, c->len) ||
+	    (c->type != CHUNK_END && c->dev >= r->count))
 		return refuse(r, "corrupt chunk header at byte %llu", (unsigned long long)at);
 	/* A chunk swapped, repeated or missing is refused before its payload. */
-	if (get64(head + 8) != r->totals.chunks + 1)
+	if (c->seq != r->totals.chunks + 1)
 		return refuse(r, "chunk out of order at byte %llu: chunk %llu where %llu belongs",
-			      (unsigned long long)at, (unsigned long long)get64(head + 8),
+			      (unsigned long long)at, (unsigned long long)c->seq,
 			      (unsigned long long)r->totals.chunks + 1);
-	if (type == CHUNK_PRECOPY && r->totals.stopcopy_bytes)
+	if (c->type == CHUNK_PRECOPY && r->dev_totals[c->dev].stopcopy_bytes)
 		return refuse(r, "precopy chunk after stop_copy data at byte %llu",
 			      (unsigned long long)at);
-	err = read_or_refuse(r, buf, *len);
+	return 0;
+}
+
+int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len)
+{
+	struct stream_chunk c;
+	uint64_t at = r->offset;
+	int err = read_chunk_header(r, at, &c);
+
 	if (err)
 		return err;
-	if (get32(head + 16) != crc32c(0, buf, *len))
+	*len = c.len;
+	err = read_or_refuse(r, buf, c.len);
+	if (err)
+		return err;
+	if (c.crc != crc32c(0, buf, c.len))
 		return refuse(r, "corrupt chunk at byte %llu (CRC mismatch)",
 			      (unsigned long long)at);
-	if (type == CHUNK_END)
+	if (c.type == CHUNK_END)
 		return check_end(r, buf) ?: CHUNK_END;
-	r->totals.chunks++;
-	if (type == CHUNK_PRECOPY)
-		r->totals.precopy_bytes += *len;
-	else
-		r->totals.stopcopy_bytes += *len;
-	return (int)type;
+	r->dev = c.dev;
+	count_chunk(&r->totals, c.type, c.len);
+	count_chunk(&r->dev_totals[c.dev], c.type, c.len);
+	return (int)c.type;
 }

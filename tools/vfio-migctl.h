@@ -22,7 +22,9 @@
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,11 +129,12 @@ void progress_done(struct progress *p);
 
 /* ---- stream.c: docs/stream-format.md ---- */
 
-#define STREAM_VERSION		2
 #define STREAM_NAME_MAX		255
-#define STREAM_CHUNK_HEADER	24
+#define STREAM_SET_MAX		64	/* devices in one stream */
+#define STREAM_CHUNK_HEADER	24	/* version 2 */
+#define STREAM_CHUNK_HEADER_MAX	28	/* version 3: and the device */
 #define STREAM_CHUNK_MAX	(16u << 20)
-#define STREAM_HEADER_MAX	(28 + STREAM_NAME_MAX + 4)
+#define STREAM_HEADER_MAX	(24 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
 
 enum {
 	CHUNK_PRECOPY = 1,
@@ -139,10 +142,23 @@ enum {
 	CHUNK_END = 0x454E4421,
 };
 
-struct stream_header {
+struct stream_device {
 	uint32_t features;	/* FEATURE_* */
-	uint64_t created;	/* seconds since the epoch */
 	char source[STREAM_NAME_MAX + 1];
+};
+
+/* A set of two or more devices is version 3; one device, version 2. */
+struct stream_header {
+	uint32_t count;		/* devices, 1 to STREAM_SET_MAX */
+	uint64_t created;	/* seconds since the epoch */
+	struct stream_device dev[STREAM_SET_MAX];
+};
+
+struct stream_chunk {
+	uint32_t type, len;
+	uint32_t dev;		/* the device's index in the header */
+	uint64_t seq;
+	uint32_t crc;		/* of the payload, as read */
 };
 
 struct stream_totals {
@@ -151,25 +167,30 @@ struct stream_totals {
 
 struct stream_writer {
 	int fd;
+	uint32_t version, count;	/* of the header written */
 	struct stream_totals totals;
 };
 
 struct stream_reader {
 	int fd;
 	uint64_t offset;		/* bytes read so far */
+	uint32_t version, count;	/* of the header read */
+	uint32_t dev;			/* the last data chunk's device */
 	struct stream_totals totals;	/* of the data chunks read so far */
+	struct stream_totals dev_totals[STREAM_SET_MAX];	/* and per device */
 	char error[160];		/* why the stream was refused */
 };
 
 /* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
-void stream_chunk_encode(uint32_t type, uint64_t seq, const void *payload,
-			 uint32_t len, uint8_t out[STREAM_CHUNK_HEADER]);
+/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER_MAX. */
+size_t stream_chunk_encode(uint32_t version, const struct stream_chunk *c,
+			   const void *payload, uint8_t *out);
 /* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
 int write_all(int fd, const void *buf, size_t len);
 /* Writers return 0 or -errno. */
 int stream_write_header(struct stream_writer *w, const struct stream_header *h);
-int stream_write_data(struct stream_writer *w, uint32_t type,
+int stream_write_data(struct stream_writer *w, uint32_t dev, uint32_t type,
 		      const void *payload, uint32_t len);
 int stream_write_end(struct stream_writer *w);
 /* SIGINT or SIGTERM came (its number): the stream's loops give up (defined in stream.c). */
@@ -193,6 +214,8 @@ struct save_opts {
 	uint64_t threshold;		/* dirty bytes low enough to stop at */
 	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
 	bool keep_running;		/* --abort: the source runs on */
+	bool no_p2p;			/* a set: no P2P barrier, stop one by one */
+	bool keep_source;		/* a set: the sources run on at the end */
 };
 
 #define SAVE_DEFAULTS	{ .max_rounds = 30, .threshold = 1 << 20 }
@@ -200,6 +223,8 @@ struct save_opts {
 	{ "max-rounds", required_argument, NULL, 'r' }, \
 	{ "threshold", required_argument, NULL, 't' }, \
 	{ "downtime-limit", required_argument, NULL, 'd' }
+#define SET_LONGOPTS \
+	{ "no-p2p", no_argument, NULL, 'P' }
 
 /* Why the precopy rounds ended. */
 enum precopy_end {
@@ -237,6 +262,12 @@ struct save_job {
 	const struct save_opts *opts;
 	struct sink *sink;
 	void *buf;			/* SAVE_BUF_SIZE */
+	atomic_bool *cancel;		/* in a set: another device failed */
+	int fd;				/* the source's `data`, or -1 */
+	bool running, precopy;		/* the source was running; has pre_copy */
+	bool touched;			/* its state was changed */
+	uint64_t initial, dirty;	/* `precopy` after the last round */
+	uint64_t rate, round_bytes;	/* of the last round that sent bytes; its bytes */
 	struct save_stats stats;
 	struct progress progress;
 	struct errmsg err;
@@ -268,11 +299,35 @@ FILE *summary_file(bool stream_on_stdout);
 
 /* save.c: returns 0 or -errno with job->err set; the source ends in stop. */
 int save_device(struct save_job *job);
+/*
+ * save_device's steps, for a set: begin (refuse a source that is not
+ * running or stop before changing anything; pre_copy if it can), rounds,
+ * stop_copy (and the drain), each 0 or -errno with job->err set.
+ */
+int save_begin(struct save_job *job);
+int save_round(struct save_job *job);
+int save_stop_copy(struct save_job *job);
+void save_close(struct save_job *job);
+int save_enter(struct save_job *job, const char *state);
+/* Whether the dirty bytes left (of a device or a set) are few enough to stop. */
+enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
+				uint64_t dirty, uint64_t rate);
+/* A device's features and name (its `status` device: line), for a stream header. */
+void stream_describe(struct stream_device *d, const char *dir);
 /* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */
 void save_summary(const struct save_stats *st, char *buf, size_t len);
-/* Takes one option of SAVE_LONGOPTS (or --abort). */
+/* Takes one option of SAVE_LONGOPTS or SET_LONGOPTS (or --abort, --keep-source). */
 void save_option(int c, const char *arg, struct save_opts *o);
 enum recovery restore_source(const char *dir, struct errmsg *e);
+
+/* A stream's file: "-" is stdout/stdin, refused when a terminal. */
+int open_output(const char *file, bool *created);
+int open_input(const char *file, uint64_t *size);
+
+/* setcmd.c: the set forms of migrate, save and load (o: their options) */
+int migrate_set(int argc, char **argv, const struct save_opts *o);
+int save_set(int argc, char **argv, const struct save_opts *o, const char *file);
+int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 
 /* load.c */
 int load_device(struct load_job *job);
@@ -282,6 +337,58 @@ int open_resuming(const char *dir, int *fd, struct errmsg *e);
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e);
 int finish_resuming(const char *dir, bool run, struct errmsg *e);
 bool abandon_resuming(const char *dir, struct errmsg *e);
+
+/* ---- set.c: devices migrated together ---- */
+
+struct set_stream_sink {	/* a set's stream, shared by its devices */
+	struct sink sink;
+	struct dev_set *set;
+	uint32_t index;		/* the device's, in the header */
+};
+
+struct set_dev {
+	struct dev_set *set;
+	const char *src, *dst;		/* NULL: the stream is that end */
+	struct save_opts opts;		/* the set's, with this source's dir */
+	struct save_job save;		/* the source */
+	struct data_sink to_dst;	/* migrate: the destination's `data` */
+	struct set_stream_sink to_stream;	/* save: the set's stream */
+	bool dst_touched;		/* the destination's state was changed */
+	struct errmsg err;
+};
+
+struct dev_set {
+	struct set_dev *dev;
+	unsigned int n;
+	const struct save_opts *opts;	/* rounds, threshold, downtime limit */
+	bool p2p;			/* keep the P2P barrier (not --no-p2p) */
+	bool keep_source;		/* the sources run on at the end */
+	atomic_bool cancel;		/* a device failed, or a signal came */
+	const char *failed_what, *failed_phase;	/* the first failure */
+	struct errmsg err;		/* and why */
+	unsigned int rounds;
+	enum precopy_end end;
+	uint64_t t_start, t_down, t_end;	/* now_usec(); t_down: the first source quiesced */
+	pthread_mutex_t lock;		/* out, for a save */
+	struct stream_writer out;
+};
+
+typedef int set_step(struct set_dev *d);
+
+/* The phases; each 0, or -ECANCELED once the set failed (set_roll_back says why). */
+int set_each(struct dev_set *s, const char *phase, set_step *fn, bool dst_side,
+	     bool parallel);
+int set_open_destinations(struct dev_set *s);
+int set_begin(struct dev_set *s);
+int set_precopy(struct dev_set *s);
+int set_stop_copy(struct dev_set *s);
+int set_stop_sources(struct dev_set *s);
+int set_resume(struct dev_set *s, bool run);
+/* A failure of the set that is no step's (the stream's): what failed, in which phase. */
+void set_failed(struct dev_set *s, const char *what, const char *phase,
+		const struct errmsg *e);
+/* Every device put back, and the one-line error; returns the exit status. */
+int set_roll_back(struct dev_set *s, const char *cmd);
 
 /* ---- commands: argv[0] is the command's name; they return the exit status ---- */
 

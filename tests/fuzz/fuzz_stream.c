@@ -73,7 +73,7 @@ static int decode(int in, int out)
 	while (!type || (type > 0 && type != CHUNK_END)) {
 		type = stream_read_chunk(&r, chunk, &len);
 		if (type > 0 && type != CHUNK_END)
-			fuzz_check(!stream_write_data(&w, (uint32_t)type, chunk, len), "write chunk");
+			fuzz_check(!stream_write_data(&w, r.dev, (uint32_t)type, chunk, len), "write chunk");
 	}
 	if (type == CHUNK_END) {
 		fuzz_check(!memcmp(&r.totals, &w.totals, sizeof(r.totals)), "totals differ");

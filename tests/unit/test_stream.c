@@ -32,13 +32,13 @@ static int memfd(void)
 static int write_stream(void)
 {
 	struct stream_writer w = { .fd = memfd() };
-	struct stream_header h = { .features = FEATURE_STOP_COPY | FEATURE_PRE_COPY,
-				   .created = 1764000000, .source = "sim:a" };
+	struct stream_header h = { .count = 1, .created = 1764000000,
+				   .dev[0] = { FEATURE_STOP_COPY | FEATURE_PRE_COPY, "sim:a" } };
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
-	assert_int_equal(stream_write_data(&w, CHUNK_PRECOPY, pre1, sizeof(pre1)), 0);
-	assert_int_equal(stream_write_data(&w, CHUNK_PRECOPY, pre2, sizeof(pre2)), 0);
-	assert_int_equal(stream_write_data(&w, CHUNK_STOPCOPY, stop1, sizeof(stop1)), 0);
+	assert_int_equal(stream_write_data(&w, 0, CHUNK_PRECOPY, pre1, sizeof(pre1)), 0);
+	assert_int_equal(stream_write_data(&w, 0, CHUNK_PRECOPY, pre2, sizeof(pre2)), 0);
+	assert_int_equal(stream_write_data(&w, 0, CHUNK_STOPCOPY, stop1, sizeof(stop1)), 0);
 	assert_int_equal(stream_write_end(&w), 0);
 	return w.fd;
 }
@@ -178,7 +178,9 @@ static void test_round_trip(void **state)
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	r.fd = fd;
 	assert_int_equal(stream_read_header(&r, &h), 0);
-	assert_string_equal(h.source, "sim:a");
+	assert_string_equal(h.dev[0].source, "sim:a");
+	assert_int_equal(h.count, 1);
+	assert_int_equal(r.version, 2);
 	assert_int_equal(h.created, 1764000000);
 	close(fd);
 }
@@ -203,7 +205,7 @@ static void test_damage(void **state)
 
 	(void)state;
 	expect_refused(b, n, 0, 0x20, "not a vfio-migfs stream");
-	expect_refused(b, n, 8, 0x01, "stream version 3 is not supported (2 is)");
+	expect_refused(b, n, 8, 0x04, "stream version 6 is not supported (2 and 3 are)");
 	expect_refused(b, n, 12, 0x01, "corrupt stream header");
 	expect_refused(b, n, 30, 0x01, "corrupt stream header");	/* the name */
 	expect_refused(b, n, 37, 0x01, "corrupt chunk header at byte 37");
@@ -231,12 +233,13 @@ static void test_truncated(void **state)
 static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
 {
 	struct stream_writer w = { .fd = memfd() };
-	struct stream_header h = { .source = "x" };
+	struct stream_header h = { .count = 1, .dev[0].source = "x" };
 	uint8_t head[STREAM_CHUNK_HEADER], payload[64] = { 0 };
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	/* Frame a short payload, then claim len: the header CRC still holds. */
-	stream_chunk_encode(type, 1, payload, sizeof(payload), head);
+	stream_chunk_encode(2, &(struct stream_chunk){ .type = type, .len = sizeof(payload),
+						       .seq = 1 }, payload, head);
 	set_le32(head + 4, len);
 	set_le32(head + 20, crc32c(0, head, 20));
 	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
@@ -258,11 +261,11 @@ static void expect_order_refused(const uint32_t *types, size_t n, bool tamper_en
 				 const char *why)
 {
 	struct stream_writer w = { .fd = memfd() };
-	struct stream_header h = { .source = "x" };
+	struct stream_header h = { .count = 1, .dev[0].source = "x" };
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(stream_write_data(&w, types[i], "abcd", 4), 0);
+		assert_int_equal(stream_write_data(&w, 0, types[i], "abcd", 4), 0);
 	if (tamper_end)
 		w.totals.stopcopy_bytes++;
 	assert_int_equal(stream_write_end(&w), 0);
@@ -294,7 +297,7 @@ static void test_bad_order(void **state)
 static size_t order_stream(uint8_t *b, size_t len, size_t *head)
 {
 	struct stream_writer w = { .fd = memfd() };
-	struct stream_header h = { .source = "x" };
+	struct stream_header h = { .count = 1, .dev[0].source = "x" };
 	char payload[ORDER_PAYLOAD];
 	size_t n;
 
@@ -302,7 +305,7 @@ static size_t order_stream(uint8_t *b, size_t len, size_t *head)
 	*head = (size_t)lseek(w.fd, 0, SEEK_CUR);
 	for (int i = 1; i <= ORDER_CHUNKS; i++) {
 		snprintf(payload, sizeof(payload), "chunk%d", i);
-		assert_int_equal(stream_write_data(&w, CHUNK_STOPCOPY, payload,
+		assert_int_equal(stream_write_data(&w, 0, CHUNK_STOPCOPY, payload,
 						   sizeof(payload)), 0);
 	}
 	assert_int_equal(stream_write_end(&w), 0);
@@ -417,6 +420,112 @@ static void test_trailing_bytes(void **state)
 	assert_refused(from_bytes(b, n + 1), "data after the end of the stream", "one byte more");
 }
 
+/* --- sets: version 3 --- */
+
+/* Two devices, their chunks interleaved as a set's threads write them. */
+static const struct { uint32_t dev, type; const char *payload; } set_chunks[] = {
+	{ 0, CHUNK_PRECOPY, "a-pre" },
+	{ 1, CHUNK_PRECOPY, "b-pre" },
+	{ 1, CHUNK_STOPCOPY, "b-stop" },
+	{ 0, CHUNK_PRECOPY, "a-pre2" },	/* a's precopy after b's stop_copy: fine */
+	{ 0, CHUNK_STOPCOPY, "a-stop" },
+};
+
+static size_t set_stream(uint8_t *b, size_t len, size_t nchunks)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .count = 2, .created = 1764000000,
+				   .dev = { { FEATURE_P2P, "sim:a" }, { 0, "sim:bb" } } };
+	size_t n;
+
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	for (size_t i = 0; i < nchunks; i++)
+		assert_int_equal(stream_write_data(&w, set_chunks[i].dev, set_chunks[i].type,
+						   set_chunks[i].payload,
+						   (uint32_t)strlen(set_chunks[i].payload)), 0);
+	/* A device the header does not name has no chunks. */
+	assert_int_equal(stream_write_data(&w, 2, CHUNK_STOPCOPY, "x", 1), -EINVAL);
+	assert_int_equal(stream_write_end(&w), 0);
+	n = stream_bytes(w.fd, b, len);
+	close(w.fd);
+	return n;
+}
+
+static void test_set_round_trip(void **state)
+{
+	static uint8_t chunk[STREAM_CHUNK_MAX];
+	struct stream_header h;
+	struct stream_reader r = { 0 };
+	uint8_t b[512];
+	size_t n = set_stream(b, sizeof(b), 5), i = 0;
+	uint32_t len;
+	int type;
+
+	(void)state;
+	assert_int_equal(le32(b + 8), 3);
+	assert_int_equal(le32(b + 12), 2);
+	r.fd = from_bytes(b, n);
+	assert_int_equal(stream_read_header(&r, &h), 0);
+	assert_int_equal(r.version, 3);
+	assert_int_equal(h.count, 2);
+	assert_string_equal(h.dev[0].source, "sim:a");
+	assert_int_equal(h.dev[0].features, FEATURE_P2P);
+	assert_string_equal(h.dev[1].source, "sim:bb");
+	assert_int_equal(h.created, 1764000000);
+	while ((type = stream_read_chunk(&r, chunk, &len)) > 0 && type != CHUNK_END) {
+		assert_true(i < 5);
+		assert_int_equal(r.dev, set_chunks[i].dev);
+		assert_int_equal(type, set_chunks[i].type);
+		assert_int_equal(len, strlen(set_chunks[i].payload));
+		assert_memory_equal(chunk, set_chunks[i].payload, len);
+		i++;
+	}
+	assert_int_equal(type, CHUNK_END);
+	assert_int_equal(i, 5);
+	assert_int_equal(r.dev_totals[0].precopy_bytes, 11);
+	assert_int_equal(r.dev_totals[0].stopcopy_bytes, 6);
+	assert_int_equal(r.dev_totals[1].stopcopy_bytes, 6);
+	assert_int_equal(r.totals.chunks, 5);
+	close(r.fd);
+}
+
+/* Every byte of a set's stream is checked, and every cut is found. */
+static void test_set_damage(void **state)
+{
+	uint8_t b[512];
+	size_t n = set_stream(b, sizeof(b), 5);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		expect_refused(b, n, i, 0x80, "");
+	for (size_t cut = 0; cut < n; cut++)
+		assert_refused(from_bytes(b, cut), "truncated stream: it ends at byte", "a cut");
+}
+
+/* Each device of a set needs its stop_copy data, and its precopy first. */
+static void test_set_rules(void **state)
+{
+	struct stream_writer w = { .fd = memfd() };
+	struct stream_header h = { .count = 2, .dev = { { 0, "a" }, { 0, "b" } } };
+	uint8_t b[512], head[STREAM_CHUNK_HEADER_MAX];
+	struct stream_chunk c = { .type = CHUNK_STOPCOPY, .len = 1, .dev = 2, .seq = 1 };
+
+	(void)state;
+	assert_refused(from_bytes(b, set_stream(b, sizeof(b), 3)),
+		       "the stream has no stop_copy data for device 1", "a set without a's");
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	assert_int_equal(stream_write_data(&w, 1, CHUNK_STOPCOPY, "x", 1), 0);
+	assert_int_equal(stream_write_data(&w, 1, CHUNK_PRECOPY, "x", 1), 0);
+	assert_refused(w.fd, "precopy chunk after stop_copy data at byte", "b's order");
+	/* A chunk of a device the header does not name, well framed. */
+	w.fd = memfd();
+	assert_int_equal(stream_write_header(&w, &h), 0);
+	assert_int_equal(stream_chunk_encode(3, &c, "x", head), STREAM_CHUNK_HEADER_MAX);
+	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
+	assert_int_equal(write(w.fd, "x", 1), 1);
+	assert_refused(w.fd, "corrupt chunk header at byte", "device 3 of 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +539,9 @@ int main(void)
 		cmocka_unit_test(test_old_version),
 		cmocka_unit_test(test_source_nul),
 		cmocka_unit_test(test_trailing_bytes),
+		cmocka_unit_test(test_set_round_trip),
+		cmocka_unit_test(test_set_damage),
+		cmocka_unit_test(test_set_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
