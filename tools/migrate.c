@@ -97,7 +97,8 @@ int cmd_migrate(int argc, char **argv)
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
 		save_option(c, optarg, &o);
-	if (argc > optind && is_set(argc - optind, argv + optind))
+	/* Two operands with one '=' are one pair (a path may hold '='). */
+	if (argc - optind > 2 || (argc > optind && is_set(argc - optind, argv + optind)))
 		return migrate_set(argc - optind, argv + optind, &o);
 	if (argc - optind != 2)
 		usage_error("migrate takes SRC DST, or pairs SRC=DST");

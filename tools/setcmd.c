@@ -333,7 +333,10 @@ static void print_loaded(const struct dev_set *s, const struct stream_reader *r,
 	       " chunks, %.3f s, %s", s->n, strcmp(file, "-") ? file : "standard input",
 	       t->precopy_bytes + t->stopcopy_bytes, t->chunks,
 	       (double)(s->t_end - s->t_start) / 1e6, run ? "running" : "in stop");
-	print_barrier(stdout, s);
+	if (run)
+		print_barrier(stdout, s);	/* in stop, none was needed */
+	else
+		putchar('\n');
 }
 
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)

@@ -1,0 +1,210 @@
+#!/bin/bash
+# Sets of devices migrated together (vfio-migctl migrate SRC=DST...,
+# save --output, load --input) between simulated devices that DMA-write
+# into each other (sim peer=): with the P2P barrier no write is lost and
+# every destination gets its source's state of the moment it stopped;
+# one pair at a time, writes are lost.  The order of the phases is read
+# from the devices' logs; a failure in each phase puts every device back.
+. "$(dirname "$0")/lib.sh"
+
+W=size=256K,peer_rate=20000,dirty_rate=0	# a device changes only by its peer's writes
+# Eight sources, in couples that write into each other (s0 and s1, s2
+# and s3, ...: the first 2, 4, 6 or 8 are a closed set), and eight
+# destinations that never change unless written.
+args=()
+for i in 0 1 2 3 4 5 6 7; do
+	S[i]=$(mnt "s$i")
+	D[i]=$(mnt "d$i")
+	args+=("sim:s$i,$W,peer=s$((i ^ 1))" "${S[i]}" "sim:d$i,size=256K,dirty_rate=0" "${D[i]}")
+done
+N=$(mnt n)	# no p2p
+args+=(sim:n,size=256K,features=stop_copy "$N")
+start "${args[@]}"
+
+lost() { sed -n 's/^lost: //p' "$1/sim/peer"; }
+# losses DIR...: the sum of their lost counts.
+losses() {
+	local d sum=0
+	for d in "$@"; do sum=$((sum + $(lost "$d"))); done
+	echo "$sum"
+}
+# pairs N: the first N sources paired with their destinations.
+pairs() {
+	local i
+	for ((i = 0; i < $1; i++)); do printf '%s=%s ' "${S[i]}" "${D[i]}"; done
+}
+# back N: the first N sources running again, their destinations reset.
+back() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		[ "$(cat "${S[i]}/state")" = running ] || echo running >"${S[i]}/state"
+		echo 1 >"${D[i]}/reset"
+	done
+}
+# moved WHAT N: each of the first N destinations runs with its stopped
+# source's state (a source in stop no longer changes: its peer is stopped).
+moved() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		is "$1" "${S[i]}" stop
+		is "$1" "${D[i]}" running "$(digest "${S[i]}")"
+	done
+}
+# last_at DIR PATTERN / first_at: the timestamp of the last (first) log line matching.
+last_at() { grep -E "$2" "$1/log" | tail -1 | cut -d' ' -f1; }
+first_at() { grep -E "$2" "$1/log" | head -1 | cut -d' ' -f1; }
+# before WHAT A B: timestamp A is before B (both ISO 8601, one format).
+before() {
+	if [[ -n $2 && -n $3 && $2 < $3 ]]; then ok; else fail "$1: '$2' is not before '$3'"; fi
+}
+
+# ---- two devices ----
+sleep 0.05	# let them write into each other
+l0=$(losses "${S[0]}" "${S[1]}")
+ctl migrate $(pairs 2)
+passed "set of 2"
+check "set of 2: a line per device" grep -q "^migrated ${S[1]} -> ${D[1]}: [0-9]* bytes (" "$T/out"
+check "set of 2: the set's line" grep -Eq "^migrated a set of 2 devices: [0-9]+ bytes, [0-9.]+ s, downtime [0-9.]+ ms, P2P barrier kept$" "$T/out"
+eq "set of 2: no write lost" "$(losses "${S[0]}" "${S[1]}")" "$l0"
+moved "set of 2" 2
+
+# The barrier, from the logs: every source quiesced before any stopped,
+# every destination in running_p2p before any ran.
+q=$(for i in 0 1; do last_at "${S[i]}" "transition .* -> (running_p2p|pre_copy_p2p): .* ok"; done | sort | tail -1)
+s=$(for i in 0 1; do last_at "${S[i]}" "transition .* -> stop_copy: .* ok"; done | sort | head -1)
+before "every source quiesced before any stop_copy" "$q" "$s"
+p=$(for i in 0 1; do last_at "${D[i]}" "transition .* -> running_p2p: .* ok"; done | sort | tail -1)
+r=$(for i in 0 1; do last_at "${D[i]}" "transition .* -> running: .* ok"; done | sort | head -1)
+before "every destination in running_p2p before any runs" "$p" "$r"
+before "the destinations run only after the sources stopped copying" "$s" "$r"
+
+# ---- the same two, one pair at a time: the model sees the loss ----
+back 2
+sleep 0.05
+l0=$(losses "${S[0]}" "${S[1]}")
+ctl migrate "${S[0]}" "${D[0]}"
+passed "pair 1 alone"
+sleep 0.05	# s1 still runs and writes into s0, stopped
+ctl migrate "${S[1]}" "${D[1]}"
+passed "pair 2 alone"
+check "one pair at a time loses writes" [ "$(losses "${S[0]}" "${S[1]}")" -gt "$l0" ]
+check "and s0's state moved away from what d0 got" [ "$(digest "${S[0]}")" != "$(digest "${D[0]}")" ]
+
+# ---- eight ----
+back 8
+sleep 0.05
+l0=$(losses "${S[@]}")
+ctl migrate $(pairs 8)
+passed "set of 8"
+check "set of 8: the set's line" grep -q "^migrated a set of 8 devices: " "$T/out"
+eq "set of 8: no write lost" "$(losses "${S[@]}")" "$l0"
+moved "set of 8" 8
+
+# ---- save | load through a pipe ----
+back 4
+sleep 0.05
+l0=$(losses "${S[@]:0:4}")
+run bash -c "'$MIGCTL' save --output - ${S[*]:0:4} | '$MIGCTL' load --run --input - ${D[*]:0:4}"
+eq "save | load: exit status" "$RC" 0
+check "save | load: save's summary on stderr" grep -q "^saved a set of 4 devices to standard output: .*P2P barrier kept$" "$T/err"
+check "save | load: load's summary" grep -q "^loaded a set of 4 devices from standard input: .* running, P2P barrier kept$" "$T/out"
+check "save | load: each device named" grep -q "^loaded ${D[2]} from sim:s2," "$T/out"
+eq "save | load: no write lost" "$(losses "${S[@]:0:4}")" "$l0"
+moved "save | load" 4
+
+# A set's stream loads only into as many devices; nothing changes else.
+back 2
+ctl save --output "$T/two.img" "${S[0]}" "${S[1]}"
+passed "save a set to a file"
+saved="$(digest "${S[0]}") $(digest "${S[1]}")"
+back 2
+remember "${D[0]}" "${D[1]}" "${D[2]}"
+ctl load --input "$T/two.img" "${D[0]}" "${D[1]}" "${D[2]}"
+failed "three DIRs for two devices" 1 "load: the stream holds 2 devices, not 3 (nothing was changed)"
+ctl load "${D[0]}" "$T/two.img"
+failed "a set into one DIR" 1 "the stream holds a set of 2 devices: load it with --input and 2 DIRs (nothing was changed)"
+as_before "wrong count" "${D[0]}" "${D[1]}" "${D[2]}"
+ctl load --input "$T/two.img" "${D[0]}" "${D[1]}"
+passed "the set's file loads"
+check "without --run, in stop" grep -q "^loaded a set of 2 devices from $T/two.img: .* in stop$" "$T/out"
+is "from a file" "${D[0]}" stop
+eq "from a file: the saved states" "$(digest "${D[0]}") $(digest "${D[1]}")" "$saved"
+
+# A one-device stream of format 2 (plain `save`) loads as a set of one.
+back 1
+ctl save "${S[0]}" "$T/one.img"
+passed "save one device"
+ctl load --run --input "$T/one.img" "${D[0]}"
+passed "a one-device stream through --input"
+is "a set of one" "${D[0]}" running "$(digest "${S[0]}")"
+
+# ---- refusals before anything changes ----
+back 2
+remember "${D[0]}" "${D[1]}"
+ctl migrate "${S[0]}=${D[0]}" "${S[1]}=${D[0]}"
+failed "a destination twice" 2 "are on one mount: a device can be in a set only once"
+ctl migrate "${S[0]}=${D[0]}" "${S[1]}=${S[1]}"
+failed "a device into itself" 2 "are on one mount"
+ctl migrate "${S[0]}=${D[0]}" "$N=${D[1]}"
+failed "a member without p2p" 1 "$N has no p2p feature, so the set cannot keep the P2P barrier"
+ctl migrate "${S[0]}=${D[0]}" "${S[1]}=${D[1]}" "${S[2]}"
+failed "pairs and a lone operand" 2 "migrate takes SRC DST, or pairs SRC=DST, not '${S[2]}'"
+ctl migrate --no-p2p "${S[0]}" "${D[0]}"
+failed "--no-p2p with one pair" 2 "--no-p2p and --keep-source are for pairs SRC=DST"
+as_before "refusals" "${D[0]}" "${D[1]}"
+is "refusals" "${S[0]}" running
+is "refusals" "${S[1]}" running
+
+# --no-p2p: taken, and said.
+ctl migrate --no-p2p "${S[0]}=${D[0]}" "$N=${D[1]}"
+passed "--no-p2p"
+check "--no-p2p: said" grep -q "P2P barrier not kept (--no-p2p: the devices stopped one after another)$" "$T/out"
+is "--no-p2p" "$N" stop
+is "--no-p2p" "${D[1]}" running "$(digest "$N")"
+echo running >"$N/state"
+
+# --keep-source: the sources run on.
+back 2
+ctl migrate --keep-source $(pairs 2)
+passed "--keep-source"
+is "--keep-source" "${S[1]}" running
+
+# ---- a failure in each phase, on one device: all put back ----
+# fail_in PHASE DIR STATE: arm DIR/sim/fail for an arc into STATE, run
+# the set of 3, and check the message and that every device is back.  A
+# destination starts in stop: from running, resuming passes through
+# running_p2p and stop, and the arc armed would fail there.
+fail_in() {
+	local phase=$1 dir=$2 state=$3 i
+	back 3
+	case $dir in */d?) echo stop >"$dir/state" ;; esac
+	echo "$state EIO" >"$dir/sim/fail"
+	ctl migrate $(pairs 3)
+	failed "$phase" 1 "migrate: $dir: $phase: "
+	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset" "$T/err"
+	for ((i = 0; i < 3; i++)); do
+		is "$phase" "${S[i]}" running
+		is "$phase" "${D[i]}" running
+	done
+	echo none >"$dir/sim/fail"
+}
+fail_in resuming "${D[1]}" resuming
+fail_in precopy "${S[1]}" pre_copy
+fail_in p2p "${S[2]}" pre_copy_p2p
+fail_in stop_copy "${S[1]}" stop_copy
+fail_in "destination stop" "${D[2]}" stop
+fail_in "destination running_p2p" "${D[0]}" running_p2p
+fail_in "destination running" "${D[1]}" running
+fail_in "source stop" "${S[0]}" stop
+
+# A device refused before anything changed costs the set nothing.
+back 2
+echo stop_copy >"${S[1]}/state"
+remember "${D[0]}" "${D[1]}"
+ctl migrate $(pairs 2)
+failed "a source in stop_copy" 1 "${S[1]} is in stop_copy; saving needs running or stop (nothing was changed)"
+as_before "a busy source" "${D[0]}" "${D[1]}"
+is "a busy source" "${S[0]}" running
+echo stop >"${S[1]}/state"
+
+finish
