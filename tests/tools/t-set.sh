@@ -132,11 +132,12 @@ eq "from a file: the saved states" "$(digest "${D[0]}") $(digest "${D[1]}")" "$s
 
 # A one-device stream of format 2 (plain `save`) loads as a set of one.
 back 1
-ctl save "${S[0]}" "$T/one.img"
+ctl save "$N" "$T/one.img"
 passed "save one device"
 ctl load --run --input "$T/one.img" "${D[0]}"
 passed "a one-device stream through --input"
-is "a set of one" "${D[0]}" running "$(digest "${S[0]}")"
+is "a set of one" "${D[0]}" running "$(digest "$N")"
+echo running >"$N/state"
 
 # ---- refusals before anything changes ----
 back 2
