@@ -20,6 +20,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "vfio-migctl.h"
 
 #define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
+#define KICK_NS		(50 * 1000 * 1000)	/* how soon a signal reaches every thread */
 
 struct step_thread {
 	pthread_t thread;
@@ -63,6 +65,40 @@ static void *step_thread(void *arg)
 	return NULL;
 }
 
+/* SIGURG, a signal nobody sends: it only ends a system call with EINTR. */
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The main thread waits; a SIGINT may have come to it, while a device's
+ * thread stays blocked writing to a pipe whose reader stalls.  Once a
+ * signal came, each thread still running is kicked out of its system call
+ * (transfer_signals installs no SA_RESTART) to see `interrupted`.
+ */
+static void join_all(struct step_thread *t, unsigned int n)
+{
+	static const struct sigaction kick = { .sa_handler = on_kick };
+	struct timespec until;
+
+	sigaction(SIGURG, &kick, NULL);
+	for (unsigned int j = 0; j < n; j++) {
+		for (;;) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += KICK_NS;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(t[j].thread, NULL, &until) != ETIMEDOUT)
+				break;
+			for (unsigned int k = j; interrupted && k < n; k++)
+				pthread_kill(t[k].thread, SIGURG);
+		}
+	}
+}
+
 /*
  * Run fn on every device, at once or one after another.  Which failure
  * the message names is decided after the join, in device order, among
@@ -88,8 +124,7 @@ int set_each(struct dev_set *s, const char *phase, set_step *fn, bool dst_side,
 		}
 	}
 	if (parallel)
-		for (unsigned int j = 0; j < i; j++)
-			pthread_join(t[j].thread, NULL);
+		join_all(t, i);
 	/* A thread that could not start, or a serial step that failed, ends the loop. */
 	for (unsigned int j = 0; j < s->n && j <= i; j++)
 		if (t[j].err && t[j].err != -ECANCELED)

@@ -86,6 +86,11 @@ gone() {
 
 # bg COMMAND...: run it in the background (PID).  collect: wait for it
 # (10 s at most, then kill it) and set RC, OUT and ERR as run does.
+# bigger FILE BYTES: FILE holds more than BYTES (for wait_for).
+bigger() {
+	[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ]
+}
+
 bg() {
 	"$@" >"$T/out" 2>"$T/err" &
 	PID=$!

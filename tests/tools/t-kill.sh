@@ -13,11 +13,6 @@ mkdir "$S" "$D"
 SIZE=4M
 ENDLESS=(--threshold 0 --max-rounds 100000)
 
-# bigger FILE BYTES, has FILE VALUE: for wait_for.
-bigger() {
-	[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ]
-}
-
 # serve DEVICE DIR: a daemon of its own for DIR (its pid in SERVED[DIR]),
 # answering there: a killed daemon's stale mount is replaced.  start's own
 # wait may see the stale mount's cached `state`: wait for an answer.

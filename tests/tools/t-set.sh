@@ -198,6 +198,32 @@ fail_in "destination running_p2p" "${D[0]}" running_p2p
 fail_in "destination running" "${D[1]}" running
 fail_in "source stop" "${S[0]}" stop
 
+# ---- signals ----
+# A set that never converges (--threshold 0) until SIGINT comes.
+ENDLESS=(--threshold 0 --max-rounds 100000)
+back 2
+bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
+wait_for "the set's precopy" has "${S[1]}/state" pre_copy
+kill -INT "$PID"
+collect
+failed "SIGINT mid-migrate" 130 "interrupted; 2 sources running again, 2 destinations reset"
+for i in 0 1; do
+	is "SIGINT mid-migrate" "${S[i]}" running
+	is "SIGINT mid-migrate" "${D[i]}" running
+done
+
+# The stream's reader stalls: a thread blocked writing to it still sees SIGTERM.
+mkfifo "$T/fifo"
+bg "$MIGCTL" save --output "$T/fifo" "${S[0]}" "${S[1]}"
+exec 8<"$T/fifo"	# a reader that never reads
+wait_for "the pipe to fill" has "${S[1]}/state" pre_copy
+sleep 0.2
+kill -TERM "$PID"
+collect
+exec 8<&-
+failed "SIGTERM while the reader stalls" 143 "interrupted; 2 sources running again, 0 destinations reset"
+is "SIGTERM while the reader stalls" "${S[0]}" running
+
 # A device refused before anything changed costs the set nothing.
 back 2
 echo stop_copy >"${S[1]}/state"

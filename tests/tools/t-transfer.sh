@@ -126,11 +126,6 @@ summary() {
 COUNTS='([0-9]+) bytes \(([0-9]+) precopy in ([0-9]+) rounds, (no precopy|converged|within the downtime limit|at the round limit), ([0-9]+) stop_copy\)'
 LOADED='([0-9]+) bytes \(([0-9]+) precopy, ([0-9]+) stop_copy, in ([0-9]+) chunks\), [0-9]+\.[0-9]{3} s'
 
-# bigger FILE BYTES: for wait_for.
-bigger() {
-	[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt "$2" ]
-}
-
 # ---- round trips ----
 
 ctl save "$S" "$T/s1"
