@@ -30,9 +30,15 @@ B=$(mnt b)	# the destination
 C=$(mnt c)	# half the size
 P=$(mnt p)	# features=p2p: neither pre_copy nor a dirty log
 H=$(mnt h)	# DMA-writes only through sim/dma
+U=$(mnt u)	# U and V DMA-write into each other, and change by nothing else
+V=$(mnt v)
+X=$(mnt x)	# their destinations
+Y=$(mnt y)
+UV=size=256K,dirty_rate=0,peer_rate=20000
 start sim:ea,size=1M,dirty_rate=100 "$A" sim:eq,size=1M,dirty_rate=100000 "$Q" \
 	sim:eb,size=1M "$B" sim:ec,size=512K "$C" sim:ep,size=1M,features=p2p "$P" \
-	sim:eh,size=64K "$H"
+	sim:eh,size=64K "$H" sim:eu,$UV,peer=ev "$U" sim:ev,$UV,peer=eu "$V" \
+	sim:ex,size=256K,dirty_rate=0 "$X" sim:ey,size=256K,dirty_rate=0 "$Y"
 B0=$(digest "$B")	# what a reset brings B back to
 
 # ---- migrations ----
@@ -65,7 +71,26 @@ example migrate-stopcopy "$P" "$B"
 passed "stop-copy features=p2p"
 is "stop-copy features=p2p" "$B" running "$(digest "$P")"
 
+lost() { sed -n 's/^lost: //p' "$1/sim/peer"; }
+sleep 0.05
+lost0="$(lost "$U") $(lost "$V")"
+example migrate-set "$U" "$X" "$V" "$Y"
+passed "two together"
+eq "two together: says" "$OUT" "migrated $U -> $X and $V -> $Y together"
+eq "two together: no P2P write lost" "$(lost "$U") $(lost "$V")" "$lost0"
+is "two together" "$U" stop
+is "two together" "$X" running "$(digest "$U")"
+is "two together" "$Y" running "$(digest "$V")"
+
 # ---- failed migrations ----
+
+echo running > "$U/state"
+echo running > "$V/state"
+echo stop > "$Y/state"
+echo "stop EIO" > "$Y/sim/fail"
+example migrate-set "$U" "$X" "$V" "$Y"
+failed "two together: the second destination refuses" 1 \
+	"$Y refused the state: Input/output error; $X was reset; $Y was reset; $U is in running; $V is in running"
 
 echo running > "$A/state"
 example migrate-stopcopy "$A" "$C"

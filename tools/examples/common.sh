@@ -3,11 +3,11 @@
 # the files of their vfio-migfsd mounts and nothing else (docs/ABI.md),
 # with echo, cat and test, and sleep, od and dd where they need them.
 
-# The devices a failed migration must put back, set by a script as it
-# first changes them: the source runs again, the destination (which may
-# hold part of a state) is reset.
-SOURCE=
-DEST=
+# The devices a failed migration must put back, added by a script as it
+# first changes them: the sources run again, the destinations (which may
+# hold part of a state) are reset.
+SOURCES=()
+DESTS=()
 
 # die MESSAGE: one line on stderr, exit 1.
 die() {
@@ -60,19 +60,19 @@ idle() {
 	die "$dir is in $now; this needs $need (nothing was changed)"
 }
 
-# fail MESSAGE: a migration failed: put SOURCE and DEST back, say so in
+# fail MESSAGE: a migration failed: put SOURCES and DESTS back, say so in
 # one line, exit 1.
 fail() {
 	msg=$*
-	if [ -n "$DEST" ]; then
-		put "$DEST/reset" 1
-		msg="$msg; $DEST was reset"
-	fi
-	if [ -n "$SOURCE" ]; then
+	for dir in "${DESTS[@]}"; do
+		put "$dir/reset" 1
+		msg="$msg; $dir was reset"
+	done
+	for dir in "${SOURCES[@]}"; do
 		# From error only a reset leaves (ABI 3.1).
-		put "$SOURCE/state" running || put "$SOURCE/reset" 1
-		msg="$msg; $SOURCE is in $(cat "$SOURCE/state" 2>/dev/null || echo '(unknown)')"
-	fi
+		put "$dir/state" running || put "$dir/reset" 1
+		msg="$msg; $dir is in $(cat "$dir/state" 2>/dev/null || echo '(unknown)')"
+	done
 	die "$msg"
 }
 

@@ -40,9 +40,9 @@ pending() {
 	done
 }
 
-DEST=$DST
+DESTS=("$DST")
 enter "$DST" resuming
-SOURCE=$SRC
+SOURCES=("$SRC")
 enter "$SRC" pre_copy	# the source runs on
 
 # A round copies what was pending when it began (rounded up to a MiB): a

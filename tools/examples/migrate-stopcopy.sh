@@ -13,11 +13,11 @@ idle "$SRC" running stop
 idle "$DST" running stop
 
 # The destination first: one that cannot resume costs the source nothing.
-DEST=$DST
+DESTS=("$DST")
 enter "$DST" resuming
 
 # Stop the source and copy its state; `cat` ends at the end of it.
-SOURCE=$SRC
+SOURCES=("$SRC")
 enter "$SRC" stop_copy
 copy "$SRC/data" "$DST/data" || fail "copying $SRC/data to $DST/data: $WHY"
 enter "$SRC" stop
