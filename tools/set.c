@@ -16,11 +16,10 @@
  * A failure on any device, or a signal, ends the phase on all of them and
  * rolls the set back: sources to running, destinations reset.  The
  * commands (setcmd.c) choose the phases: migrate all of them, save those
- * of the sources, load those of the destinations.
+ * of the sources, load those of the destinations; setpool.c keeps the
+ * threads.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,14 +27,6 @@
 #include "vfio-migctl.h"
 
 #define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
-#define KICK_NS		(50 * 1000 * 1000)	/* how soon a signal reaches every thread */
-
-struct step_thread {
-	pthread_t thread;
-	struct set_dev *d;
-	set_step *fn;
-	int err;
-};
 
 void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e)
@@ -48,91 +39,21 @@ void set_failed(struct dev_set *s, const char *what, const char *phase,
 	s->err = *e;
 }
 
-/* What a failing device is called: the side the step was on. */
-static void failed(struct set_dev *d, const char *phase, bool dst_side)
+/* A step's sub-step: what a failure from here on is called. */
+static void step_phase(struct set_dev *d, const char *phase, bool dst_side)
 {
-	set_failed(d->set, dst_side || !d->src ? d->dst : d->src, phase, &d->err);
-}
-
-/* A failure stops the other devices of the phase at their next chunk. */
-static void *step_thread(void *arg)
-{
-	struct step_thread *t = arg;
-
-	t->err = t->fn(t->d);
-	if (t->err && t->err != -ECANCELED)
-		atomic_store(&t->d->set->cancel, true);
-	return NULL;
-}
-
-/* SIGURG, a signal nobody sends: it only ends a system call with EINTR. */
-static void on_kick(int sig)
-{
-	(void)sig;
+	d->phase = phase;
+	d->phase_dst = dst_side;
 }
 
 /*
- * The main thread waits; a SIGINT may have come to it, while a device's
- * thread stays blocked writing to a pipe whose reader stalls.  Once a
- * signal came, each thread still running is kicked out of its system call
- * (transfer_signals installs no SA_RESTART) to see `interrupted`.
+ * The first failure in device order among those that were not only
+ * stopped because another device failed; the side the step was on names
+ * the device.
  */
-static void join_all(struct step_thread *t, unsigned int n)
+void set_step_failed(struct set_dev *d)
 {
-	static const struct sigaction kick = { .sa_handler = on_kick };
-	struct timespec until;
-
-	sigaction(SIGURG, &kick, NULL);
-	for (unsigned int j = 0; j < n; j++) {
-		for (;;) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += KICK_NS;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			if (pthread_timedjoin_np(t[j].thread, NULL, &until) != ETIMEDOUT)
-				break;
-			for (unsigned int k = j; interrupted && k < n; k++)
-				pthread_kill(t[k].thread, SIGURG);
-		}
-	}
-}
-
-/*
- * Run fn on every device, at once or one after another.  Which failure
- * the message names is decided after the join, in device order, among
- * those that were not only stopped because another device failed.
- */
-int set_each(struct dev_set *s, const char *phase, set_step *fn, bool dst_side,
-	     bool parallel)
-{
-	struct step_thread t[STREAM_SET_MAX];
-	unsigned int i;
-	int err = 0;
-
-	for (i = 0; i < s->n; i++) {
-		t[i] = (struct step_thread){ .d = &s->dev[i], .fn = fn };
-		if (!parallel) {
-			step_thread(&t[i]);
-			if (t[i].err)
-				break;
-		} else if ((err = pthread_create(&t[i].thread, NULL, step_thread, &t[i]))) {
-			t[i].err = errmsg_sys(&s->dev[i].err, -err, "starting a thread");
-			atomic_store(&s->cancel, true);
-			break;
-		}
-	}
-	if (parallel)
-		join_all(t, i);
-	/* A thread that could not start, or a serial step that failed, ends the loop. */
-	for (unsigned int j = 0; j < s->n && j <= i; j++)
-		if (t[j].err && t[j].err != -ECANCELED)
-			failed(&s->dev[j], phase, dst_side);
-	if (interrupted)
-		set_failed(s, s->dev[0].src ? s->dev[0].src : s->dev[0].dst, phase,
-			   &(struct errmsg){ "interrupted" });
-	return atomic_load(&s->cancel) ? -ECANCELED : 0;
+	set_failed(d->set, d->phase_dst || !d->src ? d->dst : d->src, d->phase, &d->err);
 }
 
 /* --- the steps, one device each --- */
@@ -180,13 +101,6 @@ static int src_p2p(struct set_dev *d)
 	return err ? set_error(d, err) : 0;
 }
 
-static int src_stop_copy(struct set_dev *d)
-{
-	int err = save_stop_copy(&d->save);
-
-	return err ? set_error(d, err) : 0;
-}
-
 static int src_stop(struct set_dev *d)
 {
 	int err = save_enter(&d->save, d->set->keep_source ? "running" : "stop");
@@ -194,30 +108,45 @@ static int src_stop(struct set_dev *d)
 	return err ? set_error(d, err) : 0;
 }
 
-/* The daemon may refuse the last bytes at close(2): a load is whole only if it is clean. */
-static int dst_stop(struct set_dev *d)
+/*
+ * Out of resuming to stop, where the device checks what it got (the
+ * daemon may refuse the last bytes at close(2): a load is whole only if
+ * it is clean), then to running_p2p if it is to run among peers.
+ */
+static int dst_settle(struct set_dev *d)
 {
-	int err = close_resuming(d->dst, d->to_dst.fd, 0, &d->err);
+	int err;
 
+	step_phase(d, "destination stop", true);
+	err = close_resuming(d->dst, d->to_dst.fd, 0, &d->err);
 	d->to_dst.fd = -1;
-	return err ? err : finish_resuming(d->dst, false, &d->err);
+	err = err ? err : finish_resuming(d->dst, false, &d->err);
+	if (err || !d->set->run || !d->set->p2p)
+		return err;
+	step_phase(d, "destination running_p2p", true);
+	err = devdir_set_state(d->dst, "running_p2p");
+	return err ? errmsg_sys(&d->err, err, "%s: running_p2p", d->dst) : 0;
 }
 
-static int dst_enter(struct set_dev *d, const char *state)
+/*
+ * stop_copy and the drain; in a migration the destination settles at
+ * once: only running waits for the whole set, and the downtime has no
+ * phase more than it needs.
+ */
+static int src_copy(struct set_dev *d)
 {
-	int err = devdir_set_state(d->dst, state);
+	int err = save_stop_copy(&d->save);
 
-	return err ? errmsg_sys(&d->err, err, "%s: %s", d->dst, state) : 0;
-}
-
-static int dst_p2p(struct set_dev *d)
-{
-	return dst_enter(d, "running_p2p");
+	if (err)
+		return set_error(d, err);
+	return d->dst ? dst_settle(d) : 0;
 }
 
 static int dst_run(struct set_dev *d)
 {
-	return dst_enter(d, "running");
+	int err = devdir_set_state(d->dst, "running");
+
+	return err ? errmsg_sys(&d->err, err, "%s: running", d->dst) : 0;
 }
 
 /* --- the phases, every device --- */
@@ -282,7 +211,7 @@ int set_stop_copy(struct dev_set *s)
 	s->t_down = now_usec();
 	if (s->p2p)
 		err = set_each(s, "p2p", src_p2p, false, true);
-	return err ? err : set_each(s, "stop_copy", src_stop_copy, false, s->p2p);
+	return err ? err : set_each(s, "stop_copy", src_copy, false, s->p2p);
 }
 
 int set_stop_sources(struct dev_set *s)
@@ -290,15 +219,16 @@ int set_stop_sources(struct dev_set *s)
 	return set_each(s, "source stop", src_stop, false, true);
 }
 
-/* Every destination checks what it got; all reach running_p2p before any runs. */
-int set_resume(struct dev_set *s, bool run)
+int set_settle(struct dev_set *s)
 {
-	int err = set_each(s, "destination stop", dst_stop, true, true);
+	return set_each(s, "destination stop", dst_settle, true, true);
+}
 
-	if (!err && run && s->p2p)
-		err = set_each(s, "destination running_p2p", dst_p2p, true, true);
-	if (!err && run)
-		err = set_each(s, "destination running", dst_run, true, true);
+/* Every destination is in running_p2p (or stop): now any may run. */
+int set_run(struct dev_set *s)
+{
+	int err = set_each(s, "destination running", dst_run, true, true);
+
 	s->t_end = now_usec();
 	return err;
 }

@@ -39,6 +39,8 @@ static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *
 
 static void set_free(struct dev_set *s)
 {
+	if (s->threads)
+		set_pool_stop(s);
 	for (unsigned int i = 0; i < s->n; i++)
 		free(s->dev[i].save.buf);
 	free(s->dev);
@@ -164,7 +166,7 @@ static int run_migrate(struct dev_set *s)
 	err = err ? err : set_begin(s);
 	err = err ? err : set_precopy(s);
 	err = err ? err : set_stop_copy(s);
-	err = err ? err : set_resume(s, true);
+	err = err ? err : set_run(s);
 	return err ? err : set_stop_sources(s);
 }
 
@@ -183,7 +185,9 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 		return status;
 	for (unsigned int i = 0; i < s.n; i++)
 		s.dev[i].save.buf = devdir_buffer(SAVE_BUF_SIZE);
+	s.run = true;
 	transfer_signals();
+	set_pool_start(&s);
 	if (run_migrate(&s)) {
 		status = set_roll_back(&s, "migrate");
 	} else {
@@ -271,6 +275,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 	for (unsigned int i = 0; i < s.n; i++)
 		s.dev[i].save.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
+	set_pool_start(&s);
 	if (run_save(&s)) {
 		if (created)
 			unlink(file);	/* no half stream left to be loaded */
@@ -365,8 +370,11 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	if (status)
 		return status;
 	buf = devdir_buffer(STREAM_CHUNK_MAX);
+	s.run = run;
+	set_pool_start(&s);
 	s.t_start = now_usec();
-	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_resume(&s, run))
+	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
+	    (run ? set_run(&s) : (s.t_end = now_usec(), 0)))
 		status = set_roll_back(&s, "load");
 	else
 		print_loaded(&s, &r, &h, file, run);

@@ -346,6 +346,9 @@ struct set_stream_sink {	/* a set's stream, shared by its devices */
 	uint32_t index;		/* the device's, in the header */
 };
 
+struct set_dev;
+typedef int set_step(struct set_dev *d);
+
 struct set_dev {
 	struct dev_set *set;
 	const char *src, *dst;		/* NULL: the stream is that end */
@@ -355,6 +358,10 @@ struct set_dev {
 	struct set_stream_sink to_stream;	/* save: the set's stream */
 	bool dst_touched;		/* the destination's state was changed */
 	struct errmsg err;
+	pthread_t thread;		/* setpool.c */
+	int step_err;			/* of the phase's step */
+	const char *phase;		/* the step's part, for a failure */
+	bool phase_dst;			/* on the destination's side */
 };
 
 struct dev_set {
@@ -363,6 +370,7 @@ struct dev_set {
 	const struct save_opts *opts;	/* rounds, threshold, downtime limit */
 	bool p2p;			/* keep the P2P barrier (not --no-p2p) */
 	bool keep_source;		/* the sources run on at the end */
+	bool run;			/* the destinations are to run */
 	atomic_bool cancel;		/* a device failed, or a signal came */
 	const char *failed_what, *failed_phase;	/* the first failure */
 	struct errmsg err;		/* and why */
@@ -371,19 +379,33 @@ struct dev_set {
 	uint64_t t_start, t_down, t_end;	/* now_usec(); t_down: the first source quiesced */
 	pthread_mutex_t lock;		/* out, for a save */
 	struct stream_writer out;
+	/* setpool.c: a thread per device, handed each phase's step */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t go, done;
+	set_step *step;			/* the phase's */
+	unsigned int gen;		/* the phase's number */
+	unsigned int busy;		/* devices still in it */
+	unsigned int threads;		/* started */
+	bool quit;
 };
 
-typedef int set_step(struct set_dev *d);
-
-/* The phases; each 0, or -ECANCELED once the set failed (set_roll_back says why). */
-int set_each(struct dev_set *s, const char *phase, set_step *fn, bool dst_side,
+/* setpool.c: the threads, from the first phase to the end. */
+void set_pool_start(struct dev_set *s);
+void set_pool_stop(struct dev_set *s);
+/* Run step on every device (parallel: at once); 0, or -ECANCELED once the set failed. */
+int set_each(struct dev_set *s, const char *phase, set_step *step, bool dst_side,
 	     bool parallel);
+
+/* The phases, in their order (set_roll_back says why one failed). */
 int set_open_destinations(struct dev_set *s);
 int set_begin(struct dev_set *s);
 int set_precopy(struct dev_set *s);
-int set_stop_copy(struct dev_set *s);
+int set_stop_copy(struct dev_set *s);	/* and, in a migration, set_settle's part */
+int set_settle(struct dev_set *s);	/* the destinations to stop (running_p2p if run) */
+int set_run(struct dev_set *s);
 int set_stop_sources(struct dev_set *s);
-int set_resume(struct dev_set *s, bool run);
+/* A device's step failed: the set's failure, if it is the first. */
+void set_step_failed(struct set_dev *d);
 /* A failure of the set that is no step's (the stream's): what failed, in which phase. */
 void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e);
