@@ -24,7 +24,7 @@
  * signal that comes while a write to a pipe is blocked ends that write
  * with what it had written, and the next one would block again.
  */
-volatile sig_atomic_t interrupted;
+atomic_int interrupted;
 
 static void put32(uint8_t *p, uint32_t v)
 {

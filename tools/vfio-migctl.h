@@ -193,8 +193,12 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h);
 int stream_write_data(struct stream_writer *w, uint32_t dev, uint32_t type,
 		      const void *payload, uint32_t len);
 int stream_write_end(struct stream_writer *w);
-/* SIGINT or SIGTERM came (its number): the stream's loops give up (defined in stream.c). */
-extern volatile sig_atomic_t interrupted;
+/*
+ * SIGINT or SIGTERM came (its number): the stream's loops give up (defined
+ * in stream.c).  Atomic, not only volatile: a set's threads read it while
+ * the handler writes it; a lock-free atomic is safe in a handler.
+ */
+extern atomic_int interrupted;
 
 /*
  * Readers return 0 (the header), a chunk's type (CHUNK_END last: the end
