@@ -29,7 +29,7 @@ state_is() {
 }
 
 # at MNT PATTERN: the timestamp of the last log line of MNT matching PATTERN.
-at() { grep -E "$2" "$1/log" | tail -1 | cut -d' ' -f1; }
+at() { grep -E -e "$2" "$1/log" | tail -1 | cut -d' ' -f1; }
 
 # barrier_kept S1 S2 D1 D2: from the logs, every source quiesced before
 # any stop_copy, every destination in running_p2p before any running.
