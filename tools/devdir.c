@@ -159,6 +159,19 @@ int status_u64(const char *status, const char *key, uint64_t *v)
 	return find_u64(status, key, v);
 }
 
+int devdir_idle(const char *dir, const char *verb, char *state, size_t len,
+		struct errmsg *e)
+{
+	int err = devdir_state(dir, state, len);
+
+	if (err)
+		return errmsg_sys(e, err, "reading %s/state", dir);
+	if (strcmp(state, "running") && strcmp(state, "stop"))
+		return errmsg_set(e, -EBUSY, "%s is in %s; %s needs running or stop "
+				  "(nothing was changed)", dir, state, verb);
+	return 0;
+}
+
 enum recovery devdir_recover(const char *dir, bool reset_first)
 {
 	bool reset = reset_first || devdir_set_state(dir, "running");

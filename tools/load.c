@@ -23,14 +23,8 @@ int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
 int check_destination(const char *dir, struct errmsg *e)
 {
 	char state[64];
-	int err = devdir_state(dir, state, sizeof(state));
 
-	if (err)
-		return errmsg_sys(e, err, "reading %s/state", dir);
-	if (strcmp(state, "running") && strcmp(state, "stop"))
-		return errmsg_set(e, -EBUSY, "%s is in %s; loading needs running or "
-				  "stop (nothing was changed)", dir, state);
-	return 0;
+	return devdir_idle(dir, "loading", state, sizeof(state), e);
 }
 
 int open_resuming(const char *dir, int *fd, struct errmsg *e)

@@ -16,10 +16,10 @@
 /* Whether save_device would take the source: running or stop. */
 static bool source_ready(const char *src)
 {
+	struct errmsg e;
 	char state[64];
 
-	return devdir_state(src, state, sizeof(state)) == 0 &&
-	       (!strcmp(state, "running") || !strcmp(state, "stop"));
+	return devdir_idle(src, "saving", state, sizeof(state), &e) == 0;
 }
 
 /* *device_error: the destination is left in error. */

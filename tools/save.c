@@ -161,12 +161,9 @@ int save_begin(struct save_job *job)
 	int err;
 
 	job->fd = -1;
-	err = devdir_state(o->dir, state, sizeof(state));
+	err = devdir_idle(o->dir, "saving", state, sizeof(state), &job->err);
 	if (err)
-		return errmsg_sys(&job->err, err, "reading %s/state", o->dir);
-	if (strcmp(state, "running") && strcmp(state, "stop"))
-		return errmsg_set(&job->err, -EBUSY, "%s is in %s; saving needs "
-				  "running or stop (nothing was changed)", o->dir, state);
+		return err;
 	job->running = !strcmp(state, "running");
 	/* From stop there is nothing to pre-copy: the device does not run. */
 	job->precopy = job->running && (devdir_features(o->dir) & FEATURE_PRE_COPY);

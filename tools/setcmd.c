@@ -82,14 +82,8 @@ static int check_p2p(const struct dev_set *s, const char *dir, struct errmsg *e)
 static int check_source(const struct dev_set *s, const char *dir, struct errmsg *e)
 {
 	char state[64];
-	int err = devdir_state(dir, state, sizeof(state));
 
-	if (err)
-		return errmsg_sys(e, err, "reading %s/state", dir);
-	if (strcmp(state, "running") && strcmp(state, "stop"))
-		return errmsg_set(e, -EBUSY, "%s is in %s; saving needs running or stop "
-				  "(nothing was changed)", dir, state);
-	return check_p2p(s, dir, e);
+	return devdir_idle(dir, "saving", state, sizeof(state), e) ?: check_p2p(s, dir, e);
 }
 
 /* Each member, before anything changes; the exit status of a refusal, or 0. */

@@ -96,6 +96,12 @@ int devdir_set_state(const char *dir, const char *state);
 int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty);
 int devdir_u64(const char *dir, const char *file, uint64_t *v);
 unsigned int devdir_features(const char *dir);
+/*
+ * DIR's state, in state, if it is running or stop; else -EBUSY and e says
+ * "DIR is in STATE; VERB needs running or stop (nothing was changed)".
+ */
+int devdir_idle(const char *dir, const char *verb, char *state, size_t len,
+		struct errmsg *e);
 enum recovery {
 	RECOVERED,		/* running again, with its state */
 	RECOVERED_BY_RESET,	/* running again after a reset: its state is lost */

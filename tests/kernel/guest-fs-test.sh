@@ -54,9 +54,6 @@ new_device() {
 	printf -v "$1" %s "$u"
 }
 
-# section TITLE: a heading with the guest's uptime.
-section() { echo "== $1 ($(cut -d' ' -f1 /proc/uptime) s)"; }
-
 # drv UUID: the driver's sysfs directory of the device.
 drv() { echo "/sys/bus/mdev/devices/$1/migtest"; }
 

@@ -26,21 +26,12 @@ STREAM_LEN=60
 INITIAL=24
 ALL_STATES="running stop stop_copy resuming running_p2p pre_copy pre_copy_p2p"
 
-section() { echo "== $1 ($(cut -d' ' -f1 /proc/uptime) s)"; }
-
 # new_mtty VAR: creates an mtty-1 device and sets VAR to its UUID.
 new_mtty() {
 	local u
 	u=$(migtest_uuid)
 	echo "$u" > "$MTYPE/create" || { echo "FAIL: cannot create an mtty" >&2; exit 1; }
 	printf -v "$1" %s "$u"
-}
-
-# state_is MNT STATE WHAT (builtins only: a fork costs tens of ms under TCG)
-state_is() {
-	local got
-	read -r got < "$1/state"
-	eq "$3: state" "$got" "$2"
 }
 
 status_of() { sed -n "s/^$2: //p" "$1/status"; }
@@ -93,11 +84,11 @@ for from in $ALL_STATES; do
 			# The kernel's table has no such arc: refused before any
 			# ioctl, the device stays where it was.
 			eq "$from -> $to refused" "$(werr "$MA/state" "$to")" "Invalid argument"
-			state_is "$MA" "$from" "$from -> $to"
+			mnt_state_is "$MA" "$from" "$from -> $to"
 			;;
 		*)
 			eq "$from -> $to" "$(werr "$MA/state" "$to")" ok
-			state_is "$MA" "$to" "$from -> $to"
+			mnt_state_is "$MA" "$to" "$from -> $to"
 			;;
 		esac
 	done
@@ -108,7 +99,7 @@ section "reset from every state"
 for s in $ALL_STATES; do
 	echo "$s" > "$MA/state"
 	eq "reset from $s" "$(werr "$MA/reset" 1)" ok
-	state_is "$MA" running "after reset from $s"
+	mnt_state_is "$MA" running "after reset from $s"
 done
 
 section "pre_copy: one open, read in pre_copy then in stop_copy"
@@ -131,7 +122,7 @@ echo 1 > "$MA/reset"
 
 section "pre_copy_p2p"
 eq "running -> pre_copy_p2p" "$(werr "$MA/state" pre_copy_p2p)" ok
-state_is "$MA" pre_copy_p2p "pre_copy_p2p"
+mnt_state_is "$MA" pre_copy_p2p "pre_copy_p2p"
 eq "precopy in pre_copy_p2p" "$(sed -n 's/^initial_bytes //p' "$MA/precopy")" $INITIAL
 eq "pre_copy_p2p -> stop_copy" "$(werr "$MA/state" stop_copy)" ok
 eq "whole stream in stop_copy" "$(cat "$MA/data" | wc -c)" $STREAM_LEN
@@ -160,7 +151,7 @@ echo 1 > "$MB/reset"
 eq "write after reset" "$( { head -c 4 "$T/self.img" >&4; } 2>&1 | sed 's/.*: //')" \
 	"Stale file handle"
 exec 4>&-
-state_is "$MB" running "B after the reset"
+mnt_state_is "$MB" running "B after the reset"
 stop_daemon
 
 # mtty keeps its state across close, against the uAPI's rule that a fresh
@@ -172,7 +163,7 @@ for s in pre_copy stop_copy; do
 	head -c 4 "$MA/data" > /dev/null	# a session half read
 	stop_daemon
 	start "vfio:$A$OPEN" "$MA"
-	state_is "$MA" running "reopened after $s"
+	mnt_state_is "$MA" running "reopened after $s"
 	eq "log: what was found" \
 		"$(grep -c "opened in $s (left there by its last user): reset to running" "$MA/log")" 1
 	eq "session after $s" "$(status_of "$MA" session)" none
@@ -193,7 +184,7 @@ echo pre_copy > "$MH/state"
 head -c 4 "$MH/data" > /dev/null
 umount "$MH"
 wait_mounted "$MH" $OPID "$T/owner-h.log"
-state_is "$MH" pre_copy "the second daemon finds it"
+mnt_state_is "$MH" pre_copy "the second daemon finds it"
 eq "session" "$(status_of "$MH" session)" "none (the device entered it without us: no data stream)"
 eq "log says so" "$(grep -c 'no session: the device entered pre_copy without us' "$MH/log")" 1
 eq "precopy without a session" "$(rerr "$MH/precopy")" "No data available"
@@ -234,8 +225,8 @@ section "A -> B with vfio-migctl migrate"
 carry 0xa5
 out=$("$MIGCTL" migrate "$MA" "$MB" 2>&1) || fail "vfio-migctl migrate: $out"
 echo "info: $out"
-state_is "$MB" running "B after migrate"
-state_is "$MA" stop "A after migrate"
+mnt_state_is "$MB" running "B after migrate"
+mnt_state_is "$MA" stop "A after migrate"
 echo 1 > "$MA/reset"
 check_carried 0xa5 "migrate"
 
@@ -243,7 +234,7 @@ section "A -> B with vfio-migctl save and load"
 carry 0x3c
 out=$("$MIGCTL" save "$MA" "$T/a.mig" 2>&1) || fail "vfio-migctl save: $out"
 out=$("$MIGCTL" load --run "$MB" "$T/a.mig" 2>&1) || fail "vfio-migctl load: $out"
-state_is "$MB" running "B after load"
+mnt_state_is "$MB" running "B after load"
 echo 1 > "$MA/reset"
 check_carried 0x3c "save and load"
 
@@ -257,7 +248,7 @@ echo resuming > "$MA/state"
 head -c 16 "$T/self.img" > "$MA/data"
 stop_daemon
 start "vfio:$A$OPEN" "$MA"
-state_is "$MA" running "reopened after resuming"
+mnt_state_is "$MA" running "reopened after resuming"
 eq "log: what was found" \
 	"$(grep -c "opened in resuming (left there by its last user): reset to running" "$MA/log")" 1
 eq "a stream loads after it" "$(werr "$MA/state" resuming)" ok

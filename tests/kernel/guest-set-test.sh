@@ -11,21 +11,12 @@ MIGFSD=${3:-$MIGTEST_BUILDDIR/fsd/vfio-migfsd}
 . "$(dirname "$0")/../fs/lib.sh"
 . "$MIGTEST_LIB"
 
-section() { echo "== $1 ($(cut -d' ' -f1 /proc/uptime) s)"; }
-
 # new_device VAR TYPE: an mdev of TYPE (its mdev_supported_types directory); VAR its UUID.
 new_device() {
 	local u
 	u=$(migtest_uuid)
 	echo "$u" > "$2/create" || { echo "FAIL: cannot create an mdev of $2" >&2; exit 1; }
 	printf -v "$1" %s "$u"
-}
-
-# state_is MNT STATE WHAT (builtins only: a fork costs tens of ms under TCG)
-state_is() {
-	local got
-	read -r got < "$1/state"
-	eq "$3: state" "$got" "$2"
 }
 
 # at MNT PATTERN: the timestamp of the last log line of MNT matching PATTERN.
@@ -73,8 +64,8 @@ da=$(cat "$(drv "$A")/digest")
 db=$(cat "$(drv "$B")/digest")
 check "the sources differ" [ "$da" != "$db" ]
 migrate_set "migtest" "$MA=$MC" "$MB=$MD"
-state_is "$MA" stop "A after the set"
-state_is "$MC" running "C after the set"
+mnt_state_is "$MA" stop "A after the set"
+mnt_state_is "$MC" running "C after the set"
 eq "driver: A" "$(cat "$(drv "$A")/state")" STOP
 eq "driver: D" "$(cat "$(drv "$D")/state")" RUNNING
 eq "C holds A's state" "$(cat "$(drv "$C")/digest")" "$da"
@@ -91,7 +82,7 @@ out=$("$MIGCTL" save --output - "$MA" "$MB" 2>"$T/save.err" |
 echo "info: $out"
 eq "C holds A's new state" "$(cat "$(drv "$C")/digest")" "$da"
 eq "D holds B's" "$(cat "$(drv "$D")/digest")" "$db"
-state_is "$MD" running "D after load --run"
+mnt_state_is "$MD" running "D after load --run"
 
 stop_daemon
 
@@ -104,14 +95,15 @@ if [ -n "$MTTY_KO" ]; then
 	new_device F "$MTYPE"
 	new_device G "$MTYPE"
 	new_device H "$MTYPE"
-	start "vfio:$E$OPEN" "$MA" "vfio:$F$OPEN" "$MB" "vfio:$G$OPEN" "$MC" "vfio:$H$OPEN" "$MD"
-	for m in "$MA" "$MB" "$MC" "$MD"; do echo 1 > "$m/reset"; done
+	# mtty-scr opens the device itself: before the daemon holds it.
 	"$SCR" "$E" 0x5a || fail "writing E's scratch register"
 	"$SCR" "$F" 0xa5 || fail "writing F's scratch register"
 	"$SCR" "$G" 0 && "$SCR" "$H" 0 || fail "clearing the destinations' registers"
+	start "vfio:$E$OPEN" "$MA" "vfio:$F$OPEN" "$MB" "vfio:$G$OPEN" "$MC" "vfio:$H$OPEN" "$MD"
+	for m in "$MA" "$MB" "$MC" "$MD"; do echo 1 > "$m/reset"; done
 	migrate_set "mtty" "$MA=$MC" "$MB=$MD"
-	state_is "$MA" stop "E after the set"
-	state_is "$MD" running "H after the set"
+	mnt_state_is "$MA" stop "E after the set"
+	mnt_state_is "$MD" running "H after the set"
 	barrier_kept "$MA" "$MB" "$MC" "$MD"
 	for m in "$MA" "$MB"; do echo 1 > "$m/reset"; done
 	stop_daemon

@@ -56,3 +56,14 @@ lane_teardown() {
 	fi
 	return $lane_rc
 }
+
+# section TITLE: a heading with the guest's uptime.
+section() { echo "== $1 ($(cut -d' ' -f1 /proc/uptime) s)"; }
+
+# mnt_state_is MNT STATE WHAT: the mount's `state` is STATE.  Builtins
+# only: a fork and exec cost tens of ms under TCG.
+mnt_state_is() {
+	local got
+	read -r got < "$1/state"
+	eq "$3: state" "$got" "$2"
+}
