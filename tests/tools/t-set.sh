@@ -150,6 +150,8 @@ ctl migrate "${S[0]}=${D[0]}" "$N=${D[1]}"
 failed "a member without p2p" 1 "$N has no p2p feature, so the set cannot keep the P2P barrier"
 ctl migrate "${S[0]}=${D[0]}" "${S[1]}=${D[1]}" "${S[2]}"
 failed "pairs and a lone operand" 2 "migrate takes SRC DST, or pairs SRC=DST, not '${S[2]}'"
+ctl migrate $(for i in $(seq 65); do printf '%s ' "$T/x$i=$T/y$i"; done)
+failed "65 devices" 2 "a set holds at most 64 devices, not 65"
 ctl migrate --no-p2p "${S[0]}" "${D[0]}"
 failed "--no-p2p with one pair" 2 "--no-p2p and --keep-source are for pairs SRC=DST"
 as_before "refusals" "${D[0]}" "${D[1]}"
