@@ -286,6 +286,8 @@ static void roll_back_device(struct set_dev *d, struct rollback *r)
 int set_roll_back(struct dev_set *s, const char *cmd)
 {
 	struct rollback r = { 0 };
+	bool named;
+	size_t n;
 
 	for (unsigned int i = 0; i < s->n; i++)
 		roll_back_device(&s->dev[i], &r);
@@ -295,9 +297,14 @@ int set_roll_back(struct dev_set *s, const char *cmd)
 		if (devdir_gone(dir))
 			return daemon_gone(cmd, dir);
 	}
-	fprintf(stderr, "vfio-migctl: %s: %s: %s: %s; %u source%s running again, "
-		"%u destination%s reset%s\n", cmd, s->failed_what, s->failed_phase,
-		s->err.text, r.sources, r.sources == 1 ? "" : "s", r.destinations,
+	/* The cause names its device already, mostly ("DIR: stop_copy: EIO"). */
+	n = strlen(s->failed_what);
+	named = !strncmp(s->err.text, s->failed_what, n) &&
+		(s->err.text[n] == ':' || s->err.text[n] == ' ');
+	fprintf(stderr, "vfio-migctl: %s: %s phase: %s%s%s; %u source%s running again, "
+		"%u destination%s reset%s\n", cmd, s->failed_phase,
+		named ? "" : s->failed_what, named ? "" : ": ", s->err.text,
+		r.sources, r.sources == 1 ? "" : "s", r.destinations,
 		r.destinations == 1 ? "" : "s", r.exceptions);
 	return transfer_failed(r.device_error);
 }

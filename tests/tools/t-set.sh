@@ -183,7 +183,7 @@ fail_in() {
 	case $dir in */d?) echo stop >"$dir/state" ;; esac
 	echo "$state EIO" >"$dir/sim/fail"
 	ctl migrate $(pairs 3)
-	failed "$phase" 1 "migrate: $dir: $phase: "
+	failed "$phase" 1 "migrate: $phase phase: $dir"
 	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset" "$T/err"
 	for ((i = 0; i < 3; i++)); do
 		is "$phase" "${S[i]}" running
