@@ -114,7 +114,7 @@ def find_pid(argv):
         try:
             if read_file(f'/proc/{d}/cmdline') == want:
                 return int(d)
-        except OSError:
+        except (OSError, UnicodeDecodeError):     # gone, or not text: not ours
             continue
     return None
 
