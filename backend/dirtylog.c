@@ -32,17 +32,6 @@ uint64_t dirty_bitmap_bytes(uint64_t length, uint64_t page_size)
 	return (pages + 63) / 64 * 8;
 }
 
-uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last)
-{
-	uint64_t mask = ~0ull;
-
-	if (w == first / 64)
-		mask &= ~0ull << (first % 64);
-	if (w == last / 64)
-		mask &= ~0ull >> (63 - last % 64);
-	return mask;
-}
-
 /* Bytes of bitmap the ranges take at this page size (below 2^58). */
 static uint64_t bitmap_total(const struct mig_range *r, unsigned int n,
 			     uint64_t page_size)

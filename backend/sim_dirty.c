@@ -117,21 +117,48 @@ static void put_bits(uint64_t *out, int64_t pos, uint64_t bits)
 		out[w] |= hi;
 }
 
+/* Test and clear the bits of mask in word w of map into out (as below). */
+static inline void report_word(uint64_t *map, uint64_t w, uint64_t mask,
+			       int64_t delta, uint64_t *out)
+{
+	uint64_t got;
+
+	if (!(__atomic_load_n(&map[w], __ATOMIC_RELAXED) & mask))
+		return;
+	got = __atomic_fetch_and(&map[w], ~mask, __ATOMIC_RELAXED) & mask;
+	put_bits(out, (int64_t)(w * 64) + delta, got);
+}
+
+/* Whether words w..w + 7 are clean: one test and branch for eight. */
+static inline bool clean8(const uint64_t *map, uint64_t w)
+{
+	uint64_t any = 0;
+
+	for (int k = 0; k < 8; k++)
+		any |= __atomic_load_n(&map[w + k], __ATOMIC_RELAXED);
+	return !any;
+}
+
 /*
  * Test and clear pages first..last of map into out, where page p goes to
- * bit p + delta.  Clean words are skipped without a write.
+ * bit p + delta.  Clean words are skipped without a write, eight at a
+ * time: late in precopy nearly all of a 32 MiB log is clean, and its scan
+ * is the report.  Only the end words may hold pages outside first..last.
  */
 static void report_pages(uint64_t *map, uint64_t first, uint64_t last,
 			 int64_t delta, uint64_t *out)
 {
-	for (uint64_t w = first / 64; w <= last / 64; w++) {
-		uint64_t mask = dirty_word_mask(w, first, last), got;
+	uint64_t w = first / 64, end = last / 64;
 
-		if (!(__atomic_load_n(&map[w], __ATOMIC_RELAXED) & mask))
-			continue;
-		got = __atomic_fetch_and(&map[w], ~mask, __ATOMIC_RELAXED) & mask;
-		put_bits(out, (int64_t)(w * 64) + delta, got);
-	}
+	report_word(map, w, dirty_word_mask(w, first, last), delta, out);
+	for (w++; w + 8 <= end; w += 8)
+		if (!clean8(map, w))
+			for (int k = 0; k < 8; k++)
+				report_word(map, w + k, ~0ull, delta, out);
+	for (; w < end; w++)
+		report_word(map, w, ~0ull, delta, out);
+	if (end != first / 64)
+		report_word(map, end, dirty_word_mask(end, first, last), delta, out);
 }
 
 int dmalog_report(struct dmalog *log, uint64_t iova, uint64_t length,

@@ -15,9 +15,15 @@
  *                           RESUMING, then checked by RESUMING -> STOP; bytes
  *   transitions N           N requests alternating STOP and RUNNING; N
  *   dirty LENGTH DMA BUFSIZE
- *                           the device DMA-writes [0, DMA), then the bitmap of
- *                           [0, LENGTH) at 4 KiB pages is read (test and clear)
- *                           in BUFSIZE reads; bitmap bytes
+ *                           the device DMA-writes [0, DMA) (nothing if DMA is
+ *                           0), then the bitmap of [0, LENGTH) at 4 KiB pages
+ *                           is read (test and clear) in BUFSIZE reads; bitmap
+ *                           bytes
+ *   freeze LENGTH DMA       the device DMA-writes [0, DMA), then tracking of
+ *                           [0, LENGTH) stops (the final report, kept frozen);
+ *                           LENGTH, seconds of the stop.  The frozen bitmap
+ *                           is then read whole, untimed, and tracking
+ *                           restarts at the next dirty or freeze
  *   open N                  N more devices like DEVICE, each then moved and
  *                           asked for its status as the runner does through a
  *                           mount; N, seconds of the opens
@@ -150,21 +156,27 @@ static void track(struct migdev *dev, struct mig_range range)
 		die("%s: cannot track [0, %llu)", spec, (unsigned long long)range.length);
 }
 
-static void cmd_dirty(struct migdev *dev, uint64_t length, uint64_t dma,
-		      size_t bufsize)
+/* Tracking on and the device's DMA of [0, dma), untimed. */
+static void dirty_pages(struct migdev *dev, struct mig_range range, uint64_t dma)
 {
-	struct mig_range range = { 0, length };
-	uint64_t size = dirty_bitmap_bytes(length, DIRTY_PAGE), off;
-	void *buf = touched_buffer(bufsize);
 	char span[64];
-	ssize_t n = 0;
-	double t;
 
 	track(dev, range);
+	if (!dma)
+		return;
 	snprintf(span, sizeof(span), "0 %llu", (unsigned long long)dma);
 	if (migdev_attr_store(dev, backend_attr(dev, "dma"), span))
 		die("%s: DMA of %s refused", spec, span);
-	t = now_sec();
+}
+
+/* The whole bitmap of range in bufsize reads: seconds. */
+static double read_bitmap(struct migdev *dev, struct mig_range range, size_t bufsize)
+{
+	uint64_t size = dirty_bitmap_bytes(range.length, DIRTY_PAGE), off;
+	void *buf = touched_buffer(bufsize);
+	ssize_t n = 0;
+	double t = now_sec();
+
 	for (off = 0; off < size; off += (uint64_t)n) {
 		n = migdev_dirty_read(dev, range, off, buf, bufsize);
 		if (n <= 0)
@@ -173,7 +185,31 @@ static void cmd_dirty(struct migdev *dev, uint64_t length, uint64_t dma,
 	}
 	t = now_sec() - t;
 	free(buf);
-	print_result(size, t);
+	return t;
+}
+
+static void cmd_dirty(struct migdev *dev, uint64_t length, uint64_t dma,
+		      size_t bufsize)
+{
+	struct mig_range range = { 0, length };
+
+	dirty_pages(dev, range, dma);
+	print_result(dirty_bitmap_bytes(length, DIRTY_PAGE),
+		     read_bitmap(dev, range, bufsize));
+}
+
+static void cmd_freeze(struct migdev *dev, uint64_t length, uint64_t dma)
+{
+	struct mig_range range = { 0, length };
+	double t;
+
+	dirty_pages(dev, range, dma);
+	t = now_sec();
+	if (migdev_dirty_stop(dev))
+		die("%s: stopping dirty tracking failed", spec);
+	t = now_sec() - t;
+	read_bitmap(dev, range, 1 << 20);
+	print_result(length, t);
 }
 
 /* What the runner does to each mounted device before it reads VmRSS. */
@@ -222,6 +258,8 @@ static void run(struct migdev *dev, char *line)
 	else if (n == 4 && !strcmp(cmd, "dirty"))
 		cmd_dirty(dev, parse_count(a, "LENGTH"), parse_count(b, "DMA"),
 			  parse_count(c, "BUFSIZE"));
+	else if (n == 3 && !strcmp(cmd, "freeze"))
+		cmd_freeze(dev, parse_count(a, "LENGTH"), parse_count(b, "DMA"));
 	else if (n == 2 && !strcmp(cmd, "open"))
 		cmd_open(parse_count(a, "N"));
 	else

@@ -46,6 +46,7 @@
 #include <linux/vfio.h>
 
 #include "uapi-compat.h"	/* the cdev and iommufd, newer than 6.1's headers */
+#include "lane-vfio.h"
 
 #define PAGE	4096ULL
 
@@ -94,31 +95,14 @@ static uint64_t parse_size(const char *s, const char *what)
 	return (uint64_t)v << shift;
 }
 
-/* The group of an mdev: the last component of its iommu_group link */
+/* The group of an mdev, checked viable. */
 static int open_group(const char *uuid)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char link[PATH_MAX], path[PATH_MAX];
-	const char *num;
-	ssize_t n;
-	int fd;
+	char what[PATH_MAX + 64];
+	int fd = lane_open_group(uuid, what, sizeof(what));
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		die("%s", path);
-	link[n] = 0;
-	num = strrchr(link, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%d", atoi(num ? num + 1 : link));
-	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		die("%s", path);
-	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status))
-		die("VFIO_GROUP_GET_STATUS on %s", path);
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		errno = EBUSY;
-		die("%s is not viable", path);
-	}
+		die("%s", what);
 	return fd;
 }
 

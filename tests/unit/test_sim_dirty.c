@@ -135,11 +135,15 @@ static void test_words_match_pages(void **state)
 	const struct mig_range r16k[] = {
 		{ 4 * 16384, 70 * 16384 }, { 100 * 16384, 199 * 16384 },
 	};
+	/* Words 0 and 18 end it: 17 whole words, two blocks of eight and one. */
+	const struct mig_range rlong[] = { { 3 * 4096, 1190 * 4096 } };
 
 	(void)state;
 	run_model(4096, r4k, 3, 1);
 	run_model(4096, r4k, 3, 2);
 	run_model(16384, r16k, 2, 3);
+	run_model(4096, rlong, 1, 4);
+	run_model(4096, rlong, 1, 5);
 }
 
 struct dirtier {
