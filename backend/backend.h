@@ -111,6 +111,8 @@ struct migdev_stats {
 	int last_result;		/* 0 or -errno of the last transition */
 	uint64_t bytes_saved;		/* in the current or last session */
 	uint64_t bytes_resumed;
+	uint64_t saved_before_stop_copy;	/* bytes_saved on entering stop_copy */
+	struct timespec data_at;	/* the stream last moved (CLOCK_REALTIME) */
 };
 
 /* 256 MiB of bitmap: 8 TiB of IOVA space at 4 KiB pages. */
@@ -124,6 +126,7 @@ struct dirtylog {
 	unsigned int nranges;
 	bool tracking;			/* atomic: `status` reads it unlocked */
 	uint64_t *frozen[MIG_MAX_RANGES];	/* final bits after a stop */
+	struct timespec read_at[MIG_MAX_RANGES];	/* last read of each bitmap */
 };
 
 /* The recent history behind `log`: a ring of timestamped lines. */
@@ -215,6 +218,8 @@ ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
 		     const void *buf, size_t len);
 int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
 int migdev_data_size(struct migdev *dev, uint64_t *bytes);
+/* What stat says of `data`: bytes still to come, and when the stream moved. */
+void migdev_data_stat(struct migdev *dev, uint64_t *pending, struct timespec *at);
 
 int migdev_status(struct migdev *dev, struct strbuf *sb);
 
@@ -247,6 +252,8 @@ uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last);
  */
 ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 			  uint64_t off, void *buf, size_t len);
+/* When a range's bitmap was last read (0 if never, or not tracked). */
+struct timespec migdev_dirty_read_at(struct migdev *dev, struct mig_range range);
 
 /* Change counters (see struct migdev) and the change callback. */
 uint64_t migdev_events(struct migdev *dev, bool state_only);

@@ -103,6 +103,26 @@ static off_t attr_length(struct mount *m, const struct node *n)
 	return len;
 }
 
+static void set_times(struct stat *st, struct timespec at)
+{
+	st->st_atim = st->st_mtim = st->st_ctim = at;
+}
+
+/*
+ * `data` says how many bytes the device has still to give, where it can
+ * tell, and when its stream last moved; a bitmap file its size and when
+ * it was last read (a read clears what it reports).
+ */
+static void fill_data(struct mount *m, struct stat *st)
+{
+	uint64_t pending;
+	struct timespec at;
+
+	migdev_data_stat(m->dev, &pending, &at);
+	st->st_size = (off_t)pending;
+	set_times(st, at);
+}
+
 static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 {
 	const struct node *n = tree_node(m, ino);
@@ -117,20 +137,32 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 	if (n) {
 		st->st_mode = node_mode(n);
 		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
-		st->st_size = n->kind == NODE_ATTR ? attr_length(m, n) : 0;
+		if (n->kind == NODE_ATTR)
+			st->st_size = attr_length(m, n);
+		else if (n->kind == NODE_DATA)
+			fill_data(m, st);
 		return 0;
 	}
 	if (tree_bitmap_range(m, ino, &r))
 		return -ENOENT;
 	st->st_mode = S_IFREG | 0600;
 	st->st_size = (off_t)dirty_bitmap_bytes(r.length, migdev_dirty_page_size(m->dev));
+	set_times(st, migdev_dirty_read_at(m->dev, r));
 	return 0;
+}
+
+/* What a file says in stat moves with the device: only names are kept. */
+static double attr_timeout(struct mount *m, fuse_ino_t ino)
+{
+	const struct node *n = tree_node(m, ino);
+
+	return n && n->kind == NODE_DIR ? STATIC_TIMEOUT : 0;
 }
 
 static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
 			double timeout)
 {
-	struct fuse_entry_param e = { .ino = ino, .attr_timeout = timeout,
+	struct fuse_entry_param e = { .ino = ino, .attr_timeout = attr_timeout(m, ino),
 				      .entry_timeout = timeout };
 	int err = fill_attr(m, ino, &e.attr);
 
@@ -184,7 +216,7 @@ void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st, tree_node(m, ino) ? STATIC_TIMEOUT : 0);
+		fuse_reply_attr(req, &st, attr_timeout(m, ino));
 }
 
 /* Only truncation to 0 (truncate(2) to 0; shell `>` comes with open) is accepted. */
