@@ -37,6 +37,7 @@ void tree_build(struct mount *m)
 	m->nnodes = 0;
 	add_node(m, "", NODE_DIR, ROOT_NODE, NULL, false);
 	add_attrs(m, ROOT_NODE, root_attrs, false);
+	add_node(m, "log", NODE_LOG, ROOT_NODE, NULL, false);
 	add_node(m, "data", NODE_DATA, ROOT_NODE, NULL, false);
 	m->dirty_dir = 0;
 	if (m->dev->flags & MIG_F_DIRTY) {
@@ -82,6 +83,8 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0555;
 	case NODE_DATA:
 		return S_IFREG | 0600;
+	case NODE_LOG:
+		return S_IFREG | 0444;
 	default:
 		return S_IFREG | n->attr->mode;
 	}
@@ -123,7 +126,9 @@ static void fill_data(struct mount *m, struct stat *st)
 	set_times(st, at);
 }
 
-static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
+/* h: the open file a getattr came with (lseek(SEEK_END)), or NULL. */
+static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
+		     struct stat *st)
 {
 	const struct node *n = tree_node(m, ino);
 	struct mig_range r;
@@ -141,6 +146,8 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 			st->st_size = attr_length(m, n);
 		else if (n->kind == NODE_DATA)
 			fill_data(m, st);
+		else if (n->kind == NODE_LOG)
+			st->st_size = logfile_size(m, h);
 		return 0;
 	}
 	if (tree_bitmap_range(m, ino, &r))
@@ -164,7 +171,7 @@ static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
 {
 	struct fuse_entry_param e = { .ino = ino, .attr_timeout = attr_timeout(m, ino),
 				      .entry_timeout = timeout };
-	int err = fill_attr(m, ino, &e.attr);
+	int err = fill_attr(m, ino, NULL, &e.attr);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -209,10 +216,10 @@ void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mount *m = fuse_req_userdata(req);
+	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
 	struct stat st;
-	int err = fill_attr(m, ino, &st);
+	int err = fill_attr(m, ino, h, &st);
 
-	(void)fi;
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -242,7 +249,7 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 			continue;
 		if (idx-- == 0) {
 			snprintf(name, len, "%s", m->nodes[i].name);
-			return fill_attr(m, i + 1, st) == 0;
+			return fill_attr(m, i + 1, NULL, st) == 0;
 		}
 	}
 	if (!m->dirty_dir || dir != m->dirty_dir + 1)
@@ -251,7 +258,7 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 	if (idx >= n)
 		return false;
 	bitmap_name(&r[idx], name, len);
-	return fill_attr(m, BITMAP_INO + idx, st) == 0;
+	return fill_attr(m, BITMAP_INO + idx, NULL, st) == 0;
 }
 
 void tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
