@@ -158,12 +158,16 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
 	return 0;
 }
 
-/* What a file says in stat moves with the device: only names are kept. */
+/*
+ * What the streams say in stat moves all the time, and `tail -f log` polls
+ * it: the kernel keeps none of it.  A text file's keeps for a second: a
+ * permission check at each open asks again once it is stale.
+ */
 static double attr_timeout(struct mount *m, fuse_ino_t ino)
 {
 	const struct node *n = tree_node(m, ino);
 
-	return n && n->kind == NODE_DIR ? STATIC_TIMEOUT : 0;
+	return n && (n->kind == NODE_DIR || n->kind == NODE_ATTR) ? STATIC_TIMEOUT : 0;
 }
 
 static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
