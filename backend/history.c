@@ -75,14 +75,16 @@ size_t history_read(const struct mig_history *h, uint64_t *pos, char *buf, size_
 	at = *pos;
 	for (unsigned int i = line_at(h, at); i < h->count && n < len; i++) {
 		const struct mig_history_line *l = line(h, i);
-		size_t skip = (size_t)(at - l->off), take = l->len + 1 - skip;
+		size_t skip = (size_t)(at - l->off);	/* at most its text's length */
+		size_t take = l->len + 1 - skip, text;
 
 		if (take > len - n)
 			take = len - n;
 		/* The text, then its newline if the reader gets that far. */
-		memcpy(buf + n, l->text + skip, skip + take > l->len ? l->len - skip : take);
-		if (skip + take > l->len)
-			buf[n + take - 1] = '\n';
+		text = take < l->len - skip ? take : l->len - skip;
+		memcpy(buf + n, l->text + skip, text);
+		if (text < take)
+			buf[n + text] = '\n';
 		n += take;
 		at += take;
 	}
