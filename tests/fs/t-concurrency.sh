@@ -29,7 +29,7 @@ hammer_ok "log: 8 threads on one fd, as nobody" \
 # One fd of `log` read on from its shared offset by 8 threads, and from
 # offset 0, while events drop its oldest lines: every read ends at a line's
 # end, and the daemon lives.
-( for i in $(seq 300); do echo stop > "$A/state"; echo running > "$A/state"; done ) &
+( for _ in $(seq 300); do echo stop > "$A/state"; echo running > "$A/state"; done ) &
 flood=$!
 hammer_ok "log: 8 threads read(2) one fd while it rotates" "$HAMMER" -s "$A/log" 8 300
 hammer_ok "log: 8 threads pread(2) one fd while it rotates" "$HAMMER" "$A/log" 8 100
