@@ -21,6 +21,9 @@ eq "poll status across a transition" "$("$PW" "$A/status" 5000 now sh -c "echo s
 re-armed"
 eq "poll state across a reset" "$("$PW" "$A/state" 5000 now sh -c "echo 1 > $A/reset")" "PRI IN
 re-armed"
+eq "poll log across a transition" "$("$PW" "$A/log" 5000 now sh -c "echo stop > $A/state; echo running > $A/state")" "PRI IN
+re-armed"
+eq "poll log, nothing happens" "$("$PW" "$A/log" 200)" none
 # A refusal changes status (last_error), not the state.
 eq "poll status across a refusal" "$("$PW" "$P/status" 5000 now sh -c "echo pre_copy > $P/state 2>/dev/null")" "PRI IN
 re-armed"
