@@ -111,6 +111,8 @@ struct migdev_stats {
 	int last_result;		/* 0 or -errno of the last transition */
 	uint64_t bytes_saved;		/* in the current or last session */
 	uint64_t bytes_resumed;
+	uint64_t saved_before_stop_copy;	/* bytes_saved on entering stop_copy */
+	struct timespec data_at;	/* the stream last moved (CLOCK_REALTIME) */
 };
 
 /* 256 MiB of bitmap: 8 TiB of IOVA space at 4 KiB pages. */
@@ -124,14 +126,24 @@ struct dirtylog {
 	unsigned int nranges;
 	bool tracking;			/* atomic: `status` reads it unlocked */
 	uint64_t *frozen[MIG_MAX_RANGES];	/* final bits after a stop */
+	struct timespec read_at[MIG_MAX_RANGES];	/* last read of each bitmap */
 };
 
-/* The recent history behind `log`: a ring of timestamped lines. */
+/*
+ * The recent history behind `log`: a ring of timestamped lines, read as a
+ * stream in which each line keeps its offset (history.c).
+ */
 #define MIG_HISTORY_LINES	4096
 #define MIG_HISTORY_LINE	160
+struct mig_history_line {
+	uint64_t off;			/* stream offset of its first byte */
+	unsigned int len;		/* of text, without the newline */
+	char text[MIG_HISTORY_LINE];
+};
 struct mig_history {
-	char (*lines)[MIG_HISTORY_LINE];	/* allocated at the first event */
+	struct mig_history_line *lines;	/* allocated at the first event */
 	unsigned int next, count;
+	uint64_t end;			/* bytes ever added, newlines included */
 };
 
 /*
@@ -215,6 +227,8 @@ ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
 		     const void *buf, size_t len);
 int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
 int migdev_data_size(struct migdev *dev, uint64_t *bytes);
+/* What stat says of `data`: bytes still to come, and when the stream moved. */
+void migdev_data_stat(struct migdev *dev, uint64_t *pending, struct timespec *at);
 
 int migdev_status(struct migdev *dev, struct strbuf *sb);
 
@@ -259,14 +273,21 @@ static inline uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last
  */
 ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 			  uint64_t off, void *buf, size_t len);
+/* When a range's bitmap was last read (0 if never, or not tracked). */
+struct timespec migdev_dirty_read_at(struct migdev *dev, struct mig_range range);
 
 /* Change counters (see struct migdev) and the change callback. */
 uint64_t migdev_events(struct migdev *dev, bool state_only);
 void migdev_set_notify(struct migdev *dev, void (*fn)(void *arg), void *arg);
 void migdev_set_sink(struct migdev *dev,
 		     void (*fn)(void *arg, const struct mig_event *ev), void *arg);
-/* Renders `log`: the recent history, oldest line first. */
-int migdev_history(struct migdev *dev, struct strbuf *sb);
+/*
+ * `log` as a stream: the offsets of the bytes kept, [first, end); a read
+ * copies from stream offset *pos, moved up to first if what was there has
+ * been dropped, and returns the bytes copied (0 at the end).
+ */
+void migdev_log_bounds(struct migdev *dev, uint64_t *first, uint64_t *end);
+size_t migdev_log_read(struct migdev *dev, uint64_t *pos, void *buf, size_t len);
 /* Adds a line to the history and moves `events`; called with the lock held. */
 void migdev_event(struct migdev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -286,7 +307,8 @@ static inline uint64_t mig_now_usec(void)
 
 /* history.c */
 void history_add(struct mig_history *h, const char *fmt, va_list ap);
-int history_show(const struct mig_history *h, struct strbuf *sb);
+void history_bounds(const struct mig_history *h, uint64_t *first, uint64_t *end);
+size_t history_read(const struct mig_history *h, uint64_t *pos, char *buf, size_t len);
 void history_free(struct mig_history *h);
 
 /*

@@ -182,6 +182,7 @@ int migdev_dirty_set_ranges(struct migdev *dev, const struct mig_range *r,
 		drop_frozen(log);
 		memcpy(log->ranges, sorted, n * sizeof(*sorted));
 		log->nranges = n;
+		memset(log->read_at, 0, sizeof(log->read_at));
 	}
 	pthread_mutex_unlock(&log->lock);
 	return err;
@@ -333,7 +334,22 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 		read_frozen(log->frozen[i], off, buf, len);
 	else if ((err = read_live(dev, &range, off, buf, len)))
 		n = migdev_fail_unlocked(dev, err, "dirty report");
+	if (n > 0)
+		clock_gettime(CLOCK_REALTIME, &log->read_at[i]);
 out:
 	pthread_mutex_unlock(&log->lock);
 	return n;
+}
+
+struct timespec migdev_dirty_read_at(struct migdev *dev, struct mig_range range)
+{
+	struct timespec at = { 0 };
+	int i;
+
+	pthread_mutex_lock(&dev->log.lock);
+	i = find_range(&dev->log, range);
+	if (i >= 0)
+		at = dev->log.read_at[i];
+	pthread_mutex_unlock(&dev->log.lock);
+	return at;
 }

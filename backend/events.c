@@ -94,14 +94,21 @@ void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-int migdev_history(struct migdev *dev, struct strbuf *sb)
+void migdev_log_bounds(struct migdev *dev, uint64_t *first, uint64_t *end)
 {
-	int err;
+	pthread_mutex_lock(&dev->lock);
+	history_bounds(&dev->history, first, end);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+size_t migdev_log_read(struct migdev *dev, uint64_t *pos, void *buf, size_t len)
+{
+	size_t n;
 
 	pthread_mutex_lock(&dev->lock);
-	err = history_show(&dev->history, sb);
+	n = history_read(&dev->history, pos, buf, len);
 	pthread_mutex_unlock(&dev->lock);
-	return err;
+	return n;
 }
 
 static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)

@@ -113,6 +113,8 @@ static void note_state(struct migdev *dev, enum mig_state s, bool ours)
 			     (unsigned long long)dev->session,
 			     s == MIG_RESUMING ? "resuming" : "saving");
 	}
+	if (s == MIG_STOP_COPY && dev->state != MIG_STOP_COPY)
+		dev->stats.saved_before_stop_copy = dev->stats.bytes_saved;
 	dev->state = s;
 	migdev_bump(dev, true);
 }
@@ -307,6 +309,13 @@ static ssize_t stream_error(struct migdev *dev, ssize_t n, const char *what)
 	return migdev_fail(dev, (int)n, "%s", what);
 }
 
+/* The stream moved n bytes: count them, and say when (stat of `data`). */
+static void moved(uint64_t *count, ssize_t n, struct timespec *at)
+{
+	*count += (uint64_t)n;
+	clock_gettime(CLOCK_REALTIME, at);
+}
+
 ssize_t migdev_read(struct migdev *dev, struct migdev_stream *st,
 		    void *buf, size_t len)
 {
@@ -320,7 +329,7 @@ ssize_t migdev_read(struct migdev *dev, struct migdev_stream *st,
 	if (n == -ENOMSG && dev->state != MIG_STOP_COPY)
 		n = 0;		/* nothing more for now */
 	else if (n > 0)
-		dev->stats.bytes_saved += (uint64_t)n;
+		moved(&dev->stats.bytes_saved, n, &dev->stats.data_at);
 	else if (n < 0)
 		n = stream_error(dev, n, "reading the saving stream");
 out:
@@ -339,7 +348,7 @@ ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
 		goto out;
 	n = dev->ops->resume_write(dev, buf, len);
 	if (n > 0)
-		dev->stats.bytes_resumed += (uint64_t)n;
+		moved(&dev->stats.bytes_resumed, n, &dev->stats.data_at);
 	else if (n < 0)
 		n = stream_error(dev, n, "the device refused the resume data");
 out:
@@ -369,6 +378,34 @@ int migdev_data_size(struct migdev *dev, uint64_t *bytes)
 		err = dev->ops->data_size(dev, bytes);
 	pthread_mutex_unlock(&dev->lock);
 	return err;
+}
+
+/*
+ * Where the device can tell: in pre_copy what precopy says, in stop_copy
+ * its data_size estimate less what it gave since entering stop_copy.
+ * Asked without a state refresh: a stat must not move the device's story.
+ */
+static uint64_t pending_bytes(struct migdev *dev)
+{
+	uint64_t a = 0, b = 0;
+	uint64_t gone = dev->stats.bytes_saved - dev->stats.saved_before_stop_copy;
+
+	if (!dev->session)
+		return 0;
+	if (dev->state == MIG_PRE_COPY || dev->state == MIG_PRE_COPY_P2P)
+		return dev->ops->precopy_info(dev, &a, &b) ? 0 : a + b;
+	if (dev->state == MIG_STOP_COPY && dev->ops->data_size &&
+	    !dev->ops->data_size(dev, &a))
+		return a > gone ? a - gone : 0;
+	return 0;
+}
+
+void migdev_data_stat(struct migdev *dev, uint64_t *pending, struct timespec *at)
+{
+	pthread_mutex_lock(&dev->lock);
+	*pending = pending_bytes(dev);
+	*at = dev->stats.data_at;
+	pthread_mutex_unlock(&dev->lock);
 }
 
 int migdev_attr_show(struct migdev *dev, const struct mig_attr *a,

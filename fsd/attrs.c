@@ -103,11 +103,6 @@ static int status_show(struct migdev *dev, struct strbuf *sb)
 	return migdev_status(dev, sb);
 }
 
-static int log_show(struct migdev *dev, struct strbuf *sb)
-{
-	return migdev_history(dev, sb);
-}
-
 const struct mig_attr root_attrs[] = {
 	ATTR_RW_POLL(state, MIG_POLL_STATE),
 	ATTR_RO(states),
@@ -116,7 +111,6 @@ const struct mig_attr root_attrs[] = {
 	ATTR_RO(data_size),
 	ATTR_WO(reset),
 	ATTR_RO_POLL(status, MIG_POLL_EVENTS),
-	ATTR_RO_POLL(log, MIG_POLL_EVENTS),
 	{ .name = NULL },
 };
 

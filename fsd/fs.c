@@ -82,6 +82,8 @@ static int open_check(const struct node *n, int flags)
 {
 	int acc = flags & O_ACCMODE;
 
+	if (n->kind == NODE_LOG)
+		return acc == O_RDONLY ? 0 : -EACCES;
 	if (n->kind != NODE_ATTR)
 		return 0;
 	/* As kernfs does: no show, no reading; no store, no writing. */
@@ -108,6 +110,8 @@ static int new_handle(struct mount *m, fuse_ino_t ino, const struct node *n,
 		err = data_open(m, h);
 		fi->nonseekable = 1;
 	}
+	if (!err && n && n->kind == NODE_LOG)
+		logfile_open(m, h);
 	if (err) {
 		pthread_mutex_destroy(&h->lock);
 		free(h);
@@ -217,9 +221,9 @@ int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 }
 
 /*
- * A reader at the end of its snapshot (tail -f) gets what was added since
- * if the value only grew, as `log` does until it is full; a value that
- * changed otherwise ends where the snapshot did.
+ * A reader at the end of its snapshot gets what was added since if the
+ * value only grew; a value that changed otherwise ends where the snapshot
+ * did.
  */
 static int render_more(struct mount *m, struct handle *h)
 {
@@ -281,6 +285,8 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size = IO_SIZE;
 	if (h->node && h->node->kind == NODE_DATA) {
 		data_read(req, m, h, size);
+	} else if (h->node && h->node->kind == NODE_LOG) {
+		logfile_read(req, m, h, size, off);
 	} else if (h->node) {
 		read_attr(req, m, h, size, off);
 	} else if (!(buf = fs_io_buffer())) {
@@ -349,7 +355,7 @@ static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		data_write(req, m, h, buf, size);
 		return;
 	}
-	if (h->node) {
+	if (h->node && h->node->kind == NODE_ATTR) {
 		pthread_mutex_lock(&h->lock);
 		err = store_attr(m, h, buf, size, off);
 		pthread_mutex_unlock(&h->lock);

@@ -12,14 +12,21 @@
 
 #include "vfio-migfsd.h"
 
+static enum mig_poll node_poll(const struct node *n)
+{
+	if (n && n->kind == NODE_LOG)
+		return MIG_POLL_EVENTS;
+	return n && n->kind == NODE_ATTR ? n->attr->poll : MIG_POLL_NONE;
+}
+
 static bool pollable(const struct node *n)
 {
-	return n && n->kind == NODE_ATTR && n->attr->poll != MIG_POLL_NONE;
+	return node_poll(n) != MIG_POLL_NONE;
 }
 
 static uint64_t node_events(struct mount *m, const struct node *n)
 {
-	return pollable(n) ? migdev_events(m->dev, n->attr->poll == MIG_POLL_STATE) : 0;
+	return pollable(n) ? migdev_events(m->dev, node_poll(n) == MIG_POLL_STATE) : 0;
 }
 
 /* The device's change callback: wake every poller whose file changed. */

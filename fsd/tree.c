@@ -37,6 +37,7 @@ void tree_build(struct mount *m)
 	m->nnodes = 0;
 	add_node(m, "", NODE_DIR, ROOT_NODE, NULL, false);
 	add_attrs(m, ROOT_NODE, root_attrs, false);
+	add_node(m, "log", NODE_LOG, ROOT_NODE, NULL, false);
 	add_node(m, "data", NODE_DATA, ROOT_NODE, NULL, false);
 	m->dirty_dir = 0;
 	if (m->dev->flags & MIG_F_DIRTY) {
@@ -82,6 +83,8 @@ static mode_t node_mode(const struct node *n)
 		return S_IFDIR | 0555;
 	case NODE_DATA:
 		return S_IFREG | 0600;
+	case NODE_LOG:
+		return S_IFREG | 0444;
 	default:
 		return S_IFREG | n->attr->mode;
 	}
@@ -103,7 +106,29 @@ static off_t attr_length(struct mount *m, const struct node *n)
 	return len;
 }
 
-static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
+static void set_times(struct stat *st, struct timespec at)
+{
+	st->st_atim = st->st_mtim = st->st_ctim = at;
+}
+
+/*
+ * `data` says how many bytes the device has still to give, where it can
+ * tell, and when its stream last moved; a bitmap file its size and when
+ * it was last read (a read clears what it reports).
+ */
+static void fill_data(struct mount *m, struct stat *st)
+{
+	uint64_t pending;
+	struct timespec at;
+
+	migdev_data_stat(m->dev, &pending, &at);
+	st->st_size = (off_t)pending;
+	set_times(st, at);
+}
+
+/* h: the open file a getattr came with (lseek(SEEK_END)), or NULL. */
+static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
+		     struct stat *st)
 {
 	const struct node *n = tree_node(m, ino);
 	struct mig_range r;
@@ -117,22 +142,40 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, struct stat *st)
 	if (n) {
 		st->st_mode = node_mode(n);
 		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
-		st->st_size = n->kind == NODE_ATTR ? attr_length(m, n) : 0;
+		if (n->kind == NODE_ATTR)
+			st->st_size = attr_length(m, n);
+		else if (n->kind == NODE_DATA)
+			fill_data(m, st);
+		else if (n->kind == NODE_LOG)
+			st->st_size = logfile_size(m, h);
 		return 0;
 	}
 	if (tree_bitmap_range(m, ino, &r))
 		return -ENOENT;
 	st->st_mode = S_IFREG | 0600;
 	st->st_size = (off_t)dirty_bitmap_bytes(r.length, migdev_dirty_page_size(m->dev));
+	set_times(st, migdev_dirty_read_at(m->dev, r));
 	return 0;
+}
+
+/*
+ * What the streams say in stat moves all the time, and `tail -f log` polls
+ * it: the kernel keeps none of it.  A text file's keeps for a second: a
+ * permission check at each open asks again once it is stale.
+ */
+static double attr_timeout(struct mount *m, fuse_ino_t ino)
+{
+	const struct node *n = tree_node(m, ino);
+
+	return n && (n->kind == NODE_DIR || n->kind == NODE_ATTR) ? STATIC_TIMEOUT : 0;
 }
 
 static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
 			double timeout)
 {
-	struct fuse_entry_param e = { .ino = ino, .attr_timeout = timeout,
+	struct fuse_entry_param e = { .ino = ino, .attr_timeout = attr_timeout(m, ino),
 				      .entry_timeout = timeout };
-	int err = fill_attr(m, ino, &e.attr);
+	int err = fill_attr(m, ino, NULL, &e.attr);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -177,14 +220,14 @@ void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mount *m = fuse_req_userdata(req);
+	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
 	struct stat st;
-	int err = fill_attr(m, ino, &st);
+	int err = fill_attr(m, ino, h, &st);
 
-	(void)fi;
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st, tree_node(m, ino) ? STATIC_TIMEOUT : 0);
+		fuse_reply_attr(req, &st, attr_timeout(m, ino));
 }
 
 /* Only truncation to 0 (truncate(2) to 0; shell `>` comes with open) is accepted. */
@@ -210,7 +253,7 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 			continue;
 		if (idx-- == 0) {
 			snprintf(name, len, "%s", m->nodes[i].name);
-			return fill_attr(m, i + 1, st) == 0;
+			return fill_attr(m, i + 1, NULL, st) == 0;
 		}
 	}
 	if (!m->dirty_dir || dir != m->dirty_dir + 1)
@@ -219,7 +262,7 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 	if (idx >= n)
 		return false;
 	bitmap_name(&r[idx], name, len);
-	return fill_attr(m, BITMAP_INO + idx, st) == 0;
+	return fill_attr(m, BITMAP_INO + idx, NULL, st) == 0;
 }
 
 void tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -6,7 +6,7 @@
  * mountpoints, loop.c serves every session from one pool of workers.
  * tree.c answers for the names (the node table: lookup, stat, readdir),
  * fs.c for open files (their lifetime, text values read and stored),
- * data.c for `data`, poll.c for poll(2); attrs.c holds the text files
+ * data.c for `data`, logfile.c for `log`, poll.c for poll(2); attrs.c holds the text files
  * (one show and one store function each), pump.c reads a saving stream
  * ahead of its reader, writebehind.c answers a resuming writer before the
  * device loads its bytes, log.c reports, service.c tells the service
@@ -25,6 +25,7 @@ enum node_kind {
 	NODE_DIR,
 	NODE_ATTR,	/* a text attribute */
 	NODE_DATA,	/* the migration data stream */
+	NODE_LOG,	/* `log`, read as a stream (logfile.c) */
 };
 
 struct node {
@@ -73,6 +74,7 @@ struct handle {
 	bool append;			/* O_APPEND: every write continues it */
 	struct migdev_stream stream;	/* data: its session (atomic) */
 	bool claimed;			/* data: this handle is the opener */
+	uint64_t origin;		/* log: stream offset of file offset 0 (atomic) */
 };
 
 struct mount {
@@ -160,6 +162,12 @@ int wb_enter(struct writebehind *wb, size_t size, struct wb_ticket *t);
 int wb_turn(struct writebehind *wb, const struct wb_ticket *t);
 void wb_leave(struct writebehind *wb, const struct wb_ticket *t, int err);
 int wb_drain(struct writebehind *wb, bool report);
+
+/* logfile.c: `log`; logfile_size(m, NULL) is stat's size */
+void logfile_open(struct mount *m, struct handle *h);
+off_t logfile_size(struct mount *m, const struct handle *h);
+void logfile_read(fuse_req_t req, struct mount *m, struct handle *h,
+		  size_t size, off_t off);
 
 /* mount.c */
 int mount_canonical(const char *path, char *out, size_t len);

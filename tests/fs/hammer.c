@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * hammer [-b] FILE THREADS ROUNDS [write VALUE]: open FILE once and, from
+ * hammer [-bs] FILE THREADS ROUNDS [write VALUE]: open FILE once and, from
  * THREADS threads started together, pread(2) 1 MiB at offset 0 (or
  * write VALUE) ROUNDS times each, all through that one open file, as FUSE
  * then hands the requests to different workers at once.  `data` cannot
- * seek: it is read(2) on.
+ * seek: it is read(2) on, and so is FILE with -s (`log`, followed).
  *
  * Reads: every answer must be a whole rendering of a text file (it ends
  * with a newline), or any count with -b (binary: a bitmap, `data`);
@@ -28,7 +28,7 @@ static int fd, rounds, nallowed;
 static int allowed[MAX_ALLOWED];
 static const char *value;	/* NULL: read */
 static bool text = true;	/* reads must end with a newline */
-static bool stream;		/* `data`: read(2), not pread(2) */
+static bool stream;		/* `data` and -s: read(2), not pread(2) */
 static pthread_barrier_t start;
 static unsigned long long total;
 static int failures;
@@ -85,9 +85,11 @@ int main(int argc, char **argv)
 	int opt, nthreads;
 	pthread_t *t;
 
-	while ((opt = getopt(argc, argv, "be:")) != -1) {
+	while ((opt = getopt(argc, argv, "bse:")) != -1) {
 		if (opt == 'b')
 			text = false;
+		else if (opt == 's')
+			stream = true;
 		else if (opt != 'e' || nallowed == MAX_ALLOWED)
 			return 2;
 		else
@@ -96,11 +98,11 @@ int main(int argc, char **argv)
 	argv += optind;
 	argc -= optind;
 	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "write"))) {
-		fprintf(stderr, "usage: hammer [-b] [-e ERRNO]... FILE THREADS ROUNDS [write VALUE]\n");
+		fprintf(stderr, "usage: hammer [-bs] [-e ERRNO]... FILE THREADS ROUNDS [write VALUE]\n");
 		return 2;
 	}
 	value = argc == 5 ? argv[4] : NULL;
-	stream = !strcmp(strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], "data");
+	stream = stream || !strcmp(strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], "data");
 	fd = open(argv[0], value ? O_WRONLY : O_RDONLY);
 	nthreads = atoi(argv[1]);
 	rounds = atoi(argv[2]);

@@ -26,6 +26,14 @@ done
 # crashed every mount of the daemon.
 hammer_ok "log: 8 threads on one fd, as nobody" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$HAMMER" "$A/log" 8 300
+# One fd of `log` read on from its shared offset by 8 threads, and from
+# offset 0, while events drop its oldest lines: every read ends at a line's
+# end, and the daemon lives.
+( for _ in $(seq 300); do echo stop > "$A/state"; echo running > "$A/state"; done ) &
+flood=$!
+hammer_ok "log: 8 threads read(2) one fd while it rotates" "$HAMMER" -s "$A/log" 8 300
+hammer_ok "log: 8 threads pread(2) one fd while it rotates" "$HAMMER" "$A/log" 8 100
+wait "$flood"
 for f in status states features state dirty/ranges dirty/page_size dirty/tracking sim/fail sim/digest; do
 	hammer_ok "$f: 8 threads on one fd" "$HAMMER" "$A/$f" 8 100
 done

@@ -46,7 +46,13 @@ echo 1 > "$D/tracking"
 eq "second start" "$(werr "$D/tracking" 1)" "Device or resource busy"
 eq "ranges while tracking" "$(werr "$D/ranges" "0 4096")" "Device or resource busy"
 eq "page size while tracking" "$(werr "$D/page_size" 8192)" "Device or resource busy"
+eq "bitmap mtime before a read" "$(stat -c %Y "$D/00100000-00140000")" 0
+t0=$(date +%s)
 eq "clean log" "$(words "$D/00100000-00140000")" 0000000000000000
+read_at=$(stat -c %Y "$D/00100000-00140000")
+[ "$read_at" -ge "$t0" ] && [ "$read_at" -le "$(date +%s)" ] && ok ||
+	fail "bitmap mtime is its last read ($read_at, from $t0)"
+eq "the other bitmap not read" "$(stat -c %Y "$D/00000000-00010000")" 0
 echo "0x100000 4096" > "$A/sim/dma"
 echo "0x13f000 0x1000" > "$A/sim/dma"
 echo "0x3000 8K" > "$A/sim/dma"

@@ -21,6 +21,9 @@ eq "poll status across a transition" "$("$PW" "$A/status" 5000 now sh -c "echo s
 re-armed"
 eq "poll state across a reset" "$("$PW" "$A/state" 5000 now sh -c "echo 1 > $A/reset")" "PRI IN
 re-armed"
+eq "poll log across a transition" "$("$PW" "$A/log" 5000 now sh -c "echo stop > $A/state; echo running > $A/state")" "PRI IN
+re-armed"
+eq "poll log, nothing happens" "$("$PW" "$A/log" 200)" none
 # A refusal changes status (last_error), not the state.
 eq "poll status across a refusal" "$("$PW" "$P/status" 5000 now sh -c "echo pre_copy > $P/state 2>/dev/null")" "PRI IN
 re-armed"
@@ -81,9 +84,9 @@ eq "log keeps the newest" "$(tail -n 1 "$P/log" | cut -d' ' -f2-5)" "transition 
 
 # Text files say their real length: tail, tail -f and tar read them right.
 eq "st_size of log" "$(stat -c %s "$P/log")" "$(cat "$P/log" | wc -c)"
+eq "lseek to the end of log" "$(python3 -c 'import os, sys; print(os.lseek(os.open(sys.argv[1], os.O_RDONLY), 0, os.SEEK_END))' "$P/log")" "$(cat "$P/log" | wc -c)"
 eq "st_size of status" "$(stat -c %s "$P/status")" "$(cat "$P/status" | wc -c)"
 eq "tail -n 3 log" "$(tail -n 3 "$P/log")" "$(cat "$P/log" | tail -n 3)"
-# (On A, whose log is not full: a full log rotates, and tail -f sees no growth.)
 timeout 20 tail -n 0 -f "$A/log" > "$T/follow" &
 follower=$!
 sleep 1.5
@@ -91,6 +94,41 @@ echo stop > "$A/state"
 for i in $(seq 40); do grep -q "transition .* -> stop" "$T/follow" && break; sleep 0.1; done
 eq "tail -f log sees a new event" "$(grep -c "transition .* -> stop" "$T/follow")" 1
 kill "$follower" 2>/dev/null
+
+# A full log keeps its offsets: tail -f (GNU tail polls a FUSE file every
+# second) follows P's log while the whole ring is replaced, and after.
+# seen MARK: the follower prints MARK's refusal within 2 s.
+seen() {
+	for _ in $(seq 20); do grep -q "'$1'" "$T/follow-full" && break; sleep 0.1; done
+	grep -c "'$1'" "$T/follow-full"
+}
+exec 7< "$P/log"	# an old view, read a line into and held across the flood
+head -n 1 <&7 > /dev/null
+timeout 60 tail -n 0 -f "$P/log" > "$T/follow-full" 2> "$T/follow-full.err" &
+follower=$!
+sleep 1.5
+werr "$P/state" mark-full > /dev/null
+eq "tail -f of a full log sees a new event" "$(seen mark-full)" 1
+python3 - "$P/state" <<'PY2'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(4200):
+    os.pwrite(fd, b"stop\n" if i % 2 == 0 else b"running\n", 0)
+PY2
+werr "$P/state" mark-lapped > /dev/null
+eq "tail -f sees an event after the ring was replaced" "$(seen mark-lapped)" 1
+sleep 1.2
+werr "$P/state" mark-after > /dev/null
+eq "tail -f still follows" "$(seen mark-after)" 1
+kill "$follower" 2>/dev/null
+eq "tail saw no truncation" "$(cat "$T/follow-full.err")" ""
+eq "tail printed whole lines" "$(grep -cvE '^20[0-9-]{8}T[0-9:.]{15}Z [a-z]' "$T/follow-full")" 0
+eq "in the log's order" "$(cut -c1-27 "$T/follow-full" | sort -c 2>&1)" ""
+# A reader more than the ring behind skips what was dropped, from a line's
+# start; a fresh open says its own size to lseek (tail -n), not the old view's.
+eq "an old view reads on from the oldest line kept" "$(head -n 1 <&7)" "$(head -n 1 "$P/log")"
+exec 7<&-
+eq "tail -n 1 of a fresh open" "$(tail -n 1 "$P/log" | cut -d' ' -f2-)" "$(cat "$P/log" | tail -n 1 | cut -d' ' -f2-)"
 tar -C "$P" -cf "$T/p.tar" status log state
 mkdir "$T/untar"
 tar -C "$T/untar" -xf "$T/p.tar"

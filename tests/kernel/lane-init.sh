@@ -36,6 +36,37 @@ mount -t tmpfs tmpfs $r/dev/shm
 mount -t 9p -o $p9 out $r/tmp/out || fatal "cannot mount output share"
 mount -t 9p -o $p9,ro mods $r/lib/modules || fatal "cannot mount modules"
 
+# lane.systemd on the command line: systemd is PID 1 of the overlay root
+# and runs the guest command as a service (lane.target), for tests of
+# what only a real service manager shows.  The units land in the tmpfs
+# upper layer, never on the host.
+if grep -qw lane.systemd /proc/cmdline; then
+	u=$r/etc/systemd/system
+	mkdir -p $u
+	cat > $u/lane.target <<-EOF
+	[Unit]
+	Description=kernel lane command
+	Requires=lane-cmd.service
+	After=lane-cmd.service
+	AllowIsolate=yes
+	EOF
+	cat > $u/lane-cmd.service <<-EOF
+	[Unit]
+	Description=kernel lane command
+	After=basic.target systemd-journald.service
+	[Service]
+	Type=oneshot
+	StandardOutput=journal+console
+	ExecStart=/bin/sh -c 'cd /tmp/out && HOME=/root /bin/sh /tmp/out/cmd.sh > /tmp/out/cmd.out 2>&1; echo \$? > /tmp/out/cmd.rc; sync'
+	ExecStartPost=/bin/systemctl --no-block poweroff
+	EOF
+	# The host root may say it is a container (/.dockerenv): this is a
+	# machine, and systemd then takes its unit from the command line.
+	rm -f $r/.dockerenv
+	echo "lane-init: systemd runs the guest command, uptime $(cat /proc/uptime)"
+	exec switch_root $r /lib/systemd/systemd --unit=lane.target
+fi
+
 echo "lane-init: running guest command, uptime $(cat /proc/uptime)"
 chroot $r /bin/sh -c 'cd /tmp/out &&
 	HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

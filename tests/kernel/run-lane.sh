@@ -12,7 +12,8 @@
 # installs and downloads nothing. Exit status: the guest script's; 77 (SKIP)
 # when a prerequisite is missing; 1 when the guest hangs, panics, prints a
 # kernel BUG/Oops/WARNING on its console (QEMU is stopped at once), or the
-# lane cannot be set up. Environment knobs: LANE_TIMEOUT (s, default 300),
+# lane cannot be set up. Environment knobs: LANE_SYSTEMD=1 (systemd as PID 1
+# runs the command, see lane-init.sh), LANE_TIMEOUT (s, default 300),
 # LANE_CACHE (kernel cache, default /var/cache/vfio-migfs-lane/kernels), LANE_MEM
 # (MiB, default 1024).
 set -euo pipefail
@@ -149,7 +150,7 @@ mkdir "$out"
 initdir=$run/initramfs
 mkdir -p "$initdir"/{bin,mods,proc,sys,dev,newroot}
 cp /bin/busybox "$initdir/bin/busybox"	# busybox-static: the guest has no libc yet
-for c in sh mount umount insmod mkdir cat echo poweroff chroot sync grep; do
+for c in sh mount umount insmod mkdir cat echo poweroff chroot sync grep switch_root; do
 	ln -s busybox "$initdir/bin/$c"
 done
 # What reaches the 9p root, in load order (busybox insmod resolves nothing);
@@ -193,6 +194,12 @@ lane_teardown || { [ \$rc != 0 ] || rc=1; }
 exit \$rc
 EOF
 
+# LANE_SYSTEMD=1: systemd as PID 1 runs the command (lane-init.sh).
+sd_args=
+if [ "${LANE_SYSTEMD:-0}" = 1 ]; then
+	[ -x /lib/systemd/systemd ] || skip "LANE_SYSTEMD=1: no /lib/systemd/systemd on this machine"
+	sd_args=" lane.systemd"
+fi
 log "booting $(basename "$kernel")"
 timeout_s=${LANE_TIMEOUT:-300}
 qrc=0
@@ -201,7 +208,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-machine q35,accel=tcg -cpu max -smp 2 -m "${LANE_MEM:-1024}" \
 	-display none -monitor none -serial stdio -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$run/initramfs.cpio.gz" \
-	-append "console=ttyS0 rdinit=/init panic=-1 loglevel=5 tsc=reliable" \
+	-append "console=ttyS0 rdinit=/init panic=-1 loglevel=5 tsc=reliable$sd_args" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=out,security_model=none \
 	-virtfs local,path="$kdir/root/lib/modules",mount_tag=mods,security_model=none,readonly=on \
