@@ -16,8 +16,6 @@
 #include "parse.h"
 #include "vfio-migctl.h"
 
-#define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
-
 uint64_t now_usec(void)
 {
 	struct timespec ts;

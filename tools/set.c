@@ -26,8 +26,6 @@
 
 #include "vfio-migctl.h"
 
-#define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
-
 void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e)
 {
@@ -46,11 +44,7 @@ static void step_phase(struct set_dev *d, const char *phase, bool dst_side)
 	d->phase_dst = dst_side;
 }
 
-/*
- * The first failure in device order among those that were not only
- * stopped because another device failed; the side the step was on names
- * the device.
- */
+/* The side the step was on names the device. */
 void set_step_failed(struct set_dev *d)
 {
 	set_failed(d->set, d->phase_dst || !d->src ? d->dst : d->src, d->phase, &d->err);
@@ -66,7 +60,6 @@ static int set_error(struct set_dev *d, int err)
 	d->err = d->save.err;
 	return err;
 }
-
 
 static int dst_open(struct set_dev *d)
 {

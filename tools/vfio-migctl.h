@@ -217,6 +217,7 @@ int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len);
 /* ---- save.c, load.c, migrate.c ---- */
 
 #define SAVE_BUF_SIZE	(1024 * 1024)	/* one read of `data`, one chunk */
+#define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
 
 struct save_opts {
 	const char *dir;
