@@ -111,7 +111,6 @@ struct migdev_stats {
 	int last_result;		/* 0 or -errno of the last transition */
 	uint64_t bytes_saved;		/* in the current or last session */
 	uint64_t bytes_resumed;
-	uint64_t saved_before_stop_copy;	/* bytes_saved on entering stop_copy */
 	struct timespec data_at;	/* the stream last moved (CLOCK_REALTIME) */
 };
 
@@ -227,8 +226,8 @@ ssize_t migdev_write(struct migdev *dev, struct migdev_stream *st,
 		     const void *buf, size_t len);
 int migdev_precopy(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
 int migdev_data_size(struct migdev *dev, uint64_t *bytes);
-/* What stat says of `data`: bytes still to come, and when the stream moved. */
-void migdev_data_stat(struct migdev *dev, uint64_t *pending, struct timespec *at);
+/* When the stream last moved (CLOCK_REALTIME; 0 before any byte): stat of `data`. */
+struct timespec migdev_data_at(struct migdev *dev);
 
 int migdev_status(struct migdev *dev, struct strbuf *sb);
 

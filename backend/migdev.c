@@ -113,8 +113,6 @@ static void note_state(struct migdev *dev, enum mig_state s, bool ours)
 			     (unsigned long long)dev->session,
 			     s == MIG_RESUMING ? "resuming" : "saving");
 	}
-	if (s == MIG_STOP_COPY && dev->state != MIG_STOP_COPY)
-		dev->stats.saved_before_stop_copy = dev->stats.bytes_saved;
 	dev->state = s;
 	migdev_bump(dev, true);
 }
@@ -380,32 +378,14 @@ int migdev_data_size(struct migdev *dev, uint64_t *bytes)
 	return err;
 }
 
-/*
- * Where the device can tell: in pre_copy what precopy says, in stop_copy
- * its data_size estimate less what it gave since entering stop_copy.
- * Asked without a state refresh: a stat must not move the device's story.
- */
-static uint64_t pending_bytes(struct migdev *dev)
+struct timespec migdev_data_at(struct migdev *dev)
 {
-	uint64_t a = 0, b = 0;
-	uint64_t gone = dev->stats.bytes_saved - dev->stats.saved_before_stop_copy;
+	struct timespec at;
 
-	if (!dev->session)
-		return 0;
-	if (dev->state == MIG_PRE_COPY || dev->state == MIG_PRE_COPY_P2P)
-		return dev->ops->precopy_info(dev, &a, &b) ? 0 : a + b;
-	if (dev->state == MIG_STOP_COPY && dev->ops->data_size &&
-	    !dev->ops->data_size(dev, &a))
-		return a > gone ? a - gone : 0;
-	return 0;
-}
-
-void migdev_data_stat(struct migdev *dev, uint64_t *pending, struct timespec *at)
-{
 	pthread_mutex_lock(&dev->lock);
-	*pending = pending_bytes(dev);
-	*at = dev->stats.data_at;
+	at = dev->stats.data_at;
 	pthread_mutex_unlock(&dev->lock);
+	return at;
 }
 
 int migdev_attr_show(struct migdev *dev, const struct mig_attr *a,

@@ -112,18 +112,16 @@ static void set_times(struct stat *st, struct timespec at)
 }
 
 /*
- * `data` says how many bytes the device has still to give, where it can
- * tell, and when its stream last moved; a bitmap file its size and when
- * it was last read (a read clears what it reports).
+ * `data` is a stream: size 0, as procfs says of what it makes at read, and
+ * when the stream last moved.  A size would be trusted: coreutils' `wc -c
+ * < data` prints a regular file's size without reading it when lseek
+ * fails, and tar reads exactly that many bytes.  A bitmap file has its
+ * size, and when it was last read (a read clears what it reports).
  */
 static void fill_data(struct mount *m, struct stat *st)
 {
-	uint64_t pending;
-	struct timespec at;
-
-	migdev_data_stat(m->dev, &pending, &at);
-	st->st_size = (off_t)pending;
-	set_times(st, at);
+	st->st_size = 0;
+	set_times(st, migdev_data_at(m->dev));
 }
 
 /* h: the open file a getattr came with (lseek(SEEK_END)), or NULL. */
