@@ -212,9 +212,13 @@ int set_stop_sources(struct dev_set *s)
 	return set_each(s, "source stop", src_stop, false, true);
 }
 
+/* The end of a load that leaves its devices in stop. */
 int set_settle(struct dev_set *s)
 {
-	return set_each(s, "destination stop", dst_settle, true, true);
+	int err = set_each(s, "destination stop", dst_settle, true, true);
+
+	s->t_end = now_usec();
+	return err;
 }
 
 /* Every destination is in running_p2p (or stop): now any may run. */

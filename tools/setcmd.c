@@ -368,7 +368,7 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	set_pool_start(&s);
 	s.t_start = now_usec();
 	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
-	    (run ? set_run(&s) : (s.t_end = now_usec(), 0)))
+	    (run && set_run(&s)))
 		status = set_roll_back(&s, "load");
 	else
 		print_loaded(&s, &r, &h, file, run);

@@ -139,6 +139,24 @@ passed "a one-device stream through --input"
 is "a set of one" "${D[0]}" running "$(digest "$N")"
 echo running >"$N/state"
 
+# The stream fails: its reader goes away, or it is damaged.
+back 2
+"$MIGCTL" save --output - "${S[0]}" "${S[1]}" 2>"$T/err" | head -c 100 >/dev/null
+RC=${PIPESTATUS[0]}
+ERR=$(cat "$T/err")
+failed "save: the reader goes away" 1 "writing the stream: Broken pipe; 2 sources running again, 0 destinations reset"
+is "save: the reader goes away" "${S[0]}" running
+is "save: the reader goes away" "${S[1]}" running
+head -c -30 "$T/two.img" > "$T/cut.img"
+ctl load --run --input "$T/cut.img" "${D[0]}" "${D[1]}"
+failed "a truncated set" 1 "load: resuming phase: the stream: truncated stream: it ends at byte"
+case $ERR in
+*"0 sources running again, 2 destinations reset") ok ;;
+*) fail "a truncated set: '$ERR' does not say both destinations were reset" ;;
+esac
+is "a truncated set" "${D[0]}" running
+is "a truncated set" "${D[1]}" running
+
 # ---- refusals before anything changes ----
 back 2
 remember "${D[0]}" "${D[1]}"
