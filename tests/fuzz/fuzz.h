@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the libFuzzer harnesses.  The reference grammar here is
- * written from docs/ABI.md, independently of backend/parse.c, so that a
+ * written from docs/ABI.md, independently of common/parse.c, so that a
  * harness can compare the two answers instead of only watching for
  * crashes.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Numbers, sizes, booleans and errno names (backend/parse.c) against the
+ * Numbers, sizes, booleans and errno names (common/parse.c) against the
  * reference grammar of fuzz.h: the same verdict and the same value.
  */
 #include <errno.h>
