@@ -2,8 +2,10 @@
 /*
  * The device layer between vfio-migfsd and the devices behind it.
  *
- * A backend implements struct migdev_ops: the direct arcs of one device,
- * its data stream and its dirty log, like a kernel migration driver does.
+ * A backend implements struct migdev_ops: the direct arcs of one device
+ * and its data stream, and struct migdev_log_ops for a device that logs
+ * the pages it writes: two constant tables, as a kernel migration driver
+ * has mig_ops and log_ops, the second given only when the device can log.
  * Everything a backend must not be trusted with is done once, here, in
  * migdev.c: the combination arcs, the refusal of arcs the kernel gets
  * wrong, the truth after a failed arc, data sessions, the frozen dirty log,
@@ -70,8 +72,14 @@ struct migdev_ops {
 	ssize_t (*save_read)(struct migdev *dev, void *buf, size_t len);
 	ssize_t (*resume_write)(struct migdev *dev, const void *buf, size_t len);
 	int (*precopy_info)(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
+	/* The STOP_COPY estimate; -EOPNOTSUPP without one. */
 	int (*data_size)(struct migdev *dev, uint64_t *bytes);
 
+	/* Backend-specific attributes, NULL-name terminated, or NULL. */
+	const struct mig_attr *attrs;
+};
+
+struct migdev_log_ops {
 	/*
 	 * Device dirty page logging (MIG_F_DIRTY).  log_report sets the bit
 	 * of every page of [iova, iova + length) written since the last
@@ -97,9 +105,6 @@ struct migdev_ops {
 	void (*log_take)(struct migdev *dev, uint64_t **bitmaps);
 	/* Name of the dirty tracking mechanism, for `status`. */
 	const char *(*log_mechanism)(struct migdev *dev);
-
-	/* Backend-specific attributes, NULL-name terminated, or NULL. */
-	const struct mig_attr *attrs;
 };
 
 struct migdev_stats {
@@ -160,6 +165,7 @@ struct mig_event {
 
 struct migdev {
 	const struct migdev_ops *ops;
+	const struct migdev_log_ops *log_ops;	/* NULL: the device cannot log */
 	char *name;			/* the DEVICE argument */
 	unsigned int flags;		/* MIG_F_* */
 	pthread_mutex_t lock;
@@ -205,7 +211,8 @@ void migdev_close(struct migdev *dev);
 
 /* Used by backends' open functions. */
 int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
-		const char *spec, unsigned int flags);
+		const struct migdev_log_ops *log_ops, const char *spec,
+		unsigned int flags);
 
 enum mig_state migdev_state(struct migdev *dev);
 int migdev_set_state(struct migdev *dev, enum mig_state target);

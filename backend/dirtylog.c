@@ -202,14 +202,14 @@ int migdev_dirty_start(struct migdev *dev)
 	drop_frozen(log);
 	if (!log->nranges)
 		err = migdev_fail_unlocked(dev, -EINVAL, "no ranges to track");
-	else if ((err = dev->ops->log_start(dev, log->ranges, log->nranges,
+	else if ((err = dev->log_ops->log_start(dev, log->ranges, log->nranges,
 					     log->page_size)))
 		migdev_fail_unlocked(dev, err, "starting dirty tracking");
 	if (!err) {
 		set_tracking(log, true);
 		migdev_event_unlocked(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
 				      log->nranges, (unsigned long long)log->page_size,
-				      dev->ops->log_mechanism(dev));
+				      dev->log_ops->log_mechanism(dev));
 	}
 out:
 	pthread_mutex_unlock(&log->lock);
@@ -226,7 +226,7 @@ static int freeze_range(struct migdev *dev, unsigned int i)
 
 	if (!bits)
 		return -ENOMEM;
-	err = dev->ops->log_report(dev, r->start, r->length, bits);
+	err = dev->log_ops->log_report(dev, r->start, r->length, bits);
 	if (err) {
 		uint64_t pages = r->length / dev->log.page_size;
 
@@ -244,8 +244,8 @@ static int freeze_and_stop(struct migdev *dev)
 	struct dirtylog *log = &dev->log;
 	int err = 0, e;
 
-	if (dev->ops->log_take) {
-		dev->ops->log_take(dev, log->frozen);
+	if (dev->log_ops->log_take) {
+		dev->log_ops->log_take(dev, log->frozen);
 		return 0;
 	}
 	for (unsigned int i = 0; i < log->nranges; i++) {
@@ -253,7 +253,7 @@ static int freeze_and_stop(struct migdev *dev)
 		if (e)
 			err = migdev_fail_unlocked(dev, e, "final dirty report (all pages marked dirty)");
 	}
-	e = dev->ops->log_stop(dev);
+	e = dev->log_ops->log_stop(dev);
 	if (e)
 		err = migdev_fail_unlocked(dev, e, "stopping dirty tracking");
 	return err ? -EIO : 0;
@@ -303,7 +303,7 @@ static int read_live(struct migdev *dev, const struct mig_range *r,
 	if (count > pages - first)
 		count = pages - first;
 	memset(buf, 0, len);
-	return dev->ops->log_report(dev, r->start + first * ps, count * ps, buf);
+	return dev->log_ops->log_report(dev, r->start + first * ps, count * ps, buf);
 }
 
 ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,

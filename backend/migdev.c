@@ -14,32 +14,16 @@
 #include "backend.h"
 #include "parse.h"
 
-static const struct {
-	const char *prefix;
-	int (*open)(const char *spec, struct migdev **devp, char *err, size_t errlen);
-} backends[] = {
-	{ "sim:", sim_open },
-	{ "vfio:", vfio_open },
-	{ "fd:", vfio_fd_open },
-};
-
-int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (!strncmp(spec, backends[i].prefix, strlen(backends[i].prefix)))
-			return backends[i].open(spec, devp, err, errlen);
-	snprintf(err, errlen, "%s: unknown device type (expected vfio:DEV, fd:N or sim:NAME)", spec);
-	return -ENODEV;
-}
-
 int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
-		const char *spec, unsigned int flags)
+		const struct migdev_log_ops *log_ops, const char *spec,
+		unsigned int flags)
 {
 	memset(dev, 0, sizeof(*dev));
 	dev->name = strdup(spec);
 	if (!dev->name)
 		return -ENOMEM;
 	dev->ops = ops;
+	dev->log_ops = log_ops;
 	dev->flags = flags;
 	dev->state = MIG_RUNNING;
 	dev->log.page_size = 4096;
@@ -60,7 +44,7 @@ void migdev_close(struct migdev *dev)
 	 * type1 container logging since long ago.
 	 */
 	if (dev->log.tracking)
-		dev->ops->log_stop(dev);
+		dev->log_ops->log_stop(dev);
 	for (unsigned int i = 0; i < MIG_MAX_RANGES; i++)
 		free(dev->log.frozen[i]);
 	pthread_mutex_destroy(&dev->log.lock);
@@ -454,7 +438,7 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 	err = err ? err : show_last_transition(dev, sb);
 	err = err ? err : sb_printf(sb, "dirty_tracking: %s (%s)\nlast_error: %s\n",
 		migdev_dirty_tracking(dev) ? "on" : "off",
-		dev->ops->log_mechanism ? dev->ops->log_mechanism(dev) : "none",
+		dev->log_ops ? dev->log_ops->log_mechanism(dev) : "none",
 		dev->last_error[0] ? dev->last_error : "none");
 	if (!err && dev->last_error[0])
 		err = sb_printf(sb, "last_error_age: %llu s\n",

@@ -32,7 +32,6 @@ struct sim_fail {
 
 struct sim {
 	struct migdev dev;
-	struct migdev_ops ops;		/* without log ops unless `dirty` */
 	struct sim_image img;
 	enum mig_state state;
 	uint64_t seed;			/* from NAME: content and work */
@@ -566,12 +565,15 @@ static const struct migdev_ops sim_ops = {
 	.resume_write = sim_resume_write,
 	.precopy_info = sim_precopy_info,
 	.data_size = sim_data_size,
+	.attrs = sim_attrs,
+};
+
+static const struct migdev_log_ops sim_log_ops = {
 	.log_start = sim_log_start,
 	.log_stop = sim_log_stop,
 	.log_report = sim_log_report,
 	.log_take = sim_log_take,
 	.log_mechanism = sim_log_mechanism,
-	.attrs = sim_attrs,
 };
 
 int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
@@ -601,21 +603,15 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 	sim->guest_mem = o.guest_mem;
 	sim->load_us = o.load_us;
 	sim->fail.state = MIG_ERROR;
-	sim->ops = sim_ops;
-	if (!(o.flags & MIG_F_DIRTY)) {
-		sim->ops.log_start = NULL;
-		sim->ops.log_stop = NULL;
-		sim->ops.log_report = NULL;
-		sim->ops.log_take = NULL;
-		sim->ops.log_mechanism = NULL;
-	}
 	sim_power_on(sim);
 	sim->clock_ns = sim_now_ns();
 	r = sim_port_open(&sim->port, &sim->img, o.name, o.namelen,
 			  *o.peer ? o.peer : NULL, o.peer_rate ? o.peer_rate : 100,
 			  sim->seed);
 	if (!r) {
-		r = migdev_init(&sim->dev, &sim->ops, spec, o.flags);
+		r = migdev_init(&sim->dev, &sim_ops,
+				o.flags & MIG_F_DIRTY ? &sim_log_ops : NULL,
+				spec, o.flags);
 		if (r)
 			sim_port_close(&sim->port);
 	}

@@ -5,7 +5,8 @@
  *   vfio_open.c   finds and opens the device: its group and a type1
  *                 container, its cdev bound to an iommufd, or descriptors
  *                 handed over by the process that owns it;
- *   vfio_mig.c    the ioctl helpers, the state machine and the data stream;
+ *   vfio_feature.c VFIO_DEVICE_FEATURE, the ioctl the others speak through;
+ *   vfio_mig.c    the state machine's arcs and the data stream;
  *   vfio_dirty.c  dirty tracking: device DMA logging, the type1 container,
  *                 or an iommufd page table.
  */
@@ -30,7 +31,6 @@ enum vfio_dirty_kind {
 
 struct vfio_dev {
 	struct migdev dev;
-	struct migdev_ops ops;
 	int device_fd;
 	int group_fd;		/* -1 unless we opened the group */
 	int container_fd;	/* type1 container, or -1 */
@@ -39,6 +39,7 @@ struct vfio_dev {
 	int data_fd;		/* the data_fd of the open session, or -1 */
 	bool data_saving;	/* ... and its direction */
 	enum vfio_dirty_kind dirty;
+	bool data_size;		/* the driver has MIG_DATA_SIZE (not 6.1's) */
 	uint64_t iommu_pgsize;	/* the type1 bitmap granule */
 	uint64_t page_size;	/* the log's, from log_start */
 	/*
@@ -58,7 +59,7 @@ static inline struct vfio_dev *to_vfio(struct migdev *dev)
 	return (struct vfio_dev *)((char *)dev - offsetof(struct vfio_dev, dev));
 }
 
-/* vfio_mig.c */
+/* vfio_feature.c */
 #define VFIO_FEATURE_MAX	32	/* the largest payload we send */
 /* VFIO_DEVICE_FEATURE: flags | index, payload copied in and back out. */
 int vfio_feature(int device_fd, uint32_t flags, void *payload, size_t size);
@@ -66,8 +67,12 @@ int vfio_feature(int device_fd, uint32_t flags, void *payload, size_t size);
 bool vfio_feature_probe(int device_fd, uint32_t flags);
 /* The device's MIG_F_* flags, or -EOPNOTSUPP without VFIO migration. */
 int vfio_migration_flags(struct vfio_dev *v, unsigned int *flags);
-/* Fills v->ops for a device whose fds are set up. */
-void vfio_setup_ops(struct vfio_dev *v);
+
+/* vfio_mig.c */
+/* A device whose fds are set up joins the device layer. */
+int vfio_init_migdev(struct vfio_dev *v, const char *spec, unsigned int flags);
+int vfio_get_state(struct migdev *dev, enum mig_state *state);
+int vfio_reset(struct migdev *dev);
 /* Closes every fd of the device and frees it. */
 void vfio_free(struct vfio_dev *v);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The migration side of a VFIO device: VFIO_DEVICE_FEATURE helpers, one
- * SET per direct arc, and the session's data_fd.
+ * The migration side of a VFIO device: one SET per direct arc, and the
+ * session's data_fd.
  *
  * migdev.c walks the arcs and asks for the state after any failure; what is
  * left here is what only the kernel's answers can tell: which data_fd
@@ -14,47 +14,6 @@
 #include <unistd.h>
 
 #include "vfio.h"
-
-int vfio_feature(int device_fd, uint32_t flags, void *payload, size_t size)
-{
-	/* u64 words: the kernel reads the payload's u64 fields aligned. */
-	uint64_t buf[(sizeof(struct vfio_device_feature) + VFIO_FEATURE_MAX) / 8];
-	struct vfio_device_feature *f = (struct vfio_device_feature *)buf;
-
-	if (size > VFIO_FEATURE_MAX)
-		return -EINVAL;
-	f->argsz = (uint32_t)(sizeof(*f) + size);
-	f->flags = flags;
-	if (size)
-		memcpy(f->data, payload, size);
-	if (ioctl(device_fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	if (size)
-		memcpy(payload, f->data, size);
-	return 0;
-}
-
-bool vfio_feature_probe(int device_fd, uint32_t flags)
-{
-	return !vfio_feature(device_fd, VFIO_DEVICE_FEATURE_PROBE | flags, NULL, 0);
-}
-
-int vfio_migration_flags(struct vfio_dev *v, unsigned int *flags)
-{
-	struct vfio_device_feature_migration mig = { 0 };
-	int err = vfio_feature(v->device_fd, VFIO_DEVICE_FEATURE_GET |
-			       VFIO_DEVICE_FEATURE_MIGRATION, &mig, sizeof(mig));
-
-	/* ENOTTY: no migration driver; EINVAL: a core without the feature. */
-	if (err == -ENOTTY || err == -EINVAL)
-		return -EOPNOTSUPP;
-	if (err)
-		return err;
-	if (!(mig.flags & VFIO_MIGRATION_STOP_COPY))
-		return -EOPNOTSUPP;
-	*flags = (unsigned int)mig.flags & (MIG_F_STOP_COPY | MIG_F_P2P | MIG_F_PRE_COPY);
-	return 0;
-}
 
 static int mig_state_feature(struct vfio_dev *v, uint32_t dir,
 			     struct vfio_device_feature_mig_state *st)
@@ -80,7 +39,7 @@ static bool session_state(enum mig_state s, bool saving)
  * outside its session's states (after a failed SET, or a reset someone
  * else did) has ended that session, and its fd only says ENODEV now.
  */
-static int vfio_get_state(struct migdev *dev, enum mig_state *state)
+int vfio_get_state(struct migdev *dev, enum mig_state *state)
 {
 	struct vfio_dev *v = to_vfio(dev);
 	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
@@ -120,7 +79,7 @@ static int vfio_set_state(struct migdev *dev, enum mig_state next)
 	return 0;
 }
 
-static int vfio_reset(struct migdev *dev)
+int vfio_reset(struct migdev *dev)
 {
 	struct vfio_dev *v = to_vfio(dev);
 
@@ -193,9 +152,12 @@ static ssize_t vfio_resume_write(struct migdev *dev, const void *buf, size_t len
 static int vfio_data_size(struct migdev *dev, uint64_t *bytes)
 {
 	struct vfio_device_feature_mig_data_size size = { 0 };
-	int err = vfio_feature(to_vfio(dev)->device_fd, VFIO_DEVICE_FEATURE_GET |
-			       VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size, sizeof(size));
+	int err;
 
+	if (!to_vfio(dev)->data_size)
+		return -EOPNOTSUPP;
+	err = vfio_feature(to_vfio(dev)->device_fd, VFIO_DEVICE_FEATURE_GET |
+			   VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size, sizeof(size));
 	*bytes = size.stop_copy_length;
 	return err;
 }
@@ -244,23 +206,22 @@ static const struct migdev_ops vfio_ops = {
 	.resume_write = vfio_resume_write,
 	.precopy_info = vfio_precopy_info,
 	.data_size = vfio_data_size,
+	.attrs = vfio_attrs,
+};
+
+static const struct migdev_log_ops vfio_log_ops = {
 	.log_start = vfio_log_start,
 	.log_stop = vfio_log_stop,
 	.log_report = vfio_log_report,
 	.log_mechanism = vfio_log_mechanism,
-	.attrs = vfio_attrs,
 };
 
-void vfio_setup_ops(struct vfio_dev *v)
+int vfio_init_migdev(struct vfio_dev *v, const char *spec, unsigned int flags)
 {
-	v->ops = vfio_ops;
 	/* 6.1 and drivers without an estimate: `data_size` says EOPNOTSUPP. */
-	if (!vfio_feature_probe(v->device_fd, VFIO_DEVICE_FEATURE_GET |
-				VFIO_DEVICE_FEATURE_MIG_DATA_SIZE))
-		v->ops.data_size = NULL;
-	if (v->dirty == VFIO_DIRTY_NONE) {
-		v->ops.log_start = NULL;
-		v->ops.log_stop = NULL;
-		v->ops.log_report = NULL;
-	}
+	v->data_size = vfio_feature_probe(v->device_fd, VFIO_DEVICE_FEATURE_GET |
+					  VFIO_DEVICE_FEATURE_MIG_DATA_SIZE);
+	return migdev_init(&v->dev, &vfio_ops,
+			   v->dirty == VFIO_DIRTY_NONE ? NULL : &vfio_log_ops,
+			   spec, flags);
 }

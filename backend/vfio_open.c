@@ -436,14 +436,14 @@ static int start_running(struct vfio_dev *v, struct vfio_spec *s,
 			 enum mig_state *found)
 {
 	enum mig_state now;
-	int err = v->ops.get_state(&v->dev, found);
+	int err = vfio_get_state(&v->dev, found);
 
 	if (err)
 		return spec_fail(s, "reading its migration state: %s", strerror(-err));
 	if (*found == MIG_RUNNING)
 		return 0;
-	err = v->ops.reset(&v->dev);
-	err = err ? err : v->ops.get_state(&v->dev, &now);
+	err = vfio_reset(&v->dev);
+	err = err ? err : vfio_get_state(&v->dev, &now);
 	if (err || now != MIG_RUNNING)
 		return spec_fail(s, "the device is in %s and a reset does not bring it to running%s%s",
 				 mig_state_name(*found), err ? ": " : "",
@@ -467,10 +467,9 @@ static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
 				 vfio_dirty_name(s->dirty));
 	if (v->dirty != VFIO_DIRTY_NONE)
 		flags |= MIG_F_DIRTY;
-	vfio_setup_ops(v);
 	if (own && (err = start_running(v, s, &found)))
 		return err;
-	err = migdev_init(&v->dev, &v->ops, spec, flags);
+	err = vfio_init_migdev(v, spec, flags);
 	if (err)
 		return spec_fail(s, "%s", strerror(-err));
 	if (found != MIG_RUNNING)

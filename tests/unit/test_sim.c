@@ -493,7 +493,7 @@ static void log_all(struct migdev *dev, uint64_t guest)
 {
 	struct mig_range r = { 0, guest };
 
-	assert_int_equal(dev->ops->log_start(dev, &r, 1, PAGE), 0);
+	assert_int_equal(dev->log_ops->log_start(dev, &r, 1, PAGE), 0);
 }
 
 /* Pages the device wrote since the last report, over [0, guest). */
@@ -502,7 +502,7 @@ static unsigned int dirty_pages(struct migdev *dev, uint64_t guest)
 	uint64_t words = guest / PAGE / 64, *bits = calloc(words, 8);
 	unsigned int n = 0;
 
-	assert_int_equal(dev->ops->log_report(dev, 0, guest, bits), 0);
+	assert_int_equal(dev->log_ops->log_report(dev, 0, guest, bits), 0);
 	for (uint64_t i = 0; i < words; i++)
 		n += (unsigned int)__builtin_popcountll(bits[i]);
 	free(bits);
@@ -571,7 +571,7 @@ static void test_dma_attr(void **state)
 	(void)state;
 	log_all(dev, 16 << 20);
 	assert_int_equal(store(dev, "dma", "0x1000 8K\n"), 0);
-	assert_int_equal(dev->ops->log_report(dev, 0, 256 * PAGE, bits), 0);
+	assert_int_equal(dev->log_ops->log_report(dev, 0, 256 * PAGE, bits), 0);
 	assert_true(bits[0] == 0x6 && !bits[1] && !bits[2] && !bits[3]);
 	assert_int_equal(store(dev, "dma", "16M 4096"), -EFAULT);
 	assert_int_equal(store(dev, "dma", "0 16M"), 0);
@@ -678,7 +678,7 @@ static void report(struct migdev *dev, uint64_t iova, uint64_t pages,
 
 	memset(bits, 0, sizeof(bits));
 	bits[words] = 0x5a5a;	/* a guard past the bitmap */
-	assert_int_equal(dev->ops->log_report(dev, iova, pages * PAGE, bits), 0);
+	assert_int_equal(dev->log_ops->log_report(dev, iova, pages * PAGE, bits), 0);
 	for (unsigned int i = 0; i < words; i++)
 		if (bits[i] != expect[i])
 			fail_msg("report %#llx+%llu pages: word %u is %#llx, not %#llx",
@@ -705,10 +705,10 @@ static void test_log_report(void **state)
 	uint64_t none[3] = { 0 };
 
 	(void)state;
-	assert_string_equal(dev->ops->log_mechanism(dev), "device DMA logging");
-	assert_int_equal(dev->ops->log_report(dev, 0, PAGE, none), -EINVAL);
-	assert_int_equal(dev->ops->log_start(dev, r, 2, PAGE), 0);
-	assert_int_equal(dev->ops->log_start(dev, r, 2, PAGE), -EBUSY);
+	assert_string_equal(dev->log_ops->log_mechanism(dev), "device DMA logging");
+	assert_int_equal(dev->log_ops->log_report(dev, 0, PAGE, none), -EINVAL);
+	assert_int_equal(dev->log_ops->log_start(dev, r, 2, PAGE), 0);
+	assert_int_equal(dev->log_ops->log_start(dev, r, 2, PAGE), -EBUSY);
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
 		dma_page(dev, pages[i]);
 	dma_page(dev, 100);	/* untracked */
@@ -725,15 +725,15 @@ static void test_log_report(void **state)
 					  1ull << 1 }, 7);
 	report(dev, 0, 400, none, 3);
 	/* Unaligned spans are refused. */
-	assert_int_equal(dev->ops->log_report(dev, 1, PAGE, none), -EINVAL);
-	assert_int_equal(dev->ops->log_stop(dev), 0);
-	assert_int_equal(dev->ops->log_report(dev, 0, PAGE, none), -EINVAL);
+	assert_int_equal(dev->log_ops->log_report(dev, 1, PAGE, none), -EINVAL);
+	assert_int_equal(dev->log_ops->log_stop(dev), 0);
+	assert_int_equal(dev->log_ops->log_report(dev, 0, PAGE, none), -EINVAL);
 	/* Restartable, and a reset does not touch the log. */
-	assert_int_equal(dev->ops->log_start(dev, r, 2, PAGE), 0);
+	assert_int_equal(dev->log_ops->log_start(dev, r, 2, PAGE), 0);
 	dma_page(dev, 3);
 	assert_int_equal(migdev_reset(dev), 0);
 	report(dev, 0, 16, (uint64_t[]){ 1ull << 3 }, 1);
-	assert_int_equal(dev->ops->log_stop(dev), 0);
+	assert_int_equal(dev->log_ops->log_stop(dev), 0);
 	migdev_close(dev);
 }
 
@@ -774,9 +774,7 @@ static void test_options(void **state)
 	migdev_close(dev);
 	dev = open_dev("sim:a,features=p2p,size=3K,dirty_rate=5,guest_mem=8K");
 	assert_int_equal(dev->flags, MIG_F_STOP_COPY | MIG_F_P2P);
-	assert_null(dev->ops->log_start);
-	assert_null(dev->ops->log_report);
-	assert_null(dev->ops->log_mechanism);
+	assert_null(dev->log_ops);
 	assert_int_equal(migdev_data_size(dev, &size), 0);
 	assert_int_equal(size, HDR + REC + 3072 + END);
 	migdev_close(dev);

@@ -75,7 +75,7 @@ static void check_report(struct migdev *dev, struct model *m, uint64_t first,
 	uint64_t bits[SPAN_PAGES / 64 + 2] = { 0 }, words = (count + 63) / 64;
 
 	bits[words] = 0x5a5a;	/* a guard just past the bitmap */
-	assert_int_equal(dev->ops->log_report(dev, first * m->page_size,
+	assert_int_equal(dev->log_ops->log_report(dev, first * m->page_size,
 					      count * m->page_size, bits), 0);
 	for (uint64_t k = 0; k < count; k++) {
 		bool got = bits[k / 64] >> (k % 64) & 1;
@@ -104,7 +104,7 @@ static void run_model(uint64_t page_size, const struct mig_range *r,
 	struct model m = { .ranges = r, .nranges = n, .page_size = page_size };
 	uint64_t log_pages = SPAN_PAGES * SIM_PAGE_SIZE / page_size;
 
-	assert_int_equal(dev->ops->log_start(dev, r, n, page_size), 0);
+	assert_int_equal(dev->log_ops->log_start(dev, r, n, page_size), 0);
 	for (int step = 0; step < 3000; step++) {
 		uint64_t first, count;
 
@@ -121,7 +121,7 @@ static void run_model(uint64_t page_size, const struct mig_range *r,
 		}
 	}
 	check_report(dev, &m, 0, log_pages);
-	assert_int_equal(dev->ops->log_stop(dev), 0);
+	assert_int_equal(dev->log_ops->log_stop(dev), 0);
 	migdev_close(dev);
 }
 
