@@ -14,16 +14,16 @@ DPID=$!
 PIDS="$PIDS $DPID"
 wait_mounted "$A" "$DPID" /dev/null
 
-# Each transition is a line of about 80 bytes: 4000 of them are five
+# Each transition is a line of about 70 bytes: 3000 of them are three
 # times the 64 KiB a pipe holds.
 flip() {
 	local i
-	for ((i = 0; i < 2000; i++)); do
+	for ((i = 0; i < 1500; i++)); do
 		echo stop > "$1/state" && echo running > "$1/state" || return 1
 	done
 }
 export -f flip
-check "4000 transitions with the log's pipe full" timeout 120 bash -c 'flip "$1"' - "$A"
+check "3000 transitions with the log's pipe full" timeout 120 bash -c 'flip "$1"' - "$A"
 eq "the device answers" "$(timeout 10 cat "$A/state")" running
 eq "log has the last transition" "$(tail -n 1 "$A/log" | grep -c 'stop -> running')" 1
 
