@@ -10,6 +10,19 @@
  * migdev.c: the combination arcs, the refusal of arcs the kernel gets
  * wrong, the truth after a failed arc, data sessions, the frozen dirty log,
  * and the counters shown in `status`.  The daemon only calls migdev_*().
+ *
+ * Locks of the device layer, outermost first (fsd/vfio-migfsd.h places
+ * the daemon's own around them):
+ *   1. dev->log.lock   the dirty log: ranges, tracking, frozen bitmaps;
+ *                      the log ops run under it, never under dev->lock.
+ *   2. dev->lock       the device and everything in struct migdev that
+ *                      is not marked atomic or constant; the mig_ops run
+ *                      under it.
+ *   3. leaves, taken under dev->lock and taking nothing: the sim's
+ *      peer_lock (sim_peer.c), and whatever the daemon's notify() and
+ *      sink() take.
+ * A function named foo_locked() is called with dev->lock held; the plain
+ * foo() takes it.
  */
 #ifndef BACKEND_H
 #define BACKEND_H
@@ -21,6 +34,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "clock.h"
 #include "migstate.h"
 #include "strbuf.h"
 
@@ -34,17 +48,19 @@ struct mig_range {
 
 #define MIG_MAX_RANGES	256	/* what VFIO DMA logging accepts per START */
 
-/*
- * A text attribute, as in sysfs: show() renders the whole value, store()
- * takes the whole value of one write (NUL-terminated).  Both run with the
- * device locked and return 0 or -errno.
- */
 enum mig_poll {
 	MIG_POLL_NONE,		/* poll(2) says "ready", as for a regular file */
 	MIG_POLL_STATE,		/* ... says POLLPRI|POLLIN once the state changed */
 	MIG_POLL_EVENTS,	/* ... once anything in `status` or `log` changed */
 };
 
+/*
+ * A text attribute, as in sysfs: show() renders the whole value, store()
+ * takes the whole value of one write (NUL-terminated); both return 0 or
+ * -errno.  A backend's attributes (migdev_ops.attrs) are called through
+ * migdev_attr_show/store, with dev->lock held; the daemon's own (fsd's
+ * attrs.c) are called bare, and take what they need through migdev_*().
+ */
 struct mig_attr {
 	const char *name;
 	mode_t mode;
@@ -167,8 +183,8 @@ struct migdev {
 	const struct migdev_ops *ops;
 	const struct migdev_log_ops *log_ops;	/* NULL: the device cannot log */
 	char *name;			/* the DEVICE argument */
-	unsigned int flags;		/* MIG_F_* */
-	pthread_mutex_t lock;
+	unsigned int flags;		/* MIG_F_*; constant */
+	pthread_mutex_t lock;		/* guards what follows, but atomics */
 	enum mig_state state;		/* last state the device reported */
 	uint64_t session;		/* open data session id, 0 = none */
 	uint64_t sessions;		/* ids handed out */
@@ -294,22 +310,14 @@ void migdev_set_sink(struct migdev *dev,
  */
 void migdev_log_bounds(struct migdev *dev, uint64_t *first, uint64_t *end);
 size_t migdev_log_read(struct migdev *dev, uint64_t *pos, void *buf, size_t len);
-/* Adds a line to the history and moves `events`; called with the lock held. */
-void migdev_event(struct migdev *dev, const char *fmt, ...)
+/* Adds a line to the history and moves `events`. */
+void migdev_event_locked(struct migdev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The same with ev's fields for the sink (transitions, errors). */
-void migdev_event_with(struct migdev *dev, struct mig_event ev,
+void migdev_event_with_locked(struct migdev *dev, struct mig_event ev,
 		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Moves the change counters (state too if asked) and calls notify(). */
 void migdev_bump(struct migdev *dev, bool state);
-
-static inline uint64_t mig_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* history.c */
 void history_add(struct mig_history *h, const char *fmt, va_list ap);
@@ -326,13 +334,12 @@ uint64_t migdev_failures(struct migdev *dev);
 void migdev_refused(struct migdev *dev, uint64_t before, const char *file,
 		    const char *value, int err);
 
-/* Record the reason of a failure for `status`; returns err. */
+/* Record the reason of a failure for `status` and `log`; returns err. */
+int migdev_fail_locked(struct migdev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* migdev_fail() and migdev_event() for callers without dev->lock. */
-int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
+void migdev_event(struct migdev *dev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Backends. */

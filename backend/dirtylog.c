@@ -50,7 +50,7 @@ static int check_bound(struct migdev *dev, const struct mig_range *r,
 
 	if (need <= dev->log.bitmap_max)
 		return 0;
-	return migdev_fail_unlocked(dev, -ENOSPC,
+	return migdev_fail(dev, -ENOSPC,
 		"the dirty bitmaps would take %llu bytes, more than the %llu allowed",
 		(unsigned long long)need, (unsigned long long)dev->log.bitmap_max);
 }
@@ -127,7 +127,7 @@ int migdev_dirty_set_page_size(struct migdev *dev, uint64_t page_size)
 		 (page_size & (page_size - 1)))
 		err = -EINVAL;
 	else if (!ranges_aligned(log->ranges, log->nranges, page_size))
-		err = migdev_fail_unlocked(dev, -EINVAL, "ranges are not aligned to %llu",
+		err = migdev_fail(dev, -EINVAL, "ranges are not aligned to %llu",
 					   (unsigned long long)page_size);
 	else
 		err = check_bound(dev, log->ranges, log->nranges, page_size);
@@ -201,13 +201,13 @@ int migdev_dirty_start(struct migdev *dev)
 	/* Not the frozen log and a new one at once: the bound is for one. */
 	drop_frozen(log);
 	if (!log->nranges)
-		err = migdev_fail_unlocked(dev, -EINVAL, "no ranges to track");
+		err = migdev_fail(dev, -EINVAL, "no ranges to track");
 	else if ((err = dev->log_ops->log_start(dev, log->ranges, log->nranges,
 					     log->page_size)))
-		migdev_fail_unlocked(dev, err, "starting dirty tracking");
+		migdev_fail(dev, err, "starting dirty tracking");
 	if (!err) {
 		set_tracking(log, true);
-		migdev_event_unlocked(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
+		migdev_event(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
 				      log->nranges, (unsigned long long)log->page_size,
 				      dev->log_ops->log_mechanism(dev));
 	}
@@ -251,11 +251,11 @@ static int freeze_and_stop(struct migdev *dev)
 	for (unsigned int i = 0; i < log->nranges; i++) {
 		e = freeze_range(dev, i);
 		if (e)
-			err = migdev_fail_unlocked(dev, e, "final dirty report (all pages marked dirty)");
+			err = migdev_fail(dev, e, "final dirty report (all pages marked dirty)");
 	}
 	e = dev->log_ops->log_stop(dev);
 	if (e)
-		err = migdev_fail_unlocked(dev, e, "stopping dirty tracking");
+		err = migdev_fail(dev, e, "stopping dirty tracking");
 	return err ? -EIO : 0;
 }
 
@@ -268,7 +268,7 @@ int migdev_dirty_stop(struct migdev *dev)
 	if (log->tracking) {
 		err = freeze_and_stop(dev);
 		set_tracking(log, false);
-		migdev_event_unlocked(dev, "dirty tracking off");
+		migdev_event(dev, "dirty tracking off");
 	}
 	pthread_mutex_unlock(&log->lock);
 	return err;
@@ -333,7 +333,7 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 	if (!log->tracking)
 		read_frozen(log->frozen[i], off, buf, len);
 	else if ((err = read_live(dev, &range, off, buf, len)))
-		n = migdev_fail_unlocked(dev, err, "dirty report");
+		n = migdev_fail(dev, err, "dirty report");
 	if (n > 0)
 		clock_gettime(CLOCK_REALTIME, &log->read_at[i]);
 out:

@@ -61,7 +61,7 @@ static void vevent(struct migdev *dev, struct mig_event *ev,
 	migdev_bump(dev, false);
 }
 
-void migdev_event_with(struct migdev *dev, struct mig_event ev,
+void migdev_event_with_locked(struct migdev *dev, struct mig_event ev,
 		       const char *fmt, ...)
 {
 	va_list ap;
@@ -71,7 +71,7 @@ void migdev_event_with(struct migdev *dev, struct mig_event ev,
 	va_end(ap);
 }
 
-void migdev_event(struct migdev *dev, const char *fmt, ...)
+void migdev_event_locked(struct migdev *dev, const char *fmt, ...)
 {
 	struct mig_event ev = { .state = dev->state };
 	va_list ap;
@@ -81,7 +81,7 @@ void migdev_event(struct migdev *dev, const char *fmt, ...)
 	va_end(ap);
 }
 
-void migdev_event_unlocked(struct migdev *dev, const char *fmt, ...)
+void migdev_event(struct migdev *dev, const char *fmt, ...)
 {
 	struct mig_event ev;
 	va_list ap;
@@ -120,9 +120,9 @@ static int vfail(struct migdev *dev, int err, const char *fmt, va_list ap)
 	if (n >= 0 && (size_t)n < sizeof(dev->last_error))
 		snprintf(dev->last_error + n, sizeof(dev->last_error) - (size_t)n,
 			 ": %s (%s)", strerror(-err), name ? name : "?");
-	dev->last_error_usec = mig_now_usec();
+	dev->last_error_usec = now_usec();
 	__atomic_add_fetch(&dev->failures, 1, __ATOMIC_RELEASE);
-	migdev_event_with(dev, (struct mig_event){ .state = dev->state, .err = err },
+	migdev_event_with_locked(dev, (struct mig_event){ .state = dev->state, .err = err },
 		   "error: %s", dev->last_error);
 	return err;
 }
@@ -158,14 +158,14 @@ void migdev_refused(struct migdev *dev, uint64_t before, const char *file,
 	if (migdev_failures(dev) != before)
 		;	/* the store said why itself */
 	else if (dev->state == MIG_ERROR)
-		migdev_event(dev, "write to %s refused: '%s': %s (%s)", file, quoted,
+		migdev_event_locked(dev, "write to %s refused: '%s': %s (%s)", file, quoted,
 			     strerror(-err), name ? name : "?");
 	else
-		migdev_fail(dev, err, "write to %s refused: '%s'", file, quoted);
+		migdev_fail_locked(dev, err, "write to %s refused: '%s'", file, quoted);
 	pthread_mutex_unlock(&dev->lock);
 }
 
-int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
+int migdev_fail_locked(struct migdev *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -175,7 +175,7 @@ int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 	return err;
 }
 
-int migdev_fail_unlocked(struct migdev *dev, int err, const char *fmt, ...)
+int migdev_fail(struct migdev *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 

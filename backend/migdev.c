@@ -65,7 +65,7 @@ static void end_session(struct migdev *dev)
 
 	if (!dev->session)
 		return;
-	migdev_event(dev, "session %llu ended: %llu bytes %s",
+	migdev_event_locked(dev, "session %llu ended: %llu bytes %s",
 		     (unsigned long long)dev->session,
 		     (unsigned long long)(saving ? dev->stats.bytes_saved :
 					  dev->stats.bytes_resumed),
@@ -87,13 +87,13 @@ static void note_state(struct migdev *dev, enum mig_state s, bool ours)
 	if (!is || flip)
 		end_session(dev);
 	if (is && (!was || flip) && !ours)
-		migdev_event(dev, "no session: the device entered %s without us "
+		migdev_event_locked(dev, "no session: the device entered %s without us "
 			     "(its data stream is not ours); reset it, or leave %s, "
 			     "to begin one", mig_state_name(s), mig_state_name(s));
 	if (is && (!was || flip) && ours) {
 		dev->session = ++dev->sessions;
 		dev->stats.bytes_saved = dev->stats.bytes_resumed = 0;
-		migdev_event(dev, "session %llu began: %s",
+		migdev_event_locked(dev, "session %llu began: %s",
 			     (unsigned long long)dev->session,
 			     s == MIG_RESUMING ? "resuming" : "saving");
 	}
@@ -109,7 +109,7 @@ static enum mig_state refresh_state(struct migdev *dev)
 	if (dev->ops->get_state(dev, &s))
 		s = MIG_ERROR;
 	if (s != dev->state) {
-		migdev_event_with(dev, (struct mig_event){ .state = s, .transition = true,
+		migdev_event_with_locked(dev, (struct mig_event){ .state = s, .transition = true,
 						    .from = dev->state, .to = s },
 			   "the device is in %s (was %s)",
 			   mig_state_name(s), mig_state_name(dev->state));
@@ -135,15 +135,15 @@ static int check_target(struct migdev *dev, enum mig_state cur,
 	enum mig_state next;
 
 	if (target == MIG_ERROR || (unsigned int)target >= MIG_NR_STATES)
-		return migdev_fail(dev, -EINVAL, "%s cannot be requested",
+		return migdev_fail_locked(dev, -EINVAL, "%s cannot be requested",
 				   mig_state_name(target));
 	if (cur == MIG_ERROR)
 		return -EINVAL;	/* keep the cause in last_error */
 	if (!mig_state_supported(dev->flags, target))
-		return migdev_fail(dev, -EOPNOTSUPP, "device has no %s state",
+		return migdev_fail_locked(dev, -EOPNOTSUPP, "device has no %s state",
 				   mig_state_name(target));
 	if (mig_next_state(dev->flags, cur, target, &next))
-		return migdev_fail(dev, -EINVAL, "%s -> %s is not a valid arc",
+		return migdev_fail_locked(dev, -EINVAL, "%s -> %s is not a valid arc",
 				   mig_state_name(cur), mig_state_name(target));
 	return 0;
 }
@@ -156,7 +156,7 @@ static int walk_arcs(struct migdev *dev, enum mig_state target,
 
 	while (dev->state != target) {
 		if (mig_next_state(dev->flags, dev->state, target, &next))
-			return migdev_fail(dev, -EINVAL, "%s -> %s refused",
+			return migdev_fail_locked(dev, -EINVAL, "%s -> %s refused",
 					   mig_state_name(dev->state),
 					   mig_state_name(target));
 		err = dev->ops->set_state(dev, next);
@@ -164,7 +164,7 @@ static int walk_arcs(struct migdev *dev, enum mig_state target,
 			enum mig_state from = dev->state;
 
 			refresh_state(dev);
-			migdev_fail(dev, err, "%s -> %s failed, device is in %s",
+			migdev_fail_locked(dev, err, "%s -> %s failed, device is in %s",
 				    mig_state_name(from), mig_state_name(next),
 				    mig_state_name(dev->state));
 			return -EIO;
@@ -187,17 +187,17 @@ int migdev_set_state(struct migdev *dev, enum mig_state target)
 	err = check_target(dev, from, target);
 	if (err)
 		goto out;
-	t0 = mig_now_usec();
+	t0 = now_usec();
 	dev->stats.attempts++;
 	err = walk_arcs(dev, target, &steps);
 	dev->stats.last_from = from;
 	dev->stats.last_to = target;
 	dev->stats.last_steps = steps;
-	dev->stats.last_usec = mig_now_usec() - t0;
+	dev->stats.last_usec = now_usec() - t0;
 	dev->stats.last_result = err;
 	if (!err)
 		dev->stats.transitions++;
-	migdev_event_with(dev, (struct mig_event){ .state = dev->state, .transition = true,
+	migdev_event_with_locked(dev, (struct mig_event){ .state = dev->state, .transition = true,
 					    .from = from, .to = target, .err = err },
 		   "transition %s -> %s: %u arcs, %llu us, %s",
 		   mig_state_name(from), mig_state_name(target), steps,
@@ -215,14 +215,14 @@ int migdev_reset(struct migdev *dev)
 	pthread_mutex_lock(&dev->lock);
 	err = dev->ops->reset(dev);
 	if (err)
-		migdev_fail(dev, err, "reset failed");
+		migdev_fail_locked(dev, err, "reset failed");
 	/* A reset ends the session even if the state looks unchanged. */
 	end_session(dev);
 	if (refresh_state(dev) != MIG_RUNNING && !err)
-		err = migdev_fail(dev, -EIO, "reset left the device in %s",
+		err = migdev_fail_locked(dev, -EIO, "reset left the device in %s",
 				  mig_state_name(dev->state));
 	if (!err)
-		migdev_event(dev, "reset: the device is in running");
+		migdev_event_locked(dev, "reset: the device is in running");
 	pthread_mutex_unlock(&dev->lock);
 	return err ? -EIO : 0;
 }
@@ -283,12 +283,12 @@ static ssize_t stream_error(struct migdev *dev, ssize_t n, const char *what)
 	if (n == -ENODEV) {
 		refresh_state(dev);
 		if (dev->session)
-			migdev_event(dev, "session %llu is gone (the device says ENODEV)",
+			migdev_event_locked(dev, "session %llu is gone (the device says ENODEV)",
 				     (unsigned long long)dev->session);
 		end_session(dev);
 		return -ESTALE;
 	}
-	return migdev_fail(dev, (int)n, "%s", what);
+	return migdev_fail_locked(dev, (int)n, "%s", what);
 }
 
 /* The stream moved n bytes: count them, and say when (stat of `data`). */
@@ -442,7 +442,7 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 		dev->last_error[0] ? dev->last_error : "none");
 	if (!err && dev->last_error[0])
 		err = sb_printf(sb, "last_error_age: %llu s\n",
-				(unsigned long long)((mig_now_usec() - dev->last_error_usec) / 1000000));
+				(unsigned long long)((now_usec() - dev->last_error_usec) / 1000000));
 	pthread_mutex_unlock(&dev->lock);
 	return err;
 }

@@ -90,14 +90,6 @@ static void sim_power_on(struct sim *sim)
 	sim->state = MIG_RUNNING;
 }
 
-uint64_t sim_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* --- the running device --- */
 
 /* Only DMA writes are logged; the sim has no guest memory contents. */
@@ -169,7 +161,7 @@ uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate)
  */
 static void sim_catch_up(struct sim *sim)
 {
-	uint64_t now = sim_now_ns();
+	uint64_t now = now_ns();
 
 	if (!mig_state_running(sim->state))
 		sim->clock_ns = now;
@@ -413,7 +405,7 @@ static int sim_reset(struct migdev *dev)
 	/* Lost P2P writes held back for the session land before power-on. */
 	sim_port_catch_up(&sim->port, dev, NULL);
 	sim_power_on(sim);
-	sim->clock_ns = sim_now_ns();
+	sim->clock_ns = now_ns();
 	sim_port_state(&sim->port, sim->state, NULL);
 	return 0;
 }
@@ -604,7 +596,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 	sim->load_us = o.load_us;
 	sim->fail.state = MIG_ERROR;
 	sim_power_on(sim);
-	sim->clock_ns = sim_now_ns();
+	sim->clock_ns = now_ns();
 	r = sim_port_open(&sim->port, &sim->img, o.name, o.namelen,
 			  *o.peer ? o.peer : NULL, o.peer_rate ? o.peer_rate : 100,
 			  sim->seed);

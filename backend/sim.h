@@ -99,7 +99,6 @@ int sim_loader_finish(const struct sim_loader *l);
  * of img picked by rng (the first byte always changes) and returns it.
  */
 #define SIM_CATCHUP_MAX	4096u
-uint64_t sim_now_ns(void);
 uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate);
 uint64_t sim_scribble(struct sim_image *img, uint64_t *rng);
 

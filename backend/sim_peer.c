@@ -122,7 +122,7 @@ static void land(struct sim_link *l, struct sim_port *port,
 /* The writes of self's link and into self, up to now. */
 static void exchange(struct sim_port *self, struct sim_saver *saver)
 {
-	uint64_t now = sim_now_ns();
+	uint64_t now = now_ns();
 
 	if (self->link)
 		link_catch_up(self->link, self, now);
@@ -155,10 +155,10 @@ void sim_port_catch_up(struct sim_port *port, struct migdev *dev,
 	pthread_mutex_unlock(&peer_lock);
 	/* The log's sink runs the daemon's code: not under peer_lock. */
 	if (log && absent)
-		migdev_event(dev, "sim: peer %s is not open: P2P write lost (%" PRIu64
+		migdev_event_locked(dev, "sim: peer %s is not open: P2P write lost (%" PRIu64
 			     " lost so far)", l->name, lost);
 	else if (log)
-		migdev_event(dev, "sim: peer %s does not accept P2P writes: write lost (%"
+		migdev_event_locked(dev, "sim: peer %s does not accept P2P writes: write lost (%"
 			     PRIu64 " lost so far)", l->name, lost);
 }
 
@@ -211,7 +211,7 @@ int sim_port_open(struct sim_port *port, struct sim_image *img,
 		}
 		port->link->rate = rate;
 		port->link->issuing = true;
-		port->link->clock_ns = sim_now_ns();
+		port->link->clock_ns = now_ns();
 		port->link->rng = seed ^ 0x9e3779b97f4a7c15ull;
 	}
 	pthread_mutex_lock(&peer_lock);

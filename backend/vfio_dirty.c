@@ -91,7 +91,7 @@ static int device_log_start(struct vfio_dev *v, const struct mig_range *r,
 
 	if (err || !(err = device_verify(v, r)))
 		return err;
-	migdev_event_unlocked(&v->dev, "device DMA logging cannot report "
+	migdev_event(&v->dev, "device DMA logging cannot report "
 			      "(DMA_LOGGING_REPORT: %s): try dirty=type1 or dirty=iommufd",
 			      strerror(-err));
 	return err;

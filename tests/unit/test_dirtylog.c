@@ -209,14 +209,6 @@ struct reader {
 	bool done;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 static void *read_whole(void *arg)
 {
 	struct reader *rd = arg;
