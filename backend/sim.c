@@ -23,8 +23,6 @@
 #include "parse.h"
 #include "sim.h"
 
-#define NSEC_PER_SEC	1000000000ull
-
 struct sim_fail {
 	enum mig_state state;		/* MIG_ERROR: nothing armed */
 	int err;
@@ -52,15 +50,6 @@ static struct sim *to_sim(struct migdev *dev)
 	return (struct sim *)((char *)dev - offsetof(struct sim, dev));
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint64_t name_seed(const char *name, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
@@ -77,12 +66,12 @@ static void sim_power_on(struct sim *sim)
 	unsigned char *mem = sim->img.mem;
 
 	for (i = 0; i < words; i++) {
-		uint64_t v = splitmix64(&st);
+		uint64_t v = sim_rand(&st);
 
 		memcpy(mem + 8 * i, &v, 8);
 	}
 	if (sim->img.size % 8) {
-		uint64_t v = splitmix64(&st);
+		uint64_t v = sim_rand(&st);
 
 		memcpy(mem + 8 * i, &v, sim->img.size % 8);
 	}
@@ -99,19 +88,6 @@ static void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
 		dmalog_mark(sim->dmalog, iova, len);
 }
 
-uint64_t sim_scribble(struct sim_image *img, uint64_t *rng)
-{
-	uint64_t r = splitmix64(rng), x = splitmix64(rng) | 1;
-	uint64_t blk = r % img->nblocks;
-	uint32_t blen = sim_block_len(img, blk);
-	uint32_t off = (uint32_t)((r >> 32) % blen);
-	unsigned char *p = img->mem + blk * SIM_BLOCK_SIZE + off;
-
-	for (uint32_t i = 0; i < 8 && off + i < blen; i++)
-		p[i] ^= (unsigned char)(x >> (8 * i));
-	return blk;
-}
-
 /*
  * One unit of device work: change a few bytes of one block, and in DMA
  * states write one page of guest memory.
@@ -123,7 +99,7 @@ static void work_item(struct sim *sim)
 	if (sim->saver)
 		sim_saver_touch(sim->saver, blk);
 	if (mig_state_dma(sim->state)) {
-		uint64_t page = splitmix64(&sim->rng) % (sim->guest_mem / SIM_PAGE_SIZE);
+		uint64_t page = sim_rand(&sim->rng) % (sim->guest_mem / SIM_PAGE_SIZE);
 
 		sim_dma(sim, page * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
 	}
@@ -135,24 +111,6 @@ static void do_work(struct sim *sim, uint64_t items)
 		return;
 	while (items--)
 		work_item(sim);
-}
-
-uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate)
-{
-	unsigned __int128 items;
-
-	if (!rate) {
-		*clock_ns = now;
-		return 0;
-	}
-	items = (unsigned __int128)(now - *clock_ns) * rate / NSEC_PER_SEC;
-	if (items > SIM_CATCHUP_MAX) {
-		*clock_ns = now;
-		return SIM_CATCHUP_MAX;
-	}
-	/* Keep the fraction of an item that is not due yet. */
-	*clock_ns += (uint64_t)(items * NSEC_PER_SEC / rate);
-	return (uint64_t)items;
 }
 
 /*

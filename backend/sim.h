@@ -5,7 +5,8 @@
  * sim.c is the device (arcs, work, attributes); sim_opts.c is its
  * argument; sim_dirty.c is its DMA log; sim_stream.c is its migration data
  * stream, which only sees the device's internal state as a struct
- * sim_image; sim_peer.c is its P2P DMA into other sims of the process.
+ * sim_image; sim_peer.c is its P2P DMA into other sims of the process;
+ * sim_work.c is what running does to the state, for sim.c and sim_peer.c.
  * The format is in docs/sim-device.md.
  */
 #ifndef SIM_H
@@ -92,13 +93,24 @@ ssize_t sim_loader_write(struct sim_loader *l, const void *buf, size_t len);
 int sim_loader_finish(const struct sim_loader *l);
 
 /*
- * Shared by the device's work and its P2P writes (sim.c).  sim_due()
+ * Shared by the device's work and its P2P writes (sim_work.c).  sim_rand()
+ * steps a splitmix64 generator: a sim's content and work follow from its
+ * NAME's seed.  sim_due()
  * returns the items due at rate per second from *clock_ns to now (at most
  * SIM_CATCHUP_MAX; an idle hour costs nothing) and advances *clock_ns by
  * the time they took.  sim_scribble() changes up to 8 bytes of one block
  * of img picked by rng (the first byte always changes) and returns it.
  */
 #define SIM_CATCHUP_MAX	4096u
+/* Inline: the power-on fill calls it for every 8 bytes of the state. */
+static inline uint64_t sim_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate);
 uint64_t sim_scribble(struct sim_image *img, uint64_t *rng);
 
