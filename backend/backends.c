@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "util.h"
 
 static const struct {
 	const char *prefix;
@@ -21,7 +22,7 @@ static const struct {
 
 int migdev_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
 		if (!strncmp(spec, backends[i].prefix, strlen(backends[i].prefix)))
 			return backends[i].open(spec, devp, err, errlen);
 	snprintf(err, errlen, "%s: unknown device type (expected vfio:DEV, fd:N or sim:NAME)", spec);

@@ -14,6 +14,7 @@
 
 #include "migstate.h"
 #include "parse.h"
+#include "util.h"
 
 #define S(x) MIG_##x
 
@@ -160,7 +161,7 @@ static const struct { const char *name; unsigned int bit; } v1_bits[] = {
 
 static int v1_bit(const char *tok, size_t len, unsigned int *bit)
 {
-	for (size_t i = 0; i < sizeof(v1_bits) / sizeof(v1_bits[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(v1_bits); i++) {
 		if (strlen(v1_bits[i].name) == len &&
 		    !strncasecmp(tok, v1_bits[i].name, len)) {
 			*bit = v1_bits[i].bit;
@@ -222,7 +223,7 @@ size_t mig_features_format(unsigned int flags, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
 		if (!(flags & f[i].bit))
 			continue;
 		int w = snprintf(buf + n, len - n, "%s%s", n ? " " : "", f[i].name);

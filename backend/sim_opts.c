@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "parse.h"
 #include "sim.h"
+#include "util.h"
 
 #define opt_error(o, ...) spec_error((o)->err, (o)->errlen, (o)->who, __VA_ARGS__)
 
@@ -92,10 +93,10 @@ static int opt_features(void *ctx, const char *v)
 	for (;;) {
 		size_t len = strcspn(v, "+"), i;
 
-		for (i = 0; i < sizeof(feat) / sizeof(feat[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(feat); i++)
 			if (strlen(feat[i].name) == len && !strncmp(v, feat[i].name, len))
 				break;
-		if (i == sizeof(feat) / sizeof(feat[0]))
+		if (i == ARRAY_SIZE(feat))
 			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
 		o->flags |= feat[i].flag;
 		if (!v[len])
@@ -124,7 +125,7 @@ int sim_parse_spec(const char *spec, struct sim_opts *o)
 	if (!o->name[o->namelen])
 		return 0;
 	r = parse_spec_opts(o->name + o->namelen + 1, sim_spec_opts,
-			    sizeof(sim_spec_opts) / sizeof(sim_spec_opts[0]),
+			    ARRAY_SIZE(sim_spec_opts),
 			    o, o->who, o->err, o->errlen);
 	if (!r && o->peer_rate && !*o->peer)
 		r = opt_error(o, "peer_rate needs a peer");

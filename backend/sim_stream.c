@@ -14,6 +14,7 @@
 
 #include "crc32c.h"
 #include "sim.h"
+#include "util.h"
 
 #define SIM_MAGIC	0x4d495356u	/* "VSIM" */
 #define SIM_VERSION	2u
@@ -24,35 +25,6 @@
 #define REC_HDR_LEN	20	/* tag, length, index, crc */
 #define END_LEN		24	/* tag, records, digest, crc */
 #define REC_MAX		(REC_HDR_LEN + SIM_BLOCK_SIZE)
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* Loads of little-endian fields. */
-static uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? v : __builtin_bswap32(v);
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? v : __builtin_bswap64(v);
-}
 
 static bool test_bit(const uint64_t *map, uint64_t i)
 {
@@ -113,7 +85,7 @@ static unsigned char *crcs_new(uint64_t nblocks)
 
 static void crcs_set(unsigned char *crcs, uint64_t idx, uint32_t crc)
 {
-	put32(crcs + 4 * idx, crc);
+	put_le32(crcs + 4 * idx, crc);
 }
 
 static uint64_t crcs_digest(const unsigned char *crcs, uint64_t nblocks)
@@ -127,7 +99,7 @@ static uint32_t block_crc(uint64_t idx, const unsigned char *payload,
 {
 	unsigned char le[8];
 
-	put64(le, idx);
+	put_le64(le, idx);
 	return crc32c(crc32c(0, le, sizeof(le)), payload, len);
 }
 
@@ -186,12 +158,12 @@ void sim_saver_touch(struct sim_saver *s, uint64_t block)
 
 static void stage_header(struct sim_saver *s, unsigned char *p)
 {
-	put32(p, SIM_MAGIC);
-	put32(p + 4, SIM_VERSION);
-	put64(p + 8, s->img->size);
-	put32(p + 16, SIM_BLOCK_SIZE);
-	put64(p + 20, s->img->nblocks);
-	put32(p + 28, crc32c(0, p, 28));
+	put_le32(p, SIM_MAGIC);
+	put_le32(p + 4, SIM_VERSION);
+	put_le64(p + 8, s->img->size);
+	put_le32(p + 16, SIM_BLOCK_SIZE);
+	put_le64(p + 20, s->img->nblocks);
+	put_le32(p + 28, crc32c(0, p, 28));
 	s->len = HDR_LEN;
 	s->kind = REC_INITIAL;
 	s->header_sent = true;
@@ -206,10 +178,10 @@ static void stage_block(struct sim_saver *s, unsigned char *p, uint64_t idx,
 
 	memcpy(payload, s->img->mem + idx * SIM_BLOCK_SIZE, len);
 	crc = block_crc(idx, payload, len);
-	put32(p, TAG_BLOCK);
-	put32(p + 4, len);
-	put64(p + 8, idx);
-	put32(p + 16, crc);
+	put_le32(p, TAG_BLOCK);
+	put_le32(p + 4, len);
+	put_le64(p + 8, idx);
+	put_le32(p + 16, crc);
 	crcs_set(s->crcs, idx, crc);
 	s->len = REC_HDR_LEN + len;
 	s->kind = kind;
@@ -218,10 +190,10 @@ static void stage_block(struct sim_saver *s, unsigned char *p, uint64_t idx,
 
 static void stage_end(struct sim_saver *s, unsigned char *p)
 {
-	put32(p, TAG_END);
-	put64(p + 4, s->records);
-	put64(p + 12, crcs_digest(s->crcs, s->img->nblocks));
-	put32(p + 20, crc32c(0, p, 20));
+	put_le32(p, TAG_END);
+	put_le64(p + 4, s->records);
+	put_le64(p + 12, crcs_digest(s->crcs, s->img->nblocks));
+	put_le32(p + 20, crc32c(0, p, 20));
 	s->len = END_LEN;
 	s->kind = REC_END;
 	s->end_sent = true;
@@ -353,9 +325,9 @@ static void next_record(struct sim_loader *l)
 
 static int load_header(struct sim_loader *l, const unsigned char *p)
 {
-	if (get32(p + 28) != crc32c(0, p, 28) || get32(p) != SIM_MAGIC ||
-	    get32(p + 4) != SIM_VERSION || get64(p + 8) != l->img->size ||
-	    get32(p + 16) != SIM_BLOCK_SIZE || get64(p + 20) != l->img->nblocks)
+	if (get_le32(p + 28) != crc32c(0, p, 28) || get_le32(p) != SIM_MAGIC ||
+	    get_le32(p + 4) != SIM_VERSION || get_le64(p + 8) != l->img->size ||
+	    get_le32(p + 16) != SIM_BLOCK_SIZE || get_le64(p + 20) != l->img->nblocks)
 		return -EINVAL;
 	next_record(l);
 	return 0;
@@ -363,7 +335,7 @@ static int load_header(struct sim_loader *l, const unsigned char *p)
 
 static int load_tag(struct sim_loader *l, const unsigned char *p)
 {
-	switch (get32(p)) {
+	switch (get_le32(p)) {
 	case TAG_BLOCK:
 		l->phase = L_BLOCK_HDR;
 		l->need = REC_HDR_LEN;
@@ -379,19 +351,19 @@ static int load_tag(struct sim_loader *l, const unsigned char *p)
 
 static int load_block_hdr(struct sim_loader *l, const unsigned char *p)
 {
-	uint64_t idx = get64(p + 8);
+	uint64_t idx = get_le64(p + 8);
 
-	if (idx >= l->img->nblocks || get32(p + 4) != sim_block_len(l->img, idx))
+	if (idx >= l->img->nblocks || get_le32(p + 4) != sim_block_len(l->img, idx))
 		return -EINVAL;
 	l->phase = L_BLOCK;
-	l->need = REC_HDR_LEN + get32(p + 4);
+	l->need = REC_HDR_LEN + get_le32(p + 4);
 	return 0;
 }
 
 static int load_block(struct sim_loader *l, const unsigned char *p)
 {
-	uint64_t idx = get64(p + 8);
-	uint32_t len = get32(p + 4), crc = get32(p + 16);
+	uint64_t idx = get_le64(p + 8);
+	uint32_t len = get_le32(p + 4), crc = get_le32(p + 16);
 	const unsigned char *payload = p + REC_HDR_LEN;
 
 	if (crc != block_crc(idx, payload, len))
@@ -409,9 +381,9 @@ static int load_block(struct sim_loader *l, const unsigned char *p)
 
 static int load_end(struct sim_loader *l, const unsigned char *p)
 {
-	if (get32(p + 20) != crc32c(0, p, 20) || get64(p + 4) != l->records)
+	if (get_le32(p + 20) != crc32c(0, p, 20) || get_le64(p + 4) != l->records)
 		return -EINVAL;
-	l->digest = get64(p + 12);
+	l->digest = get_le64(p + 12);
 	l->phase = L_DONE;
 	return 0;
 }
@@ -445,9 +417,9 @@ static size_t whole_block(const struct sim_loader *l, const unsigned char *p,
 			  size_t len)
 {
 	if (l->phase != L_TAG || l->have || len < REC_HDR_LEN ||
-	    get32(p) != TAG_BLOCK || get32(p + 4) > len - REC_HDR_LEN)
+	    get_le32(p) != TAG_BLOCK || get_le32(p + 4) > len - REC_HDR_LEN)
 		return 0;
-	return REC_HDR_LEN + get32(p + 4);
+	return REC_HDR_LEN + get_le32(p + 4);
 }
 
 /*

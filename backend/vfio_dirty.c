@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "vfio.h"
+#include "util.h"
 
 struct dirty_ops {
 	const char *name;	/* for `status` */
@@ -373,7 +374,7 @@ int vfio_dirty_parse(const char *name, enum vfio_dirty_kind *kind)
 		*kind = name[0] == 'a' ? VFIO_DIRTY_AUTO : VFIO_DIRTY_NONE;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(preference) / sizeof(preference[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(preference); i++) {
 		if (!strcmp(name, mechanisms[preference[i]].option)) {
 			*kind = preference[i];
 			return 0;
@@ -399,7 +400,7 @@ int vfio_dirty_select(struct vfio_dev *v, enum vfio_dirty_kind want)
 		v->dirty = want;
 	}
 	for (size_t i = 0; want == VFIO_DIRTY_AUTO &&
-	     i < sizeof(preference) / sizeof(preference[0]); i++) {
+	     i < ARRAY_SIZE(preference); i++) {
 		enum vfio_dirty_kind k = preference[i];
 
 		if (!mechanisms[k].available(v))

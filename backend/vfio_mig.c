@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vfio.h"
+#include "util.h"
 
 static int mig_state_feature(struct vfio_dev *v, uint32_t dir,
 			     struct vfio_device_feature_mig_state *st)
@@ -185,7 +186,7 @@ void vfio_free(struct vfio_dev *v)
 
 	vfio_dirty_free(v);
 	/* The device first: the group and container outlive its users. */
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(v);

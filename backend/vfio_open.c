@@ -23,6 +23,7 @@
 #include "parse.h"
 #include "pci_addr.h"
 #include "vfio.h"
+#include "util.h"
 
 struct vfio_spec {
 	char who[160];		/* "vfio:DEV" or "fd:N", for messages */
@@ -501,11 +502,11 @@ struct vfio_way {
 };
 
 static const struct vfio_way by_sysfs = {
-	"vfio:", vfio_opts, sizeof(vfio_opts) / sizeof(vfio_opts[0]), open_sysfs,
+	"vfio:", vfio_opts, ARRAY_SIZE(vfio_opts), open_sysfs,
 };
 
 static const struct vfio_way by_fd = {
-	"fd:", fd_opts, sizeof(fd_opts) / sizeof(fd_opts[0]), adopt_fds,
+	"fd:", fd_opts, ARRAY_SIZE(fd_opts), adopt_fds,
 };
 
 static int open_way(const struct vfio_way *way, const char *spec,

@@ -10,6 +10,7 @@
 
 #include "parse.h"
 #include "vfio-migfsd.h"
+#include "util.h"
 
 #define ATTR(n, m, sh, st, p) \
 	{ .name = #n, .mode = m, .show = sh, .store = st, .poll = p }
@@ -49,7 +50,7 @@ static int states_show(struct migdev *dev, struct strbuf *sb)
 	const char *sep = "";
 	int err = 0;
 
-	for (size_t i = 0; i < sizeof(state_order) / sizeof(state_order[0]) && !err; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(state_order) && !err; i++) {
 		enum mig_state s = state_order[i];
 
 		if (!mig_state_supported(dev->flags, s))

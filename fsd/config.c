@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "vfio-migfsd.h"
+#include "util.h"
 
 #define MAX_WORDS	4
 
@@ -76,7 +77,7 @@ static void statement(char **words, unsigned int n, struct options *o,
 		add_mount(words, n, ma);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
 		if (strcmp(words[0], keywords[i].name))
 			continue;
 		if (n != (keywords[i].takes_arg ? 2u : 1u))
