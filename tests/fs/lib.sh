@@ -48,7 +48,19 @@ eq() {
 	if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi
 }
 
+# Whether this is the test's own shell ($$).  bash 5.2 runs the EXIT trap
+# also in a forked child that a signal reaches before it execs (`cmd &
+# kill $!`, a daemon stopped at start-up): such a child must leave $T and
+# the mounts alone.  Its $BASHPID may still be the parent's then (bash
+# sets it after the fork): the kernel says which process this is.
+main_shell() {
+	local pid
+	read -r pid _ < /proc/self/stat
+	[ "$pid" = $$ ]
+}
+
 cleanup() {
+	main_shell || return 0
 	if [ "$FAILED" != 0 ] && [ -s "$T/daemon.log" ]; then
 		echo "--- daemon log:" >&2
 		cat "$T/daemon.log" >&2
