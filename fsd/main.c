@@ -53,7 +53,7 @@ static void usage(FILE *f)
 "  -t, --threads N    worker threads serving all mounts (default %d)\n"
 "  --container-fd FD  the type1 container of every fd: device\n"
 "  --iommufd-fd FD    the iommufd of every fd: device\n"
-"  --config FILE      options and mounts from FILE (/etc/vfio-migfs/*.conf)\n"
+"  --config FILE      options and mounts from FILE (" SYSCONFDIR "/vfio-migfs/*.conf)\n"
 "  --dirty-bitmap-max SIZE\n"
 "                     the dirty bitmaps one device may hold (default 256M:\n"
 "                     8 TiB of IOVA space at 4 KiB pages)\n"

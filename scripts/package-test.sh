@@ -64,6 +64,9 @@ words=$(bash -c '. /usr/share/bash-completion/bash_completion
 	COMP_POINT=${#COMP_LINE}; $(complete -p vfio-migctl | sed "s/.*-F \([^ ]*\).*/\1/")
 	echo "${COMPREPLY[*]}"' 2>&1)
 [ "$words" = status ] || fail "bash completion of 'vfio-migctl st' gave '$words'"
+mapfile -t installed < <(dpkg -L vfio-migfs)
+"$src/tests/docs/t-install.sh" / "${installed[@]}" ||
+	fail "the installed pages name files the package does not install"
 grep -q '^/etc/vfio-migfs/example.conf$' /var/lib/dpkg/info/vfio-migfs.conffiles ||
 	fail "example.conf is not a conffile"
 if command -v systemd-analyze >/dev/null; then
