@@ -9,7 +9,7 @@ if [ "${1:-}" = --installed ]; then
 	[ -x $MIGFSD ] && [ -x $MIGCTL ] ||
 		{ echo "demo: $MIGFSD and $MIGCTL are not installed" >&2; exit 1; }
 else
-	scripts/deps.sh
+	scripts/deps.sh --demo
 	scripts/build.sh build-demo -Dtests=false
 	MIGFSD=$PWD/build-demo/fsd/vfio-migfsd
 	MIGCTL=$PWD/build-demo/tools/vfio-migctl

@@ -64,6 +64,9 @@ words=$(bash -c '. /usr/share/bash-completion/bash_completion
 	COMP_POINT=${#COMP_LINE}; $(complete -p vfio-migctl | sed "s/.*-F \([^ ]*\).*/\1/")
 	echo "${COMPREPLY[*]}"' 2>&1)
 [ "$words" = status ] || fail "bash completion of 'vfio-migctl st' gave '$words'"
+mapfile -t installed < <(dpkg -L vfio-migfs)
+"$src/tests/docs/t-install.sh" / "${installed[@]}" ||
+	fail "the installed pages name files the package does not install"
 grep -q '^/etc/vfio-migfs/example.conf$' /var/lib/dpkg/info/vfio-migfs.conffiles ||
 	fail "example.conf is not a conffile"
 if command -v systemd-analyze >/dev/null; then
@@ -73,6 +76,11 @@ if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$work/units/vfio-migfsd@example.service" ||
 		fail "systemd-analyze verify reports problems in vfio-migfsd@.service"
 	echo "systemd-analyze verify: clean"
+	# No more exposed than vfio-migfsd(8) says (2.9).
+	systemd-analyze security --offline=true --threshold=29 \
+		"$work/units/vfio-migfsd@example.service" >"$work/security.log" 2>&1 ||
+		{ cat "$work/security.log" >&2; fail "systemd-analyze security: exposure above 2.9"; }
+	tail -1 "$work/security.log"
 fi
 "$src/scripts/demo.sh" --installed >"$work/demo.log" 2>&1 ||
 	{ cat "$work/demo.log" >&2; fail "the demo failed on the installed programs"; }

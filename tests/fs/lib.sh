@@ -48,7 +48,19 @@ eq() {
 	if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi
 }
 
+# Whether this is the test's own shell ($$).  bash 5.2 runs the EXIT trap
+# also in a forked child that a signal reaches before it execs (`cmd &
+# kill $!`, a daemon stopped at start-up): such a child must leave $T and
+# the mounts alone.  Its $BASHPID may still be the parent's then (bash
+# sets it after the fork): the kernel says which process this is.
+main_shell() {
+	local pid
+	read -r pid _ < /proc/self/stat
+	[ "$pid" = $$ ]
+}
+
 cleanup() {
+	main_shell || return 0
 	if [ "$FAILED" != 0 ] && [ -s "$T/daemon.log" ]; then
 		echo "--- daemon log:" >&2
 		cat "$T/daemon.log" >&2
@@ -64,6 +76,40 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+
+# as_nobody PROGRAM [ARGS...]: PROGRAM as user nobody, also from a checkout
+# in a private directory (mktemp -d, /root), which that user cannot enter:
+# a PROGRAM it cannot reach runs from a copy in $T, and ThreadSanitizer's
+# suppressions and reports (TSAN_OPTIONS, as scripts/test.sh sets them)
+# move to $T/nobody, whose reports are shown on stderr.  Killed after
+# 120 s (status 124).
+as_nobody() {
+	local prog o opts=() rc=0
+	prog=$(command -v "$1") || { echo "as_nobody: no program $1" >&2; return 127; }
+	shift
+	install -d -m 755 "$T/nobody"
+	install -d -m 700 -o nobody -g nogroup "$T/nobody/tsan"
+	if ! setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$prog"; then
+		install -m 755 "$prog" "$T/nobody/"
+		prog=$T/nobody/${prog##*/}
+	fi
+	IFS=' :' read -ra opts <<< "${TSAN_OPTIONS-}"
+	for o in "${!opts[@]}"; do
+		case ${opts[o]} in
+		suppressions=*)
+			install -m 644 "${opts[o]#*=}" "$T/nobody/tsan.supp"
+			opts[o]=suppressions=$T/nobody/tsan.supp ;;
+		log_path=*) opts[o]=log_path=$T/nobody/tsan/report ;;
+		esac
+	done
+	TSAN_OPTIONS=${opts[*]} timeout -k 5 120 \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$prog" "$@" || rc=$?
+	if [ -n "$(ls "$T/nobody/tsan")" ]; then
+		cat "$T/nobody/tsan"/* >&2
+		rm -f "$T/nobody/tsan"/*
+	fi
+	return $rc
+}
 
 # daemon_cmd: the daemon, wrapped in valgrind when asked.
 daemon_cmd() {

@@ -7,11 +7,12 @@
 
 A=$(mnt a)
 B=$(mnt b)
-# hammer_ok WHAT ARGS...: the hammer must exit 0 within 120 s.
+# hammer_ok WHAT [as_nobody] ARGS...: the hammer must exit 0 within 120 s.
 hammer_ok() {
 	local what=$1 rc=0
 	shift
-	timeout 120 "$@" >"$T/hammer.out" 2>"$T/hammer.err" || rc=$?
+	if [ "$1" = as_nobody ]; then "$@"; else timeout 120 "$@"; fi \
+		>"$T/hammer.out" 2>"$T/hammer.err" || rc=$?
 	eq "$what" "$rc $(head -c 300 "$T/hammer.err")" "0 "
 }
 
@@ -23,9 +24,18 @@ while [ "$(wc -l < "$A/log")" -lt 4096 ]; do
 done
 
 # Defect of issue 10: 8 threads reading one open `log` as another user
-# crashed every mount of the daemon.
-hammer_ok "log: 8 threads on one fd, as nobody" \
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$HAMMER" "$A/log" 8 300
+# crashed every mount of the daemon.  The hammer and ThreadSanitizer's
+# files where a checkout in a private directory has them (issue 20):
+# all out of nobody's reach.
+if id nobody >/dev/null 2>&1; then
+	private=$(mktemp -d "$T/private.XXXXXX")
+	cp "$HAMMER" "$(dirname "$0")/../tsan.supp" "$private/"
+	TSAN_OPTIONS="${TSAN_OPTIONS-} suppressions=$private/tsan.supp log_path=$private/report" \
+		hammer_ok "log: 8 threads on one fd, as nobody" \
+		as_nobody "$private/hammer" "$A/log" 8 300
+else
+	echo "SKIP: log: 8 threads on one fd, as nobody: there is no user nobody"
+fi
 # One fd of `log` read on from its shared offset by 8 threads, and from
 # offset 0, while events drop its oldest lines: every read ends at a line's
 # end, and the daemon lives.

@@ -228,6 +228,7 @@ dma_landed() {
 # misses mounts made through `X=$(mnt x)` (a subshell), so unmount them here.
 lane_cleanup() {
 	local p i alive
+	main_shell || return 0
 	for p in $OWNED; do
 		kill -TERM "$p" 2>/dev/null
 	done

@@ -60,6 +60,12 @@ if grep -qw lane.systemd /proc/cmdline; then
 	ExecStart=/bin/sh -c 'cd /tmp/out && HOME=/root /bin/sh /tmp/out/cmd.sh > /tmp/out/cmd.out 2>&1; echo \$? > /tmp/out/cmd.rc; sync'
 	ExecStartPost=/bin/systemctl --no-block poweroff
 	EOF
+	# The host's /tmp stays in sight (a checkout or build dir may lie
+	# there): no tmpfs over it, and systemd-tmpfiles does not empty it
+	# at boot (tmp.conf's "D /tmp" would, in the overlay).
+	ln -sf /dev/null $u/tmp.mount
+	mkdir -p $r/etc/tmpfiles.d
+	echo 'd /tmp 1777 root root -' > $r/etc/tmpfiles.d/tmp.conf
 	# The host root may say it is a container (/.dockerenv): this is a
 	# machine, and systemd then takes its unit from the command line.
 	rm -f $r/.dockerenv

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
@@ -52,23 +53,53 @@ static void test_pci_addr(void **state)
 			fail_msg("'%s' parsed", bad[i]);
 }
 
-/* 2026-11-24T22:07:01.123456Z, now, in UTC. */
-static void test_timestamp(void **state)
+/* The timestamp a call returns, in microseconds since the epoch. */
+static long long timestamp_us(void)
 {
 	char buf[TIMESTAMP_SIZE], frac[8];
 	struct tm tm = { 0 };
-	time_t before = time(NULL), at;
 	size_t n = timestamp_now(buf, sizeof(buf));
 
-	(void)state;
 	assert_int_equal(n, TIMESTAMP_SIZE - 1);
 	assert_int_equal(strlen(buf), n);
 	assert_non_null(strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm));
 	assert_int_equal(sscanf(buf + 19, ".%7[0-9]Z", frac), 1);
 	assert_int_equal(strlen(frac), 6);
 	assert_int_equal(buf[n - 1], 'Z');
-	at = timegm(&tm);
-	assert_true(at >= before && at <= time(NULL));
+	return timegm(&tm) * 1000000LL + atoll(frac);
+}
+
+/*
+ * The clock the timestamp reads.  Not time(NULL): that reads the coarse
+ * clock, up to a tick behind, and says 22:07:00 after 22:07:01.000001Z.
+ */
+static long long time_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/*
+ * 2026-11-24T22:07:01.123456Z, now, in UTC: between two readings of the
+ * clock around it, also across a second's turn (the loop runs until it
+ * has seen one, at most a second).
+ */
+static void test_timestamp(void **state)
+{
+	long long first = time_us(), before, at, after;
+
+	(void)state;
+	do {
+		before = time_us();
+		at = timestamp_us();
+		after = time_us();
+		if (at < before || at > after)
+			fail_msg("%lld.%06lld is outside [%lld.%06lld, %lld.%06lld]",
+				 at / 1000000, at % 1000000, before / 1000000,
+				 before % 1000000, after / 1000000, after % 1000000);
+	} while (at / 1000000 == first / 1000000);
 }
 
 int main(void)
