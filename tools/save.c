@@ -376,11 +376,11 @@ void stream_describe(struct stream_device *d, const char *dir)
 
 static int save_to(struct save_job *job, struct stream_sink *out)
 {
-	struct stream_header h = { .count = 1, .created = (uint64_t)time(NULL) };
-	int err;
+	struct stream_header h;
+	int err = stream_header_init(&h, 1);
 
 	stream_describe(&h.dev[0], job->opts->dir);
-	err = stream_write_header(&out->w, &h);
+	err = err ? err : stream_write_header(&out->w, &h);
 	if (err)
 		return sink_error(job, err);
 	err = save_device(job);

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
@@ -221,12 +220,12 @@ static int stream_failed(struct dev_set *s, const char *phase, int err)
 /* The header, every source's phases, the end chunk and a clean close. */
 static int run_save(struct dev_set *s)
 {
-	struct stream_header h = { .count = s->n, .created = (uint64_t)time(NULL) };
-	int err;
+	static struct stream_header h;	/* 16 KiB */
+	int err = stream_header_init(&h, s->n);
 
 	for (unsigned int i = 0; i < s->n; i++)
 		stream_describe(&h.dev[i], s->dev[i].src);
-	err = stream_write_header(&s->out, &h);
+	err = err ? err : stream_write_header(&s->out, &h);
 	if (err)
 		return stream_failed(s, "header", err);
 	err = set_begin(s);

@@ -137,10 +137,9 @@ void progress_done(struct progress *p);
 
 #define STREAM_NAME_MAX		255
 #define STREAM_SET_MAX		64	/* devices in one stream */
-#define STREAM_CHUNK_HEADER	24	/* version 2 */
-#define STREAM_CHUNK_HEADER_MAX	28	/* version 3: and the device */
+#define STREAM_CHUNK_HEADER	36
 #define STREAM_CHUNK_MAX	(16u << 20)
-#define STREAM_HEADER_MAX	(24 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
+#define STREAM_HEADER_MAX	(32 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
 
 enum {
 	CHUNK_PRECOPY = 1,
@@ -153,10 +152,11 @@ struct stream_device {
 	char source[STREAM_NAME_MAX + 1];
 };
 
-/* A set of two or more devices is version 3; one device, version 2. */
+/* One device, or a set of them. */
 struct stream_header {
 	uint32_t count;		/* devices, 1 to STREAM_SET_MAX */
 	uint64_t created;	/* seconds since the epoch */
+	uint64_t id;		/* random, this save's: in every chunk */
 	struct stream_device dev[STREAM_SET_MAX];
 };
 
@@ -173,24 +173,28 @@ struct stream_totals {
 
 struct stream_writer {
 	int fd;
-	uint32_t version, count;	/* of the header written */
+	uint32_t count;			/* of the header written */
+	uint64_t id;
 	struct stream_totals totals;
 };
 
 struct stream_reader {
 	int fd;
 	uint64_t offset;		/* bytes read so far */
-	uint32_t version, count;	/* of the header read */
+	uint32_t count;			/* of the header read */
+	uint64_t id;
 	uint32_t dev;			/* the last data chunk's device */
 	struct stream_totals totals;	/* of the data chunks read so far */
 	struct stream_totals dev_totals[STREAM_SET_MAX];	/* and per device */
 	char error[160];		/* why the stream was refused */
 };
 
+/* A save's header: count devices (described by the caller), now, a new id. */
+int stream_header_init(struct stream_header *h, uint32_t count);
 /* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
-/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER_MAX. */
-size_t stream_chunk_encode(uint32_t version, const struct stream_chunk *c,
+/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER. */
+size_t stream_chunk_encode(uint64_t id, const struct stream_chunk *c,
 			   const void *payload, uint8_t *out);
 /* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
 int write_all(int fd, const void *buf, size_t len);
