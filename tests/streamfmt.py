@@ -9,6 +9,7 @@ format; the tools' tests splice streams with it.
   streamfmt.py seeds DIR        write the stream fuzzer's seed corpus
   streamfmt.py chunks FILE      one line per chunk: offset size type device number
   streamfmt.py splice A B N OUT A with its chunk N (from 1) taken from B
+  streamfmt.py rename IN OUT NAME...  IN with its devices named NAME...
 """
 import os
 import struct
@@ -86,6 +87,18 @@ def chunks_of(data):
     return out
 
 
+def rename(data, names):
+    """data with a header naming its devices names, its id and features kept."""
+    count, created, sid = struct.unpack_from("<IQQ", data, 12)
+    off, features = 32, []
+    for _ in range(count):
+        f, n = struct.unpack_from("<II", data, off)
+        features.append(f)
+        off += 8 + n
+    devices = list(zip(features, (n.encode() for n in names)))
+    return header(devices, created, sid) + data[off + 4:]
+
+
 def splice(a, b, n):
     """a with its chunk n (from 1) replaced by b's chunk n."""
     off, size = chunks_of(a)[n - 1][:2]
@@ -143,6 +156,11 @@ def main(argv):
             b = f.read()
         with open(argv[5], "wb") as f:
             f.write(splice(a, b, int(argv[4])))
+    elif len(argv) >= 4 and argv[1] == "rename":
+        with open(argv[2], "rb") as f:
+            data = f.read()
+        with open(argv[3], "wb") as f:
+            f.write(rename(data, argv[4:]))
     else:
         sys.exit(__doc__)
 

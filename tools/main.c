@@ -24,8 +24,9 @@ static const struct command {
 	{ "load", cmd_load,
 "  load [--run] DIR [FILE|-]\n"
 "                      load a saved stream into the device (stdin by default)\n"
-"  load [--run] [--no-p2p] --input FILE|- DIR...\n"
-"                      load a set's stream, one DIR per device in its order\n" },
+"  load [--run] [--no-p2p] --input FILE|- SOURCE=DIR...\n"
+"                      load a set's stream, each device by the name it was\n"
+"                      saved under (its status's device: line) or #N\n" },
 	{ "migrate", cmd_migrate,
 "  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
 "                      move SRC's state into DST on this host\n"

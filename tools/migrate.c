@@ -27,6 +27,7 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 		   bool *device_error)
 {
 	struct data_sink *sink = (struct data_sink *)job->sink;
+	char source[PATH_MAX];
 	int err;
 
 	/*
@@ -35,7 +36,9 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 	 */
 	if (!source_ready(job->opts->dir))
 		return save_device(job);
+	device_name(job->opts->dir, source, sizeof(source));
 	err = check_destination(dst, &job->err);
+	err = err ? err : check_fits(source, dst, &job->err);
 	if (err)
 		return err;
 	err = open_resuming(dst, &sink->fd, &job->err);

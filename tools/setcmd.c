@@ -78,6 +78,17 @@ static int check_p2p(const struct dev_set *s, const char *dir, struct errmsg *e)
 			  "nothing was changed)", dir);
 }
 
+/* A destination that can take its source's state, as far as the names tell. */
+static int check_fits_source(const struct set_dev *d, struct errmsg *e)
+{
+	char source[PATH_MAX];
+
+	if (d->source)
+		return check_fits(d->source, d->dst, e);
+	device_name(d->src, source, sizeof(source));
+	return check_fits(source, d->dst, e);
+}
+
 static int check_source(const struct dev_set *s, const char *dir, struct errmsg *e)
 {
 	char state[64];
@@ -98,6 +109,8 @@ static int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
 			err = check_source(s, d->src, &e);
 		if (!err && d->dst)
 			err = check_destination(d->dst, &e);
+		if (!err && d->dst)
+			err = check_fits_source(d, &e);
 		if (!err && d->dst && dst_p2p)
 			err = check_p2p(s, d->dst, &e);
 		if (err && devdir_gone_error(err))
@@ -306,7 +319,7 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 		d = &s->dev[r->dev];
 		err = write_all(d->to_dst.fd, buf, len);
 		if (err) {
-			errmsg_sys(&d->err, err, "writing %s/data", d->dst);
+			refused_data(&d->err, err, d->dst, d->source);
 			set_failed(s, d->dst, "resuming", &d->err);
 			return -ECANCELED;
 		}
@@ -337,9 +350,104 @@ static void print_loaded(const struct dev_set *s, const struct stream_reader *r,
 		putchar('\n');
 }
 
+/*
+ * Which device of the stream an operand maps: SOURCE=DIR, SOURCE the
+ * name the stream gives it (the longest that fits: a name may hold '='),
+ * or #N=DIR, N its place from 1.  Returns its index and sets *dir, or -1.
+ */
+static int map_operand(const struct stream_header *h, const char *arg, const char **dir)
+{
+	unsigned long n;
+	size_t best_len = 0;
+	char *end;
+	int best = -1;
+
+	if (arg[0] == '#' && arg[1] >= '0' && arg[1] <= '9') {
+		n = strtoul(arg + 1, &end, 10);
+		*dir = end + 1;
+		return *end == '=' && end[1] && n >= 1 && n <= h->count ? (int)n - 1 : -1;
+	}
+	for (uint32_t i = 0; i < h->count; i++) {
+		size_t len = strlen(h->dev[i].source);
+
+		if ((best < 0 || len > best_len) && !strncmp(arg, h->dev[i].source, len) &&
+		    arg[len] == '=' && arg[len + 1]) {
+			best = (int)i;
+			best_len = len;
+		}
+	}
+	*dir = best < 0 ? NULL : arg + best_len + 1;
+	return best;
+}
+
+/* The stream's names, for a refusal: "NAME, NAME, ..." */
+static void list_names(const struct stream_header *h, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < h->count && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+				       h->dev[i].source[0] ? h->dev[i].source : "(unnamed)");
+}
+
+static bool named_twice(const struct stream_header *h, uint32_t i)
+{
+	for (uint32_t j = 0; j < h->count; j++)
+		if (j != i && !strcmp(h->dev[j].source, h->dev[i].source))
+			return true;
+	return false;
+}
+
+/*
+ * Each operand to its device of the stream, by the source's name: a set
+ * loaded by position would take any order given, and swap states without
+ * a word.  A stream of one device takes a plain DIR too.
+ */
+static void map_set(struct dev_set *s, const struct stream_header *h, char **argv)
+{
+	static char names[STREAM_SET_MAX * (STREAM_NAME_MAX + 2) + 1];
+	const char *dir;
+	int i;
+
+	list_names(h, names, sizeof(names));
+	for (unsigned int k = 0; k < s->n; k++) {
+		i = map_operand(h, argv[k], &dir);
+		if (i < 0 && h->count == 1) {	/* one device: nothing to cross */
+			i = 0;
+			dir = argv[k];
+		}
+		if (i < 0 && !strchr(argv[k], '='))
+			die(EXIT_FAILURE, 0, "load: a set's stream is loaded by its sources' "
+			    "names, not by position: give SOURCE=DIR for each of %s (or #N=DIR, "
+			    "N from 1; nothing was changed)", names);
+		if (i < 0)
+			die(EXIT_FAILURE, 0, "load: '%s' names no device of the stream (it holds "
+			    "%s; nothing was changed)", argv[k], names);
+		if (argv[k][0] != '#' && named_twice(h, (uint32_t)i))
+			die(EXIT_FAILURE, 0, "load: the stream holds two devices named '%s': "
+			    "map them by place, #N=DIR (nothing was changed)", h->dev[i].source);
+		if (s->dev[i].dst)
+			die(EXIT_FAILURE, 0, "load: device %d of the stream (%s) is mapped "
+			    "twice (nothing was changed)", i + 1, h->dev[i].source);
+		s->dev[i].dst = dir;
+		s->dev[i].source = h->dev[i].source;
+	}
+}
+
+/* Which device goes where, before any changes. */
+static void print_map(const struct dev_set *s)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		printf("device %u: %s -> %s\n", i + 1,
+		       s->dev[i].source[0] ? s->dev[i].source : "(unnamed)", s->dev[i].dst);
+	fflush(stdout);
+}
+
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 {
 	static struct stream_header h;	/* 16 KiB */
+	const char *dirs[STREAM_SET_MAX];
 	struct save_opts o = { .no_p2p = no_p2p };
 	struct stream_reader r = { 0 };
 	struct dev_set s;
@@ -347,21 +455,25 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	void *buf;
 	int status;
 
-	set_init(&s, (unsigned int)argc, &o);
-	for (unsigned int i = 0; i < s.n; i++)
-		s.dev[i].dst = argv[i];
-	check_mounts((const char *const *)argv, s.n);
+	if ((unsigned int)argc > STREAM_SET_MAX)
+		usage_error("a set holds at most %u devices, not %d", STREAM_SET_MAX, argc);
 	r.fd = open_input(file, &size);
 	transfer_signals();
 	if (stream_read_header(&r, &h))
 		die(interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE, 0,
 		    "load: %s (nothing was changed)", interrupted ? "interrupted" : r.error);
-	if (h.count != s.n)
-		die(EXIT_FAILURE, 0, "load: the stream holds %u device%s, not %u (nothing "
-		    "was changed)", h.count, h.count == 1 ? "" : "s", s.n);
+	if (h.count != (unsigned int)argc)
+		die(EXIT_FAILURE, 0, "load: the stream holds %u device%s, not %d (nothing "
+		    "was changed)", h.count, h.count == 1 ? "" : "s", argc);
+	set_init(&s, h.count, &o);
+	map_set(&s, &h, argv);
+	for (unsigned int i = 0; i < s.n; i++)
+		dirs[i] = s.dev[i].dst;
+	check_mounts(dirs, s.n);
 	status = check_set(&s, "load", run);
 	if (status)
 		return status;
+	print_map(&s);
 	buf = devdir_buffer(STREAM_CHUNK_MAX);
 	s.run = run;
 	set_pool_start(&s);

@@ -348,6 +348,12 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 int load_device(struct load_job *job);
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 int check_destination(const char *dir, struct errmsg *e);
+/* DIR's `device:` line, "" if it cannot be read. */
+void device_name(const char *dir, char *name, size_t len);
+/* Whether DIR can take a state saved from source, as far as the names tell. */
+int check_fits(const char *source, const char *dir, struct errmsg *e);
+/* e says a write of DIR/data failed, and of whose state; returns err. */
+int refused_data(struct errmsg *e, int err, const char *dir, const char *source);
 int open_resuming(const char *dir, int *fd, struct errmsg *e);
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e);
 int finish_resuming(const char *dir, bool run, struct errmsg *e);
@@ -367,6 +373,7 @@ typedef int set_step(struct set_dev *d);
 struct set_dev {
 	struct dev_set *set;
 	const char *src, *dst;		/* NULL: the stream is that end */
+	const char *source;		/* load: the stream's name of the source */
 	struct save_opts opts;		/* the set's, with this source's dir */
 	struct save_job save;		/* the source */
 	struct data_sink to_dst;	/* migrate: the destination's `data` */

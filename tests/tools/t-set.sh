@@ -28,6 +28,13 @@ losses() {
 	for d in "$@"; do sum=$((sum + $(lost "$d"))); done
 	echo "$sum"
 }
+# name DIR: the device's name, as its status (and a stream's header) gives it.
+name() { sed -n 's/^device: //p' "$1/status"; }
+# map N: the first N sources' names, each mapped to its destination (load's operands).
+map() {
+	local i
+	for ((i = 0; i < $1; i++)); do printf '%s=%s ' "$(name "${S[i]}")" "${D[i]}"; done
+}
 # pairs N: the first N sources paired with their destinations.
 pairs() {
 	local i
@@ -104,7 +111,7 @@ moved "set of 8" 8
 back 4
 sleep 0.05
 l0=$(losses "${S[@]:0:4}")
-run bash -c "'$MIGCTL' save --output - ${S[*]:0:4} | '$MIGCTL' load --run --input - ${D[*]:0:4}"
+run bash -c "'$MIGCTL' save --output - ${S[*]:0:4} | '$MIGCTL' load --run --input - $(map 4)"
 eq "save | load: exit status" "$RC" 0
 check "save | load: save's summary on stderr" grep -q "^saved a set of 4 devices to standard output: .*P2P barrier kept$" "$T/err"
 check "save | load: load's summary" grep -q "^loaded a set of 4 devices from standard input: .* running, P2P barrier kept$" "$T/out"
@@ -112,25 +119,44 @@ check "save | load: each device named" grep -q "^loaded ${D[2]} from sim:s2," "$
 eq "save | load: no write lost" "$(losses "${S[@]:0:4}")" "$l0"
 moved "save | load" 4
 
-# A set's stream loads only into as many devices; nothing changes else.
+# A set's stream loads only into as many devices, each named by its
+# source's name: by position, `load q2 q1` would swap states silently.
+# Nothing changes on a refusal.
 back 2
 ctl save --output "$T/two.img" "${S[0]}" "${S[1]}"
 passed "save a set to a file"
 saved="$(digest "${S[0]}") $(digest "${S[1]}")"
 back 2
+n0=$(name "${S[0]}") n1=$(name "${S[1]}")
 remember "${D[0]}" "${D[1]}" "${D[2]}"
 ctl load --input "$T/two.img" "${D[0]}" "${D[1]}" "${D[2]}"
 failed "three DIRs for two devices" 1 "load: the stream holds 2 devices, not 3 (nothing was changed)"
 ctl load "${D[0]}" "$T/two.img"
 failed "a set into one DIR" 1 "the stream holds a set of 2 devices: load it with --input and 2 DIRs (nothing was changed)"
-as_before "wrong count" "${D[0]}" "${D[1]}" "${D[2]}"
-ctl load --input "$T/two.img" "${D[0]}" "${D[1]}"
+ctl load --input "$T/two.img" "${D[1]}" "${D[0]}"
+failed "a set by position" 1 "load: a set's stream is loaded by its sources' names, not by position: give SOURCE=DIR for each of $n0, $n1 (or #N=DIR, N from 1; nothing was changed)"
+ctl load --input "$T/two.img" "sim:s9=${D[1]}" "$n0=${D[0]}"
+failed "a name the stream does not hold" 1 "load: 'sim:s9=${D[1]}' names no device of the stream (it holds $n0, $n1; nothing was changed)"
+ctl load --input "$T/two.img" "$n0=${D[1]}" "#1=${D[0]}"
+failed "a device mapped twice" 1 "load: device 1 of the stream ($n0) is mapped twice (nothing was changed)"
+ctl load --input "$T/two.img" "#3=${D[1]}" "#1=${D[0]}"
+failed "a place the stream does not hold" 1 "load: '#3=${D[1]}' names no device of the stream"
+as_before "refused maps" "${D[0]}" "${D[1]}" "${D[2]}"
+# Named in another order than saved: each state still goes to its device.
+ctl load --input "$T/two.img" "$n1=${D[1]}" "$n0=${D[0]}"
 passed "the set's file loads"
+eq "the map, printed first" "$(head -2 "$T/out")" "device 1: $n0 -> ${D[0]}
+device 2: $n1 -> ${D[1]}"
 check "without --run, in stop" grep -q "^loaded a set of 2 devices from $T/two.img: .* in stop$" "$T/out"
 is "from a file" "${D[0]}" stop
 eq "from a file: the saved states" "$(digest "${D[0]}") $(digest "${D[1]}")" "$saved"
+back 2
+ctl load --input "$T/two.img" "#2=${D[0]}" "#1=${D[1]}"
+passed "mapped by place"
+eq "mapped by place: the saved states, crossed as asked" \
+	"$(digest "${D[1]}") $(digest "${D[0]}")" "$saved"
 
-# A one-device stream of format 2 (plain `save`) loads as a set of one.
+# A one-device stream (plain `save`) loads as a set of one: nothing to cross.
 back 1
 ctl save "$N" "$T/one.img"
 passed "save one device"
@@ -148,7 +174,7 @@ failed "save: the reader goes away" 1 "writing the stream: Broken pipe; 2 source
 is "save: the reader goes away" "${S[0]}" running
 is "save: the reader goes away" "${S[1]}" running
 head -c -30 "$T/two.img" > "$T/cut.img"
-ctl load --run --input "$T/cut.img" "${D[0]}" "${D[1]}"
+ctl load --run --input "$T/cut.img" $(map 2)
 failed "a truncated set" 1 "load: resuming phase: the stream: truncated stream: it ends at byte"
 case $ERR in
 *"0 sources running again, 2 destinations reset") ok ;;
