@@ -6,7 +6,10 @@
  * change it shows (ABI 6.2), but bytes moving through `data` are no such
  * change, so the wait also ends every --interval to show them move.  A
  * terminal gets one line redrawn in place; anything else a timestamped
- * line per change, for logs.
+ * line per change, for logs; with --count, a line per look (vmstat's
+ * count), so that N lines come on an idle device too.  The wait also
+ * watches standard output: a reader that went away (| head -1) ends the
+ * watch at once, not at a next line that an idle device may never give.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -27,7 +30,7 @@ struct watch {
 	int fd;			/* DIR/status, polled */
 	dev_t dev;		/* the mount's, to see it go */
 	int interval_ms;
-	uint64_t count;		/* lines to show, 0 no limit */
+	uint64_t count;		/* lines to show, one per look; 0 no limit, a line per change */
 	bool tty;		/* redraw in place */
 	char shown[256];	/* the last line shown (its text, not its time) */
 	uint64_t bytes, t;	/* bytes moved at the last look, and when */
@@ -82,7 +85,7 @@ static int refresh(struct watch *w)
 	if (err)
 		return err;
 	describe(w, &st, line, sizeof(line));
-	if (!strcmp(line, w->shown))
+	if (!w->count && !strcmp(line, w->shown))
 		return 0;
 	show(w, line);
 	strcpy(w->shown, line);
@@ -104,15 +107,23 @@ static bool mounted(const struct watch *w, int read_err)
 	       st.st_dev == w->dev;
 }
 
-/* Sleep until `status` changes, the interval ends or a signal comes. */
+/*
+ * Sleep until `status` changes, the interval ends or a signal comes; or
+ * until the reader of standard output goes away (a pipe's writing end
+ * polls POLLERR then, a socket's or terminal's POLLHUP; a file never
+ * does): the watch then ends as a filter does, by SIGPIPE.
+ */
 static void wait_change(const struct watch *w, const sigset_t *asleep)
 {
-	struct pollfd pfd = { .fd = w->fd, .events = POLLPRI | POLLIN };
+	struct pollfd pfd[2] = { { .fd = w->fd, .events = POLLPRI | POLLIN },
+				 { .fd = STDOUT_FILENO } };
 	struct timespec timeout = { .tv_sec = w->interval_ms / 1000,
 				    .tv_nsec = (long)(w->interval_ms % 1000) * 1000000 };
 
-	if (ppoll(&pfd, 1, &timeout, asleep) < 0 && errno != EINTR)
+	if (ppoll(pfd, 2, &timeout, asleep) < 0 && errno != EINTR)
 		fatal("poll %s/status", w->dir);
+	if (pfd[1].revents & (POLLERR | POLLHUP))
+		raise(SIGPIPE);
 }
 
 /* Below the line redrawn in place goes the last word, if any, then the prompt. */
