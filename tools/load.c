@@ -80,7 +80,7 @@ int check_fits(const char *source, const char *dir, struct errmsg *e)
 	if (!from || !to)
 		return 0;
 	if (strcmp(from, to))
-		return errmsg_set(e, -EINVAL, "%s is a %s device (%s), the stream's source a %s "
+		return errmsg_set(e, -EINVAL, "%s is a %s device (%s), the source a %s "
 				  "device (%s): it cannot load its state (nothing was changed)",
 				  dir, to, device, from, source);
 	if (strcmp(from, "sim"))
@@ -89,7 +89,7 @@ int check_fits(const char *source, const char *dir, struct errmsg *e)
 	to_size = sim_size(device);
 	if (from_size && to_size && from_size != to_size)
 		return errmsg_set(e, -EINVAL, "%s holds %" PRIu64 " bytes of state (%s), the "
-				  "stream's source %" PRIu64 " (%s): it cannot load its state "
+				  "source %" PRIu64 " (%s): it cannot load its state "
 				  "(nothing was changed)", dir, to_size, device, from_size, source);
 	return 0;
 }
@@ -193,6 +193,7 @@ int load_device(struct load_job *job)
 		return errmsg_set(&job->err, interrupted ? -EINTR : -EBADMSG,
 				  "%s (nothing was changed)",
 				  interrupted ? "interrupted" : job->reader.error);
+	snprintf(job->source, sizeof(job->source), "%s", h.dev[0].source);
 	if (h.count > 1)
 		return errmsg_set(&job->err, -EINVAL, "the stream holds a set of %u devices: "
 				  "load it with --input and %u DIRs (nothing was changed)",
@@ -237,6 +238,14 @@ int open_input(const char *file, uint64_t *size)
 	return fd;
 }
 
+static void report_load(const struct load_job *job, const char *source, int status)
+{
+	report_transfer(&(struct transfer_report){
+		.destination = job->dir, .stream_source = source, .loaded = &job->reader.totals,
+		.t_start = job->t_start, .t_end = job->t_end, .exit_status = status,
+		.error = status ? job->err.text : NULL });
+}
+
 static void print_summary(const struct load_job *job, const char *file)
 {
 	const struct stream_totals *t = &job->reader.totals;
@@ -254,23 +263,27 @@ int cmd_load(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "run", no_argument, NULL, 'r' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
 		SET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct load_job job = { 0 };
 	const char *file = NULL;
-	bool no_p2p = false;
-	int c, err;
+	bool no_p2p = false, json = false;
+	int c, err, status = 0;
 
 	while ((c = next_option(argc, argv, longopts)) != -1) {
 		if (c == 'r')
 			job.run = true;
 		else if (c == 'i')
 			file = optarg;
+		else if (c == 'j')
+			json = true;
 		else
 			no_p2p = true;
 	}
+	report_init("load", json, stdout);
 	if (file && argc > optind)
 		return load_set(argc - optind, argv + optind, job.run, no_p2p, file);
 	if (file || no_p2p)
@@ -285,12 +298,15 @@ int cmd_load(int argc, char **argv)
 	progress_init(&job.progress, job.dir);
 	err = load_device(&job);
 	free(job.buf);
-	if (err && devdir_gone(job.dir))
-		return daemon_gone("load", job.dir);
-	if (err) {
+	if (err && devdir_gone(job.dir)) {
+		status = daemon_gone("load", job.dir);
+	} else if (err) {
 		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
-		return transfer_failed(job.device_error);
+		status = transfer_failed(job.device_error);
 	}
-	print_summary(&job, file);
-	return 0;
+	if (status || json)
+		report_load(&job, job.source[0] ? job.source : NULL, status);
+	else
+		print_summary(&job, file);
+	return status;
 }

@@ -38,6 +38,7 @@ static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *
 
 static void set_free(struct dev_set *s)
 {
+	progress_done(&s->progress);
 	if (s->threads)
 		set_pool_stop(s);
 	for (unsigned int i = 0; i < s->n; i++)
@@ -130,6 +131,50 @@ static void print_barrier(FILE *f, const struct dev_set *s)
 	fputc('\n', f);
 }
 
+/*
+ * The set's progress (a line on a terminal, or records); each device's
+ * are records only: its thread's redraws would garble the set's line.
+ */
+static void set_progress_init(struct dev_set *s)
+{
+	progress_init(&s->progress, NULL);
+	for (unsigned int i = 0; i < s->n; i++) {
+		progress_init(&s->dev[i].save.progress, s->dev[i].src);
+		s->dev[i].save.progress.on = false;
+	}
+}
+
+/*
+ * --json: a record per device and one for the set, how it ended (status);
+ * r: a load's stream, whose totals are its devices'.
+ */
+static void report_set(const struct dev_set *s, int status, const struct stream_reader *r)
+{
+	struct save_stats sum = { .rounds = s->rounds, .end = s->end };
+	const char *error = status ? s->err.text : NULL;
+	bool migrate = !r && s->dev[0].dst;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		const struct set_dev *d = &s->dev[i];
+		const struct save_stats *st = &d->save.stats;
+
+		report_transfer(&(struct transfer_report){
+			.source = d->src, .destination = d->dst, .stream_source = d->source,
+			.saved = r ? NULL : st, .loaded = r ? &r->dev_totals[i] : NULL,
+			.t_start = r ? s->t_start : st->t_start,
+			.t_switch = r ? 0 : st->t_stopcopy, .t_end = s->t_end,
+			.downtime = migrate, .exit_status = status, .error = error });
+		sum.precopy_bytes += st->precopy_bytes;
+		sum.stopcopy_bytes += st->stopcopy_bytes;
+	}
+	report_transfer(&(struct transfer_report){
+		.devices = s->n, .p2p = s->p2p, .saved = r ? NULL : &sum,
+		.loaded = r ? &r->totals : NULL, .t_start = s->t_start,
+		.t_switch = r ? 0 : s->t_down, .t_end = s->t_end, .downtime = migrate,
+		.exit_status = status, .error = error, .failed_phase = error ? s->failed_phase : NULL,
+		.failed_device = error ? s->failed_what : NULL });
+}
+
 /* One line per source, then the set's. */
 static uint64_t print_sources(FILE *f, const struct dev_set *s, const char *verb)
 {
@@ -185,6 +230,7 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 
 	set_init(&s, (unsigned int)argc, o);
 	split_pairs(&s, argv, dirs);
+	set_progress_init(&s);
 	check_mounts(dirs, 2 * s.n);
 	status = check_set(&s, "migrate", true);
 	if (status)
@@ -196,6 +242,9 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 	set_pool_start(&s);
 	if (run_migrate(&s)) {
 		status = set_roll_back(&s, "migrate");
+		report_set(&s, status, NULL);
+	} else if (report_json()) {
+		report_set(&s, 0, NULL);
 	} else {
 		total = print_sources(stdout, &s, "migrated");
 		printf("migrated a set of %u devices: %" PRIu64 " bytes, %.3f s, downtime %.1f ms",
@@ -273,6 +322,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
+	set_progress_init(&s);
 	check_mounts((const char *const *)argv, s.n);
 	status = check_set(&s, "save", false);
 	if (status)
@@ -286,6 +336,9 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		if (created)
 			unlink(file);	/* no half stream left to be loaded */
 		status = set_roll_back(&s, "save");
+		report_set(&s, status, NULL);
+	} else if (report_json()) {
+		report_set(&s, 0, NULL);
 	} else {
 		total = print_sources(f, &s, "saved");
 		fprintf(f, "saved a set of %u devices to %s: %" PRIu64 " bytes, %.3f s, "
@@ -323,6 +376,7 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 			set_failed(s, d->dst, "resuming", &d->err);
 			return -ECANCELED;
 		}
+		progress_update(&s->progress, r->offset);
 	}
 	return 0;
 }
@@ -435,10 +489,20 @@ static void map_set(struct dev_set *s, const struct stream_header *h, char **arg
 	}
 }
 
-/* Which device goes where, before any changes. */
+/* Which device goes where, before any changes: a line, or a record, each. */
 static void print_map(const struct dev_set *s)
 {
-	for (unsigned int i = 0; i < s->n; i++)
+	struct json j;
+
+	for (unsigned int i = 0; i < s->n && report_json(); i++) {
+		json_begin(&j, report_file(), "map");
+		json_str(&j, "command", report_command());
+		json_u64(&j, "device", i + 1);
+		json_str(&j, "stream_source", s->dev[i].source);
+		json_str(&j, "destination", s->dev[i].dst);
+		json_end(&j);
+	}
+	for (unsigned int i = 0; i < s->n && !report_json(); i++)
 		printf("device %u: %s -> %s\n", i + 1,
 		       s->dev[i].source[0] ? s->dev[i].source : "(unnamed)", s->dev[i].dst);
 	fflush(stdout);
@@ -476,13 +540,19 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	print_map(&s);
 	buf = devdir_buffer(STREAM_CHUNK_MAX);
 	s.run = run;
+	progress_init(&s.progress, NULL);
 	set_pool_start(&s);
 	s.t_start = now_usec();
+	progress_phase(&s.progress, "resuming", size);
 	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
-	    (run && set_run(&s)))
+	    (run && set_run(&s))) {
 		status = set_roll_back(&s, "load");
-	else
+		report_set(&s, status, &r);
+	} else if (report_json()) {
+		report_set(&s, 0, &r);
+	} else {
 		print_loaded(&s, &r, &h, file, run);
+	}
 	free(buf);
 	set_free(&s);
 	return status;

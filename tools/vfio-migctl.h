@@ -121,17 +121,55 @@ int status_u64(const char *status, const char *key, uint64_t *v);
 
 /* ---- progress.c ---- */
 
+/* A precopy round's numbers, as virsh domjobinfo shows them. */
+struct precopy_round {
+	unsigned int round;	/* from 1 */
+	uint64_t sent;		/* precopy bytes sent so far */
+	uint64_t remaining;	/* pending after the round (precopy's initial + dirty) */
+	uint64_t rate;		/* bytes a second the round sent at, 0 unknown */
+	uint64_t dirty_rate;	/* bytes a second dirtied while it ran */
+};
+
 struct progress {
-	bool on;		/* stderr is a terminal */
+	bool on;		/* stderr is a terminal: a line redrawn */
+	FILE *json;		/* or --json: progress records there */
 	const char *label, *phase;
 	uint64_t total;		/* bytes expected in this phase, 0 unknown */
 	uint64_t t0, drawn;
+	struct precopy_round round;	/* the last one */
 };
 
 void progress_init(struct progress *p, const char *label);
 void progress_phase(struct progress *p, const char *phase, uint64_t total);
 void progress_update(struct progress *p, uint64_t bytes);
+/* A precopy round ended: drawn, or a record with what it says. */
+void progress_round(struct progress *p, const struct precopy_round *r);
 void progress_done(struct progress *p);
+
+/* ---- report.c: --json records of a transfer's end ---- */
+
+/* What the command is, and whether (and where) it writes records. */
+void report_init(const char *command, bool json, FILE *f);
+bool report_json(void);
+FILE *report_file(void);
+const char *report_command(void);
+
+/* One device's transfer, or a set's, as it ended. */
+struct transfer_report {
+	const char *source, *destination;	/* a device's dirs, NULL: a stream */
+	const char *stream_source;		/* a load's: the name the stream gives it */
+	unsigned int devices;			/* a set's size; 0 for a device */
+	bool p2p;				/* a set's: the P2P barrier kept */
+	const struct save_stats *saved;		/* the saving side's numbers, or NULL */
+	const struct stream_totals *loaded;	/* a load's, or NULL */
+	uint64_t t_start, t_switch, t_end;	/* t_switch: the sources stopped, 0 never */
+	bool downtime;				/* t_end - t_switch was one */
+	const char *error;			/* NULL: it worked */
+	const char *failed_phase, *failed_device;	/* a set's failure */
+	int exit_status;
+};
+
+void report_transfer(const struct transfer_report *t);
 
 /* ---- stream.c: docs/stream-format.md ---- */
 
@@ -225,6 +263,7 @@ int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len);
 
 struct save_opts {
 	const char *dir;
+	bool json;			/* --json: records, not lines */
 	unsigned int max_rounds;	/* precopy rounds at most */
 	uint64_t threshold;		/* dirty bytes low enough to stop at */
 	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
@@ -237,7 +276,8 @@ struct save_opts {
 #define SAVE_LONGOPTS \
 	{ "max-rounds", required_argument, NULL, 'r' }, \
 	{ "threshold", required_argument, NULL, 't' }, \
-	{ "downtime-limit", required_argument, NULL, 'd' }
+	{ "downtime-limit", required_argument, NULL, 'd' }, \
+	{ "json", no_argument, NULL, 'j' }
 #define SET_LONGOPTS \
 	{ "no-p2p", no_argument, NULL, 'P' }
 
@@ -283,6 +323,7 @@ struct save_job {
 	bool touched;			/* its state was changed */
 	uint64_t initial, dirty;	/* `precopy` after the last round */
 	uint64_t rate, round_bytes;	/* of the last round that sent bytes; its bytes */
+	uint64_t round_usec;		/* the last round's time */
 	struct save_stats stats;
 	struct progress progress;
 	struct errmsg err;
@@ -291,6 +332,7 @@ struct save_job {
 
 struct load_job {
 	const char *dir;
+	char source[STREAM_NAME_MAX + 1];	/* the stream's name of it */
 	bool run;			/* --run: running after stop */
 	struct stream_reader reader;
 	uint64_t size;			/* of the input, 0 unknown */
@@ -321,6 +363,8 @@ int save_device(struct save_job *job);
  */
 int save_begin(struct save_job *job);
 int save_round(struct save_job *job);
+/* The last round's numbers to its progress. */
+void save_round_progress(struct save_job *job);
 int save_stop_copy(struct save_job *job);
 void save_close(struct save_job *job);
 int save_enter(struct save_job *job, const char *state);
@@ -396,6 +440,7 @@ struct dev_set {
 	atomic_bool cancel;		/* a device failed, or a signal came */
 	const char *failed_what, *failed_phase;	/* the first failure */
 	struct errmsg err;		/* and why */
+	struct progress progress;	/* the set's, drawn by the main thread */
 	unsigned int rounds;
 	enum precopy_end end;
 	uint64_t t_start, t_down, t_end;	/* now_usec(); t_down: the first source quiesced */
@@ -441,6 +486,27 @@ int cmd_load(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+
+/* ---- json.c ---- */
+
+/* A JSON string of any bytes: escaped, invalid UTF-8 as U+FFFD. */
+void json_string(FILE *f, const char *str);
+
+/* A record: {"type": TYPE, KEY: VALUE...} on one line, under f's lock. */
+struct json {
+	FILE *f;
+	const char *sep;	/* before the next key */
+};
+
+void json_begin(struct json *j, FILE *f, const char *type);
+void json_str(struct json *j, const char *key, const char *value);	/* NULL: null */
+void json_u64(struct json *j, const char *key, uint64_t value);
+void json_ms(struct json *j, const char *key, uint64_t usec);	/* as milliseconds */
+void json_bool(struct json *j, const char *key, bool value);
+void json_null(struct json *j, const char *key);
+void json_object(struct json *j, const char *key);	/* KEY: {... */
+void json_object_end(struct json *j);
+void json_end(struct json *j);
 
 /* ---- status.c: the `status` file (ABI 6), for status and watch ---- */
 

@@ -119,6 +119,47 @@ check "save | load: each device named" grep -q "^loaded ${D[2]} from sim:s2," "$
 eq "save | load: no write lost" "$(losses "${S[@]:0:4}")" "$l0"
 moved "save | load" 4
 
+# --json: the set's progress (rounds consistent), a record per device,
+# then the set's; a load's map first.
+back 2
+ctl migrate --json --threshold 0 --max-rounds 2 $(pairs 2)
+passed "migrate --json, a set"
+records "migrate --json, a set: records" "$T/out" "$ROUNDS_CONSISTENT"'
+devs, sets = kind("device"), kind("set")
+want("the set last", recs[-1], sets[0])
+want("a record per device", [(d["source"], d["destination"], d["outcome"]) for d in devs], [("'"${S[0]}"'", "'"${D[0]}"'", "ok"), ("'"${S[1]}"'", "'"${D[1]}"'", "ok")])
+st = sets[0]
+want("the set", (st["devices"], st["p2p_barrier"], st["outcome"], st["exit_status"], st["error"]), (2, True, "ok", 0, None))
+want("the set: its bytes, its devices'"'"'", st["bytes"], sum(d["bytes"] for d in devs))
+want("the set: rounds", st["rounds"], 2)
+set_rounds = [r for r in rounds if r["dir"] is None]
+want("the set: a progress record a round", [r["round"] for r in set_rounds], [1, 2])
+want("each device: a progress record a round", sorted(r["dir"] for r in rounds if r["dir"]), sorted(["'"${S[0]}"'", "'"${S[1]}"'"] * 2))
+want("the set: its last round, its devices'"'"'", set_rounds[-1]["bytes"], sum(d["precopy_bytes"] for d in devs))
+want("the set: a downtime", st["downtime_ms"] is not None and st["downtime_ms"] > 0, True)
+'
+moved "migrate --json, a set" 2
+# On a terminal, the set has a progress line of its own.
+back 2
+run script -qec "'$MIGCTL' migrate --threshold 0 --max-rounds 2 $(pairs 2)" /dev/null
+eq "migrate on a terminal: exit status" "$RC" 0
+check "migrate on a terminal: the set's rounds" grep -qaE \
+	"set: precopy [0-9.]+ MiB [0-9.]+ MiB/s round 2 [0-9]+%, left [0-9.]+ MiB, dirty [0-9.]+ MiB/s" "$T/out"
+moved "migrate on a terminal" 2
+back 2
+ctl save --output "$T/json.img" "${S[0]}" "${S[1]}"
+back 2
+ctl load --json --input "$T/json.img" $(map 2)
+passed "load --json, a set"
+records "load --json, a set: records" "$T/out" '
+want("the map first, then the devices, then the set", [r["type"] for r in recs if r["type"] != "progress"], ["map", "map", "device", "device", "set"])
+want("the map", [(m["device"], m["stream_source"], m["destination"]) for m in kind("map")], [(1, "'"$(name "${S[0]}")"'", "'"${D[0]}"'"), (2, "'"$(name "${S[1]}")"'", "'"${D[1]}"'")])
+want("the devices", [(d["stream_source"], d["destination"], d["outcome"]) for d in kind("device")], [(m["stream_source"], m["destination"], "ok") for m in kind("map")])
+st, = kind("set")
+want("the set: bytes", st["bytes"], sum(d["bytes"] for d in kind("device")))
+want("the set: no rounds in a load", (st["rounds"], st["downtime_ms"]), (None, None))
+'
+
 # A set's stream loads only into as many devices, each named by its
 # source's name: by position, `load q2 q1` would swap states silently.
 # Nothing changes on a refusal.

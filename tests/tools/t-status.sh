@@ -223,6 +223,17 @@ run timeout 10 bash -c "'$MIGCTL' watch --interval 3600000 '$B' | head -1; echo 
 eq "watch | head -1: ended, by SIGPIPE" "$(sed -n 2p "$T/out")" "141 0"
 eq "watch | head -1: the line" "$(sed -n 1p "$T/out" | sed -E "s/$TS//; s/,.*//")" stop
 
+# --json: a record a look, of the same numbers.
+watch_bg json --json --count 2 --interval 60000 "$B"
+wait_for "the first record" has "$WOUT" 1
+echo running >"$B/state"
+watch_ended "watch --json"
+records "watch --json: records" "$WOUT" '
+want("a record a look", [(r["type"], r["dir"], r["state"], r["bytes_saved"], r["initial_bytes"]) for r in recs], [("watch", "'"$B"'", s, 0, None) for s in ("stop", "running")])
+want("timestamps", all(r["time"].endswith("Z") for r in recs), True)
+'
+echo stop >"$B/state"
+
 # A line per change, and none without one.
 watch_bg log --interval 50 "$B"
 wait_for "the first line" has "$WOUT" 1

@@ -229,6 +229,63 @@ rounds_of 30 "at the round limit"
 rounds_of 1 converged --threshold 64M
 rounds_of 1 "within the downtime limit" --threshold 0 --downtime-limit 100000
 
+# ---- --json: progress records, then the device's (read with python3's json) ----
+
+echo running > "$F/state"
+ctl save --json --max-rounds 3 --threshold 0 "$F" "$T/fj"
+passed "save --json"
+records "save --json: records" "$T/out" "$ROUNDS_CONSISTENT"'
+dev, = kind("device")
+want("records: progress, then the device", recs[-1], dev)
+want("rounds", len(rounds), 3)
+want("the device: rounds", dev["rounds"], 3)
+want("the device: outcome", (dev["outcome"], dev["exit_status"], dev["error"]), ("ok", 0, None))
+want("the device: source", (dev["source"], dev["destination"]), ("'"$F"'", None))
+want("the device: why precopy ended", dev["precopy_end"], "max_rounds")
+want("the last round: all precopy bytes", rounds[-1]["bytes"], dev["precopy_bytes"])
+want("the device: bytes", dev["bytes"], dev["precopy_bytes"] + dev["stopcopy_bytes"])
+want("the device: the stream s totals", "%d %d" % (dev["precopy_bytes"], dev["stopcopy_bytes"]), "'"$(field "$T/fj" end | cut -d' ' -f1-2)"'")
+want("F dirties as it runs", all(r["dirty_rate"] > 0 and r["remaining"] > 0 for r in rounds), True)
+p = dev["phases"]
+if abs(p["precopy_ms"] + p["stop_copy_ms"] - dev["total_ms"]) > 0.01:
+    print("phases", p, "do not add up to", dev["total_ms"])
+want("save: no downtime of its own", dev["downtime_ms"], None)
+'
+ctl load --json --run "$D" "$T/fj"
+passed "load --json"
+records "load --json: records" "$T/out" '
+dev = recs[-1]
+want("load: a device", (dev["type"], dev["command"], dev["outcome"]), ("device", "load", "ok"))
+want("load: where, from what", (dev["destination"], dev["stream_source"]), ("'"$D"'", "'"$(field "$T/fj" source)"'"))
+want("load: bytes and chunks", "%d %d %d" % (dev["precopy_bytes"], dev["stopcopy_bytes"], dev["chunks"]), "'"$(field "$T/fj" end)"'")
+'
+echo running > "$S/state"
+ctl migrate --json "$S" "$D"
+passed "migrate --json"
+records "migrate --json: records" "$T/out" "$ROUNDS_CONSISTENT"'
+dev = recs[-1]
+want("migrate: a device", (dev["type"], dev["source"], dev["destination"], dev["outcome"]), ("device", "'"$S"'", "'"$D"'", "ok"))
+want("migrate: the downtime is the switch-over", dev["downtime_ms"], dev["phases"]["stop_copy_ms"])
+want("migrate: rounds as the progress said", dev["rounds"], len(rounds))
+'
+is "migrate --json" "$D" running "$(digest "$S")"
+ctl load --json "$O" "$T/fj"
+eq "load --json refused: exit status" "$RC" 1
+records "load --json refused: records" "$T/out" '
+dev, = recs
+want("refused: the record", (dev["outcome"], dev["exit_status"], dev["bytes"]), ("failed", 1, 0))
+want("refused: its error is the line", "vfio-migctl: load '"$O"': " + dev["error"], open("'"$T/err"'").read().strip())
+'
+
+# On a terminal, the progress line shows each round as domjobinfo does.
+echo running > "$F/state"
+run script -qec "'$MIGCTL' save --max-rounds 2 --threshold 0 '$F' '$T/fterm'" /dev/null
+eq "save on a terminal: exit status" "$RC" 0
+for n in 1 2; do
+	check "save on a terminal: round $n" grep -qaE \
+		"$F: precopy [0-9.]+ MiB [0-9.]+ MiB/s round $n [0-9]+%, left [0-9.]+ MiB, dirty [0-9.]+ MiB/s, downtime ~[0-9]+ ms" "$T/out"
+done
+
 # One round of save sends the initial data exactly: all but the end record.
 echo running > "$F/state"
 ctl save --max-rounds 1 --threshold 0 "$F" "$T/f1"
@@ -393,13 +450,13 @@ is "source fails mid-migrate" "$D" running "$D0"
 transitions() { sed -n 's/^transitions: //p' "$1/status"; }
 t0=$(transitions "$O")
 ctl load "$O" "$T/x1"
-failed "load into another size" 1 "vfio-migctl: load $O: $O holds 2097152 bytes of state (sim:o,size=2M), the stream's source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
+failed "load into another size" 1 "vfio-migctl: load $O: $O holds 2097152 bytes of state (sim:o,size=2M), the source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
 eq "load into another size: O untouched" "$(transitions "$O")" "$t0"
 python3 "$(dirname "$0")/../streamfmt.py" rename "$T/x1" "$T/bad" vfio:0000:3b:00.1
 ctl load "$O" "$T/bad"
-failed "load into another kind" 1 "vfio-migctl: load $O: $O is a sim device (sim:o,size=2M), the stream's source a vfio device (vfio:0000:3b:00.1): it cannot load its state (nothing was changed)"
+failed "load into another kind" 1 "vfio-migctl: load $O: $O is a sim device (sim:o,size=2M), the source a vfio device (vfio:0000:3b:00.1): it cannot load its state (nothing was changed)"
 ctl migrate "$X" "$O"
-failed "migrate into another size" 1 "vfio-migctl: migrate $X $O: $O holds 2097152 bytes of state (sim:o,size=2M), the stream's source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
+failed "migrate into another size" 1 "vfio-migctl: migrate $X $O: $O holds 2097152 bytes of state (sim:o,size=2M), the source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
 is "migrate into another size" "$X" stop
 eq "migrate into another size: O untouched" "$(transitions "$O")" "$t0"
 python3 "$(dirname "$0")/../streamfmt.py" rename "$T/x1" "$T/bad" ""
