@@ -54,15 +54,6 @@ static uint64_t sim_size(const char *device)
 	return size;
 }
 
-void device_name(const char *dir, char *name, size_t len)
-{
-	char status[4096];
-
-	name[0] = '\0';
-	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
-		status_field(status, "device", name, len);
-}
-
 /*
  * Whether DIR can take the state of source (the `device:` line of the
  * source's status, as a stream's header carries it), as far as the two

@@ -388,12 +388,8 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 
 void stream_describe(struct stream_device *d, const char *dir)
 {
-	char status[4096];
-
 	d->features = devdir_features(dir);
-	d->source[0] = '\0';
-	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
-		status_field(status, "device", d->source, sizeof(d->source));
+	device_name(dir, d->source, sizeof(d->source));
 }
 
 static int save_to(struct save_job *job, struct stream_sink *out)

@@ -519,8 +519,6 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	void *buf;
 	int status;
 
-	if ((unsigned int)argc > STREAM_SET_MAX)
-		usage_error("a set holds at most %u devices, not %d", STREAM_SET_MAX, argc);
 	r.fd = open_input(file, &size);
 	transfer_signals();
 	if (stream_read_header(&r, &h))

@@ -115,6 +115,8 @@ bool devdir_gone_error(int err);
 bool devdir_gone(const char *dir);
 /* One line "vfio-migctl: [CMD: ]the vfio-migfsd serving DIR is gone"; EXIT_DAEMON_GONE. */
 int daemon_gone(const char *cmd, const char *dir);
+/* DIR's `device:` line, "" if it cannot be read. */
+void device_name(const char *dir, char *name, size_t len);
 /* "key: value" lines of `status`. */
 void status_field(const char *status, const char *key, char *out, size_t len);
 int status_u64(const char *status, const char *key, uint64_t *v);
@@ -392,8 +394,6 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 int load_device(struct load_job *job);
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 int check_destination(const char *dir, struct errmsg *e);
-/* DIR's `device:` line, "" if it cannot be read. */
-void device_name(const char *dir, char *name, size_t len);
 /* Whether DIR can take a state saved from source, as far as the names tell. */
 int check_fits(const char *source, const char *dir, struct errmsg *e);
 /* e says a write of DIR/data failed, and of whose state; returns err. */
