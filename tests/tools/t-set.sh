@@ -182,6 +182,9 @@ ctl load --input "$T/two.img" "$n0=${D[1]}" "#1=${D[0]}"
 failed "a device mapped twice" 1 "load: device 1 of the stream ($n0) is mapped twice (nothing was changed)"
 ctl load --input "$T/two.img" "#3=${D[1]}" "#1=${D[0]}"
 failed "a place the stream does not hold" 1 "load: '#3=${D[1]}' names no device of the stream"
+python3 "$(dirname "$0")/../streamfmt.py" rename "$T/two.img" "$T/big.img" sim:big,size=1M "$n1"
+ctl load --input "$T/big.img" "sim:big,size=1M=${D[0]}" "$n1=${D[1]}"
+failed "a device of another size" 1 "load: ${D[0]} holds 262144 bytes of state ($(name "${D[0]}")), the source 1048576 (sim:big,size=1M): it cannot load its state (nothing was changed)"
 as_before "refused maps" "${D[0]}" "${D[1]}" "${D[2]}"
 # Named in another order than saved: each state still goes to its device.
 ctl load --input "$T/two.img" "$n1=${D[1]}" "$n0=${D[0]}"
@@ -284,6 +287,18 @@ fail_in "destination stop" "${D[2]}" stop
 fail_in "destination running_p2p" "${D[0]}" running_p2p
 fail_in "destination running" "${D[1]}" running
 fail_in "source stop" "${S[0]}" stop
+# --json: the records of a failure say it too.
+back 3
+echo "stop_copy EIO" >"${S[1]}/sim/fail"
+ctl migrate --json $(pairs 3)
+eq "migrate --json, a failure: exit status" "$RC" 1
+records "migrate --json, a failure: records" "$T/out" '
+st = recs[-1]
+want("the set failed", (st["type"], st["outcome"], st["exit_status"], st["failed_phase"], st["failed_device"]), ("set", "failed", 1, "stop_copy", "'"${S[1]}"'"))
+want("its error, as the line says it", st["error"] in open("'"$T/err"'").read(), True)
+want("each device has the set'"'"'s outcome", [d["outcome"] for d in kind("device")], ["failed"] * 3)
+'
+echo none >"${S[1]}/sim/fail"
 
 # ---- signals ----
 # A set that never converges (--threshold 0) until SIGINT comes.
