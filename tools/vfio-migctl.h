@@ -7,7 +7,9 @@
  * directory (docs/ABI.md): devdir.c reads and writes them, save.c is the
  * saving side, load.c the resuming side, migrate.c joins the two on one
  * host, stream.c frames a migration for files and pipes
- * (docs/stream-format.md), progress.c draws the progress line;
+ * (docs/stream-format.md), progress.c draws the progress line (or writes
+ * its --json records), report.c the --json records of how a transfer
+ * ended, json.c the JSON of those and of status;
  * status.c and watch.c show where devices stand.
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order), devlink.c speaks devlink's
