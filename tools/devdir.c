@@ -217,3 +217,12 @@ int daemon_gone(const char *cmd, const char *dir)
 		cmd ? cmd : "", cmd ? ": " : "", dir);
 	return EXIT_DAEMON_GONE;
 }
+
+void device_name(const char *dir, char *name, size_t len)
+{
+	char status[4096];
+
+	name[0] = '\0';
+	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
+		status_field(status, "device", name, len);
+}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "vfio-migctl.h"
 
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
@@ -25,6 +26,82 @@ int check_destination(const char *dir, struct errmsg *e)
 	char state[64];
 
 	return devdir_idle(dir, "loading", state, sizeof(state), e);
+}
+
+/* The kind of device a DEVICE argument names (docs/ABI.md), or NULL. */
+static const char *device_kind(const char *device)
+{
+	if (!strncmp(device, "sim:", 4))
+		return "sim";
+	if (!strncmp(device, "vfio:", 5) || !strncmp(device, "fd:", 3))
+		return "vfio";
+	return NULL;
+}
+
+/* A sim's bytes of state: its size= option, 1M by default (docs/sim-device.md); 0 unknown. */
+static uint64_t sim_size(const char *device)
+{
+	uint64_t size = 1 << 20;
+	char value[32];
+
+	for (const char *opt = strchr(device, ','); opt; opt = strchr(opt + 1, ',')) {
+		if (strncmp(opt + 1, "size=", 5))
+			continue;
+		snprintf(value, sizeof(value), "%.*s", (int)strcspn(opt + 6, ","), opt + 6);
+		if (parse_u64(value, &size, 1))
+			return 0;
+	}
+	return size;
+}
+
+/*
+ * Whether DIR can take the state of source (the `device:` line of the
+ * source's status, as a stream's header carries it), as far as the two
+ * names tell: another kind of device, or a sim of another size, would
+ * refuse the first bytes with no word of why.
+ */
+int check_fits(const char *source, const char *dir, struct errmsg *e)
+{
+	char device[PATH_MAX];
+	const char *from = device_kind(source), *to;
+	uint64_t from_size, to_size;
+
+	device_name(dir, device, sizeof(device));
+	to = device_kind(device);
+	if (!from || !to)
+		return 0;
+	if (strcmp(from, to))
+		return errmsg_set(e, -EINVAL, "%s is a %s device (%s), the source a %s "
+				  "device (%s): it cannot load its state (nothing was changed)",
+				  dir, to, device, from, source);
+	if (strcmp(from, "sim"))
+		return 0;	/* a vfio device's own stream says, when it is loaded */
+	from_size = sim_size(source);
+	to_size = sim_size(device);
+	if (from_size && to_size && from_size != to_size)
+		return errmsg_set(e, -EINVAL, "%s holds %" PRIu64 " bytes of state (%s), the "
+				  "source %" PRIu64 " (%s): it cannot load its state "
+				  "(nothing was changed)", dir, to_size, device, from_size, source);
+	return 0;
+}
+
+/* A write of the stream's bytes refused: by which device, of what source. */
+int refused_data(struct errmsg *e, int err, const char *dir, const char *source)
+{
+	char device[PATH_MAX];
+
+	errmsg_sys(e, err, "writing %s/data", dir);
+	if (err != -EINVAL)
+		return err;
+	device_name(dir, device, sizeof(device));
+	errmsg_add(e, " (the device refused the state of ");
+	errmsg_add(e, source[0] ? source : "an unnamed source");
+	if (device[0]) {
+		errmsg_add(e, "; it is ");
+		errmsg_add(e, device);
+	}
+	errmsg_add(e, ")");
+	return err;
 }
 
 int open_resuming(const char *dir, int *fd, struct errmsg *e)
@@ -71,7 +148,7 @@ int finish_resuming(const char *dir, bool run, struct errmsg *e)
 	return err ? errmsg_sys(e, err, "%s: running", dir) : 0;
 }
 
-static int feed(struct load_job *job, int fd)
+static int feed(struct load_job *job, int fd, const char *source)
 {
 	uint32_t len;
 	int type, err;
@@ -83,7 +160,7 @@ static int feed(struct load_job *job, int fd)
 			return errmsg_set(&job->err, -EBADMSG, "%s", job->reader.error);
 		err = write_all(fd, job->buf, len);
 		if (err)
-			return errmsg_sys(&job->err, err, "writing %s/data", job->dir);
+			return refused_data(&job->err, err, job->dir, source);
 		progress_update(&job->progress, job->reader.offset);
 	}
 	return 0;
@@ -107,17 +184,19 @@ int load_device(struct load_job *job)
 		return errmsg_set(&job->err, interrupted ? -EINTR : -EBADMSG,
 				  "%s (nothing was changed)",
 				  interrupted ? "interrupted" : job->reader.error);
+	snprintf(job->source, sizeof(job->source), "%s", h.dev[0].source);
 	if (h.count > 1)
 		return errmsg_set(&job->err, -EINVAL, "the stream holds a set of %u devices: "
 				  "load it with --input and %u DIRs (nothing was changed)",
 				  h.count, h.count);
 	err = check_destination(job->dir, &job->err);
+	err = err ? err : check_fits(h.dev[0].source, job->dir, &job->err);
 	if (err)
 		return err;
 	job->t_start = now_usec();
 	err = open_resuming(job->dir, &fd, &job->err);
 	progress_phase(&job->progress, "resuming", job->size);
-	err = err ? err : feed(job, fd);
+	err = err ? err : feed(job, fd, h.dev[0].source);
 	if (fd >= 0)
 		err = close_resuming(job->dir, fd, err, &job->err);
 	err = err ? err : finish_resuming(job->dir, job->run, &job->err);
@@ -150,6 +229,14 @@ int open_input(const char *file, uint64_t *size)
 	return fd;
 }
 
+static void report_load(const struct load_job *job, const char *source, int status)
+{
+	report_transfer(&(struct transfer_report){
+		.destination = job->dir, .stream_source = source, .loaded = &job->reader.totals,
+		.t_start = job->t_start, .t_end = job->t_end, .exit_status = status,
+		.error = status ? job->err.text : NULL });
+}
+
 static void print_summary(const struct load_job *job, const char *file)
 {
 	const struct stream_totals *t = &job->reader.totals;
@@ -167,23 +254,27 @@ int cmd_load(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "run", no_argument, NULL, 'r' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
 		SET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct load_job job = { 0 };
 	const char *file = NULL;
-	bool no_p2p = false;
-	int c, err;
+	bool no_p2p = false, json = false;
+	int c, err, status = 0;
 
 	while ((c = next_option(argc, argv, longopts)) != -1) {
 		if (c == 'r')
 			job.run = true;
 		else if (c == 'i')
 			file = optarg;
+		else if (c == 'j')
+			json = true;
 		else
 			no_p2p = true;
 	}
+	report_init("load", json, stdout);
 	if (file && argc > optind)
 		return load_set(argc - optind, argv + optind, job.run, no_p2p, file);
 	if (file || no_p2p)
@@ -198,12 +289,15 @@ int cmd_load(int argc, char **argv)
 	progress_init(&job.progress, job.dir);
 	err = load_device(&job);
 	free(job.buf);
-	if (err && devdir_gone(job.dir))
-		return daemon_gone("load", job.dir);
-	if (err) {
+	if (err && devdir_gone(job.dir)) {
+		status = daemon_gone("load", job.dir);
+	} else if (err) {
 		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
-		return transfer_failed(job.device_error);
+		status = transfer_failed(job.device_error);
 	}
-	print_summary(&job, file);
-	return 0;
+	if (status || json)
+		report_load(&job, job.source[0] ? job.source : NULL, status);
+	else
+		print_summary(&job, file);
+	return status;
 }

@@ -18,16 +18,19 @@ static const struct command {
 } commands[] = {
 	{ "save", cmd_save,
 "  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--abort]\n"
-"       DIR [FILE|-]   save the device's migration stream (stdout by default)\n"
+"       [--json] DIR [FILE|-]\n"
+"                      save the device's migration stream (stdout by default)\n"
 "  save [...] [--no-p2p] --output FILE|- DIR...\n"
 "                      save a set of devices together into one stream\n" },
 	{ "load", cmd_load,
-"  load [--run] DIR [FILE|-]\n"
+"  load [--run] [--json] DIR [FILE|-]\n"
 "                      load a saved stream into the device (stdin by default)\n"
-"  load [--run] [--no-p2p] --input FILE|- DIR...\n"
-"                      load a set's stream, one DIR per device in its order\n" },
+"  load [--run] [--no-p2p] --input FILE|- SOURCE=DIR...\n"
+"                      load a set's stream, each device by the name it was\n"
+"                      saved under (its status's device: line) or #N\n" },
 	{ "migrate", cmd_migrate,
-"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
+"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--json]\n"
+"       SRC DST\n"
 "                      move SRC's state into DST on this host\n"
 "  migrate [...] [--no-p2p] [--keep-source] SRC1=DST1 SRC2=DST2 ...\n"
 "                      move a set of devices together, keeping the P2P barrier\n" },
@@ -35,7 +38,7 @@ static const struct command {
 "  status [--json] [DIR...]\n"
 "                      where each device stands (default: every mount)\n" },
 	{ "watch", cmd_watch,
-"  watch [--interval MS] [--count N] DIR\n"
+"  watch [--interval MS] [--count N] [--json] DIR\n"
 "                      follow the device's state and bytes as they change\n" },
 	{ "prepare", cmd_prepare,
 "  prepare BDF [--driver NAME]\n"

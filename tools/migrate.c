@@ -27,6 +27,7 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 		   bool *device_error)
 {
 	struct data_sink *sink = (struct data_sink *)job->sink;
+	char source[PATH_MAX];
 	int err;
 
 	/*
@@ -35,7 +36,9 @@ static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
 	 */
 	if (!source_ready(job->opts->dir))
 		return save_device(job);
+	device_name(job->opts->dir, source, sizeof(source));
 	err = check_destination(dst, &job->err);
+	err = err ? err : check_fits(source, dst, &job->err);
 	if (err)
 		return err;
 	err = open_resuming(dst, &sink->fd, &job->err);
@@ -77,6 +80,31 @@ static bool is_set(int argc, char **argv)
 	return true;
 }
 
+static void print_summary(const struct save_job *job, const char *dst, uint64_t t_running)
+{
+	const struct save_stats *st = &job->stats;
+	char counts[160];
+
+	save_summary(st, counts, sizeof(counts));
+	printf("migrated %s -> %s: %" PRIu64 " bytes (%s), %.3f s, downtime %.1f ms\n",
+	       job->opts->dir, dst, st->precopy_bytes + st->stopcopy_bytes, counts,
+	       (double)(t_running - st->t_start) / 1e6,
+	       (double)(t_running - st->t_stopcopy) / 1e3);
+}
+
+/* --json: the downtime is from the source's stop to the destination running. */
+static void report_migrate(const struct save_job *job, const char *dst, uint64_t t_running,
+			   int status)
+{
+	const struct save_stats *st = &job->stats;
+
+	report_transfer(&(struct transfer_report){
+		.source = job->opts->dir, .destination = dst, .saved = st,
+		.t_start = st->t_start, .t_switch = st->t_stopcopy,
+		.t_end = t_running ? t_running : st->t_end, .downtime = true,
+		.exit_status = status, .error = status ? job->err.text : NULL });
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -89,14 +117,14 @@ int cmd_migrate(int argc, char **argv)
 	struct save_opts o = SAVE_DEFAULTS;
 	struct data_sink sink = { .sink.put = data_sink_put, .fd = -1 };
 	struct save_job job = { .opts = &o, .sink = &sink.sink };
-	const struct save_stats *st = &job.stats;
 	uint64_t t_running = 0;
 	bool device_error = false;
-	char dst_data[PATH_MAX], counts[160];
-	int c, err;
+	char dst_data[PATH_MAX];
+	int c, err, status = 0;
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
 		save_option(c, optarg, &o);
+	report_init("migrate", o.json, stdout);
 	/* Two operands with one '=' are one pair (a path may hold '='). */
 	if (argc - optind > 2 || (argc > optind && is_set(argc - optind, argv + optind)))
 		return migrate_set(argc - optind, argv + optind, &o);
@@ -116,19 +144,18 @@ int cmd_migrate(int argc, char **argv)
 	progress_init(&job.progress, o.dir);
 	err = migrate(&job, argv[optind + 1], &t_running, &device_error);
 	free(job.buf);
-	if (err && devdir_gone(o.dir))
-		return daemon_gone("migrate", o.dir);
-	if (err && devdir_gone(argv[optind + 1]))
-		return daemon_gone("migrate", argv[optind + 1]);
-	if (err) {
+	if (err && devdir_gone(o.dir)) {
+		status = daemon_gone("migrate", o.dir);
+	} else if (err && devdir_gone(argv[optind + 1])) {
+		status = daemon_gone("migrate", argv[optind + 1]);
+	} else if (err) {
 		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
 			argv[optind + 1], job.err.text);
-		return transfer_failed(device_error || job.source_error);
+		status = transfer_failed(device_error || job.source_error);
 	}
-	save_summary(st, counts, sizeof(counts));
-	printf("migrated %s -> %s: %" PRIu64 " bytes (%s), %.3f s, downtime %.1f ms\n",
-	       o.dir, argv[optind + 1], st->precopy_bytes + st->stopcopy_bytes, counts,
-	       (double)(t_running - st->t_start) / 1e6,
-	       (double)(t_running - st->t_stopcopy) / 1e3);
-	return 0;
+	if (status || o.json)
+		report_migrate(&job, argv[optind + 1], t_running, status);
+	else
+		print_summary(&job, argv[optind + 1], t_running);
+	return status;
 }

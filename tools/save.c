@@ -110,9 +110,27 @@ int save_round(struct save_job *job)
 	job->stats.rounds++;
 	job->stats.precopy_bytes += got;
 	job->round_bytes = got;
+	job->round_usec = now_usec() - t0 + 1;
 	if (got)
-		job->rate = got * 1000000 / (now_usec() - t0 + 1);
+		job->rate = got * 1000000 / job->round_usec;
 	return read_precopy(job);
+}
+
+/*
+ * The round's numbers: what precopy says is pending after it is what was
+ * dirtied while it ran (what was pending before, it sent).
+ */
+void save_round_progress(struct save_job *job)
+{
+	struct precopy_round r = {
+		.round = job->stats.rounds,
+		.sent = job->stats.precopy_bytes,
+		.remaining = job->initial + job->dirty,
+		.rate = job->rate,
+		.dirty_rate = job->round_usec ? job->dirty * 1000000 / job->round_usec : 0,
+	};
+
+	progress_round(&job->progress, &r);
 }
 
 static int precopy_rounds(struct save_job *job)
@@ -121,6 +139,7 @@ static int precopy_rounds(struct save_job *job)
 	int err;
 
 	while (!(err = save_round(job))) {
+		save_round_progress(job);
 		job->stats.end = save_converged(o, job->initial, job->dirty, job->rate);
 		if (job->stats.end != PRECOPY_NONE)
 			break;
@@ -317,6 +336,9 @@ void save_option(int c, const char *arg, struct save_opts *o)
 	case 'P':
 		o->no_p2p = true;
 		break;
+	case 'j':
+		o->json = true;
+		break;
 	case 'k':
 		o->keep_source = true;
 		break;
@@ -366,25 +388,33 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 
 void stream_describe(struct stream_device *d, const char *dir)
 {
-	char status[4096];
-
 	d->features = devdir_features(dir);
-	d->source[0] = '\0';
-	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
-		status_field(status, "device", d->source, sizeof(d->source));
+	device_name(dir, d->source, sizeof(d->source));
 }
 
 static int save_to(struct save_job *job, struct stream_sink *out)
 {
-	struct stream_header h = { .count = 1, .created = (uint64_t)time(NULL) };
-	int err;
+	struct stream_header h;
+	int err = stream_header_init(&h, 1);
 
 	stream_describe(&h.dev[0], job->opts->dir);
-	err = stream_write_header(&out->w, &h);
+	err = err ? err : stream_write_header(&out->w, &h);
 	if (err)
 		return sink_error(job, err);
 	err = save_device(job);
 	return err ? err : finish_output(job, out);
+}
+
+/* The --json record of a save of one device: with --abort, the stop_copy time was a downtime. */
+static void report_save(const struct save_job *job, int status)
+{
+	const struct save_stats *st = &job->stats;
+
+	report_transfer(&(struct transfer_report){
+		.source = job->opts->dir, .saved = st, .t_start = st->t_start,
+		.t_switch = st->t_stopcopy, .t_end = st->t_end,
+		.downtime = job->opts->keep_running, .exit_status = status,
+		.error = status ? job->err.text : NULL });
 }
 
 /*
@@ -397,6 +427,10 @@ static void print_summary(const struct save_job *job, const char *file)
 	bool to_stdout = !strcmp(file, "-");
 	char counts[160];
 
+	if (report_json()) {
+		report_save(job, 0);
+		return;
+	}
 	save_summary(st, counts, sizeof(counts));
 	fprintf(summary_file(to_stdout), "saved %s to %s: %" PRIu64 " bytes (%s), %.3f s, %s %.1f ms\n",
 		job->opts->dir, to_stdout ? "standard output" : file,
@@ -421,13 +455,14 @@ int cmd_save(int argc, char **argv)
 	struct save_job job = { .opts = &o, .sink = &out.sink };
 	const char *file = NULL;
 	bool created;
-	int c, err;
+	int c, err, status = 0;
 
 	while ((c = next_option(argc, argv, longopts)) != -1)
 		if (c == 'o')
 			file = optarg;
 		else
 			save_option(c, optarg, &o);
+	report_init("save", o.json, summary_file(file && !strcmp(file, "-")));
 	if (file && argc > optind)
 		return save_set(argc - optind, argv + optind, &o, file);
 	if (file || o.no_p2p)
@@ -436,6 +471,7 @@ int cmd_save(int argc, char **argv)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
+	report_init("save", o.json, summary_file(!strcmp(file, "-")));
 	out.w.fd = open_output(file, &created);
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
@@ -444,12 +480,15 @@ int cmd_save(int argc, char **argv)
 	free(job.buf);
 	if (err && created)
 		unlink(file);	/* no half stream left to be loaded */
-	if (err && devdir_gone(o.dir))
-		return daemon_gone("save", o.dir);
-	if (err) {
+	if (err && devdir_gone(o.dir)) {
+		status = daemon_gone("save", o.dir);
+	} else if (err) {
 		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
-		return transfer_failed(job.source_error);
+		status = transfer_failed(job.source_error);
 	}
-	print_summary(&job, file);
-	return 0;
+	if (status)
+		report_save(&job, status);
+	else
+		print_summary(&job, file);
+	return status;
 }

@@ -152,19 +152,38 @@ int set_open_destinations(struct dev_set *s)
 int set_begin(struct dev_set *s)
 {
 	s->t_start = now_usec();
+	progress_phase(&s->progress, "precopy", 0);
 	return set_each(s, "precopy", src_begin, false, true);
+}
+
+/* Each device's round, then the set's: what it sent, has left, and dirtied meanwhile. */
+static void set_round_progress(struct dev_set *s, uint64_t remaining, uint64_t dirty,
+			       uint64_t rate, uint64_t usec)
+{
+	struct precopy_round r = { .round = s->rounds, .remaining = remaining, .rate = rate,
+				   .dirty_rate = dirty * 1000000 / (usec + 1) };
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		struct save_job *j = &s->dev[i].save;
+
+		r.sent += j->stats.precopy_bytes;
+		if (j->precopy)
+			save_round_progress(j);
+	}
+	progress_round(&s->progress, &r);
 }
 
 /* Rounds until the set's pending bytes meet the limits; all in lockstep. */
 int set_precopy(struct dev_set *s)
 {
-	uint64_t initial, dirty, rate, sent;
+	uint64_t initial, dirty, rate, sent, t0;
 	bool any = false;
 	int err = 0;
 
 	for (unsigned int i = 0; i < s->n; i++)
 		any |= s->dev[i].save.precopy;
 	while (any && !err) {
+		t0 = now_usec();
 		err = set_each(s, "precopy", src_round, false, true);
 		if (err)
 			break;
@@ -180,6 +199,7 @@ int set_precopy(struct dev_set *s)
 			rate += j->rate;
 			sent += j->round_bytes;
 		}
+		set_round_progress(s, initial + dirty, dirty, rate, now_usec() - t0);
 		s->end = save_converged(s->opts, initial, dirty, rate);
 		if (s->end == PRECOPY_NONE && s->rounds >= s->opts->max_rounds)
 			s->end = PRECOPY_MAX_ROUNDS;
@@ -202,6 +222,7 @@ int set_stop_copy(struct dev_set *s)
 	int err = 0;
 
 	s->t_down = now_usec();
+	progress_phase(&s->progress, "stop_copy", 0);
 	if (s->p2p)
 		err = set_each(s, "p2p", src_p2p, false, true);
 	return err ? err : set_each(s, "stop_copy", src_copy, false, s->p2p);

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vfio-migctl.h"
@@ -39,6 +38,7 @@ static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *
 
 static void set_free(struct dev_set *s)
 {
+	progress_done(&s->progress);
 	if (s->threads)
 		set_pool_stop(s);
 	for (unsigned int i = 0; i < s->n; i++)
@@ -79,6 +79,17 @@ static int check_p2p(const struct dev_set *s, const char *dir, struct errmsg *e)
 			  "nothing was changed)", dir);
 }
 
+/* A destination that can take its source's state, as far as the names tell. */
+static int check_fits_source(const struct set_dev *d, struct errmsg *e)
+{
+	char source[PATH_MAX];
+
+	if (d->source)
+		return check_fits(d->source, d->dst, e);
+	device_name(d->src, source, sizeof(source));
+	return check_fits(source, d->dst, e);
+}
+
 static int check_source(const struct dev_set *s, const char *dir, struct errmsg *e)
 {
 	char state[64];
@@ -99,6 +110,8 @@ static int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
 			err = check_source(s, d->src, &e);
 		if (!err && d->dst)
 			err = check_destination(d->dst, &e);
+		if (!err && d->dst)
+			err = check_fits_source(d, &e);
 		if (!err && d->dst && dst_p2p)
 			err = check_p2p(s, d->dst, &e);
 		if (err && devdir_gone_error(err))
@@ -116,6 +129,50 @@ static void print_barrier(FILE *f, const struct dev_set *s)
 		fprintf(f, ", %s", s->p2p ? "P2P barrier kept" :
 			"P2P barrier not kept (--no-p2p: the devices stopped one after another)");
 	fputc('\n', f);
+}
+
+/*
+ * The set's progress (a line on a terminal, or records); each device's
+ * are records only: its thread's redraws would garble the set's line.
+ */
+static void set_progress_init(struct dev_set *s)
+{
+	progress_init(&s->progress, NULL);
+	for (unsigned int i = 0; i < s->n; i++) {
+		progress_init(&s->dev[i].save.progress, s->dev[i].src);
+		s->dev[i].save.progress.on = false;
+	}
+}
+
+/*
+ * --json: a record per device and one for the set, how it ended (status);
+ * r: a load's stream, whose totals are its devices'.
+ */
+static void report_set(const struct dev_set *s, int status, const struct stream_reader *r)
+{
+	struct save_stats sum = { .rounds = s->rounds, .end = s->end };
+	const char *error = status ? s->err.text : NULL;
+	bool migrate = !r && s->dev[0].dst;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		const struct set_dev *d = &s->dev[i];
+		const struct save_stats *st = &d->save.stats;
+
+		report_transfer(&(struct transfer_report){
+			.source = d->src, .destination = d->dst, .stream_source = d->source,
+			.saved = r ? NULL : st, .loaded = r ? &r->dev_totals[i] : NULL,
+			.t_start = r ? s->t_start : st->t_start,
+			.t_switch = r ? 0 : st->t_stopcopy, .t_end = s->t_end,
+			.downtime = migrate, .exit_status = status, .error = error });
+		sum.precopy_bytes += st->precopy_bytes;
+		sum.stopcopy_bytes += st->stopcopy_bytes;
+	}
+	report_transfer(&(struct transfer_report){
+		.devices = s->n, .p2p = s->p2p, .saved = r ? NULL : &sum,
+		.loaded = r ? &r->totals : NULL, .t_start = s->t_start,
+		.t_switch = r ? 0 : s->t_down, .t_end = s->t_end, .downtime = migrate,
+		.exit_status = status, .error = error, .failed_phase = error ? s->failed_phase : NULL,
+		.failed_device = error ? s->failed_what : NULL });
 }
 
 /* One line per source, then the set's. */
@@ -173,6 +230,7 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 
 	set_init(&s, (unsigned int)argc, o);
 	split_pairs(&s, argv, dirs);
+	set_progress_init(&s);
 	check_mounts(dirs, 2 * s.n);
 	status = check_set(&s, "migrate", true);
 	if (status)
@@ -184,6 +242,9 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 	set_pool_start(&s);
 	if (run_migrate(&s)) {
 		status = set_roll_back(&s, "migrate");
+		report_set(&s, status, NULL);
+	} else if (report_json()) {
+		report_set(&s, 0, NULL);
 	} else {
 		total = print_sources(stdout, &s, "migrated");
 		printf("migrated a set of %u devices: %" PRIu64 " bytes, %.3f s, downtime %.1f ms",
@@ -221,12 +282,12 @@ static int stream_failed(struct dev_set *s, const char *phase, int err)
 /* The header, every source's phases, the end chunk and a clean close. */
 static int run_save(struct dev_set *s)
 {
-	struct stream_header h = { .count = s->n, .created = (uint64_t)time(NULL) };
-	int err;
+	static struct stream_header h;	/* 16 KiB */
+	int err = stream_header_init(&h, s->n);
 
 	for (unsigned int i = 0; i < s->n; i++)
 		stream_describe(&h.dev[i], s->dev[i].src);
-	err = stream_write_header(&s->out, &h);
+	err = err ? err : stream_write_header(&s->out, &h);
 	if (err)
 		return stream_failed(s, "header", err);
 	err = set_begin(s);
@@ -261,6 +322,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
+	set_progress_init(&s);
 	check_mounts((const char *const *)argv, s.n);
 	status = check_set(&s, "save", false);
 	if (status)
@@ -274,6 +336,9 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		if (created)
 			unlink(file);	/* no half stream left to be loaded */
 		status = set_roll_back(&s, "save");
+		report_set(&s, status, NULL);
+	} else if (report_json()) {
+		report_set(&s, 0, NULL);
 	} else {
 		total = print_sources(f, &s, "saved");
 		fprintf(f, "saved a set of %u devices to %s: %" PRIu64 " bytes, %.3f s, "
@@ -307,10 +372,11 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 		d = &s->dev[r->dev];
 		err = write_all(d->to_dst.fd, buf, len);
 		if (err) {
-			errmsg_sys(&d->err, err, "writing %s/data", d->dst);
+			refused_data(&d->err, err, d->dst, d->source);
 			set_failed(s, d->dst, "resuming", &d->err);
 			return -ECANCELED;
 		}
+		progress_update(&s->progress, r->offset);
 	}
 	return 0;
 }
@@ -338,9 +404,114 @@ static void print_loaded(const struct dev_set *s, const struct stream_reader *r,
 		putchar('\n');
 }
 
+/*
+ * Which device of the stream an operand maps: SOURCE=DIR, SOURCE the
+ * name the stream gives it (the longest that fits: a name may hold '='),
+ * or #N=DIR, N its place from 1.  Returns its index and sets *dir, or -1.
+ */
+static int map_operand(const struct stream_header *h, const char *arg, const char **dir)
+{
+	unsigned long n;
+	size_t best_len = 0;
+	char *end;
+	int best = -1;
+
+	if (arg[0] == '#' && arg[1] >= '0' && arg[1] <= '9') {
+		n = strtoul(arg + 1, &end, 10);
+		*dir = end + 1;
+		return *end == '=' && end[1] && n >= 1 && n <= h->count ? (int)n - 1 : -1;
+	}
+	for (uint32_t i = 0; i < h->count; i++) {
+		size_t len = strlen(h->dev[i].source);
+
+		if ((best < 0 || len > best_len) && !strncmp(arg, h->dev[i].source, len) &&
+		    arg[len] == '=' && arg[len + 1]) {
+			best = (int)i;
+			best_len = len;
+		}
+	}
+	*dir = best < 0 ? NULL : arg + best_len + 1;
+	return best;
+}
+
+/* The stream's names, for a refusal: "NAME, NAME, ..." */
+static void list_names(const struct stream_header *h, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < h->count && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+				       h->dev[i].source[0] ? h->dev[i].source : "(unnamed)");
+}
+
+static bool named_twice(const struct stream_header *h, uint32_t i)
+{
+	for (uint32_t j = 0; j < h->count; j++)
+		if (j != i && !strcmp(h->dev[j].source, h->dev[i].source))
+			return true;
+	return false;
+}
+
+/*
+ * Each operand to its device of the stream, by the source's name: a set
+ * loaded by position would take any order given, and swap states without
+ * a word.  A stream of one device takes a plain DIR too.
+ */
+static void map_set(struct dev_set *s, const struct stream_header *h, char **argv)
+{
+	static char names[STREAM_SET_MAX * (STREAM_NAME_MAX + 2) + 1];
+	const char *dir;
+	int i;
+
+	list_names(h, names, sizeof(names));
+	for (unsigned int k = 0; k < s->n; k++) {
+		i = map_operand(h, argv[k], &dir);
+		if (i < 0 && h->count == 1) {	/* one device: nothing to cross */
+			i = 0;
+			dir = argv[k];
+		}
+		if (i < 0 && !strchr(argv[k], '='))
+			die(EXIT_FAILURE, 0, "load: a set's stream is loaded by its sources' "
+			    "names, not by position: give SOURCE=DIR for each of %s (or #N=DIR, "
+			    "N from 1; nothing was changed)", names);
+		if (i < 0)
+			die(EXIT_FAILURE, 0, "load: '%s' names no device of the stream (it holds "
+			    "%s; nothing was changed)", argv[k], names);
+		if (argv[k][0] != '#' && named_twice(h, (uint32_t)i))
+			die(EXIT_FAILURE, 0, "load: the stream holds two devices named '%s': "
+			    "map them by place, #N=DIR (nothing was changed)", h->dev[i].source);
+		if (s->dev[i].dst)
+			die(EXIT_FAILURE, 0, "load: device %d of the stream (%s) is mapped "
+			    "twice (nothing was changed)", i + 1, h->dev[i].source);
+		s->dev[i].dst = dir;
+		s->dev[i].source = h->dev[i].source;
+	}
+}
+
+/* Which device goes where, before any changes: a line, or a record, each. */
+static void print_map(const struct dev_set *s)
+{
+	struct json j;
+
+	for (unsigned int i = 0; i < s->n && report_json(); i++) {
+		json_begin(&j, report_file(), "map");
+		json_str(&j, "command", report_command());
+		json_u64(&j, "device", i + 1);
+		json_str(&j, "stream_source", s->dev[i].source);
+		json_str(&j, "destination", s->dev[i].dst);
+		json_end(&j);
+	}
+	for (unsigned int i = 0; i < s->n && !report_json(); i++)
+		printf("device %u: %s -> %s\n", i + 1,
+		       s->dev[i].source[0] ? s->dev[i].source : "(unnamed)", s->dev[i].dst);
+	fflush(stdout);
+}
+
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 {
 	static struct stream_header h;	/* 16 KiB */
+	const char *dirs[STREAM_SET_MAX];
 	struct save_opts o = { .no_p2p = no_p2p };
 	struct stream_reader r = { 0 };
 	struct dev_set s;
@@ -348,30 +519,38 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	void *buf;
 	int status;
 
-	set_init(&s, (unsigned int)argc, &o);
-	for (unsigned int i = 0; i < s.n; i++)
-		s.dev[i].dst = argv[i];
-	check_mounts((const char *const *)argv, s.n);
 	r.fd = open_input(file, &size);
 	transfer_signals();
 	if (stream_read_header(&r, &h))
 		die(interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE, 0,
 		    "load: %s (nothing was changed)", interrupted ? "interrupted" : r.error);
-	if (h.count != s.n)
-		die(EXIT_FAILURE, 0, "load: the stream holds %u device%s, not %u (nothing "
-		    "was changed)", h.count, h.count == 1 ? "" : "s", s.n);
+	if (h.count != (unsigned int)argc)
+		die(EXIT_FAILURE, 0, "load: the stream holds %u device%s, not %d (nothing "
+		    "was changed)", h.count, h.count == 1 ? "" : "s", argc);
+	set_init(&s, h.count, &o);
+	map_set(&s, &h, argv);
+	for (unsigned int i = 0; i < s.n; i++)
+		dirs[i] = s.dev[i].dst;
+	check_mounts(dirs, s.n);
 	status = check_set(&s, "load", run);
 	if (status)
 		return status;
+	print_map(&s);
 	buf = devdir_buffer(STREAM_CHUNK_MAX);
 	s.run = run;
+	progress_init(&s.progress, NULL);
 	set_pool_start(&s);
 	s.t_start = now_usec();
+	progress_phase(&s.progress, "resuming", size);
 	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
-	    (run && set_run(&s)))
+	    (run && set_run(&s))) {
 		status = set_roll_back(&s, "load");
-	else
+		report_set(&s, status, &r);
+	} else if (report_json()) {
+		report_set(&s, 0, &r);
+	} else {
 		print_loaded(&s, &r, &h, file, run);
+	}
 	free(buf);
 	set_free(&s);
 	return status;

@@ -228,56 +228,6 @@ static void print_table(const struct entries *es)
 
 /* ---- JSON ---- */
 
-/*
- * The length of the valid UTF-8 sequence at s (RFC 3629: shortest form,
- * no surrogates, at most U+10FFFF), or 0.
- */
-static size_t utf8_length(const unsigned char *s)
-{
-	size_t len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;	/* a continuation byte, or overlong or too big at once */
-	cp = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;	/* also the NUL that ends s */
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/*
- * A JSON string: quotes, backslashes and control characters escaped.
- * JSON is Unicode, a path any bytes: each byte that is not part of valid
- * UTF-8 becomes U+FFFD, the replacement character, as a decoder would
- * show it.
- */
-static void json_string(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t len;
-
-	putchar('"');
-	for (; *s; s += len) {
-		len = *s < 0x80 ? 1 : utf8_length(s);
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if (*s < 0x20 || *s == 0x7f)
-			printf("\\u%04x", *s);
-		else if (len)
-			fwrite(s, 1, len, stdout);
-		else
-			fputs("\\ufffd", stdout);
-		len = len ? len : 1;
-	}
-	putchar('"');
-}
-
 /* SEP "KEY": "VALUE" (or null for an empty VALUE when nullable) */
 static void json_field(const char *sep, const char *key, const char *value, bool nullable)
 {
@@ -285,7 +235,7 @@ static void json_field(const char *sep, const char *key, const char *value, bool
 	if (nullable && !*value)
 		fputs("null", stdout);
 	else
-		json_string(value);
+		json_string(stdout, value);
 }
 
 static void json_features(const struct dev_status *s)
@@ -297,7 +247,7 @@ static void json_features(const struct dev_status *s)
 	fputs(", \"features\": [", stdout);
 	for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save), sep = ", ") {
 		fputs(sep, stdout);
-		json_string(w);
+		json_string(stdout, w);
 	}
 	putchar(']');
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,7 +17,8 @@
 #include "vfio-migctl.h"
 
 #define MAGIC		"VFMIGSTR"
-#define HEADER_FIXED	24	/* the header up to its first name or device */
+#define FORMAT		4
+#define HEADER_FIXED	32	/* the header up to its first device */
 #define END_PAYLOAD	24
 
 /*
@@ -49,65 +51,53 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-/*
- * Version 2 names one device; version 3, a set.  A set of one is written
- * as version 2, so that one device's stream stays what older readers take.
- */
-static uint32_t header_version(const struct stream_header *h)
+static size_t put_device(uint8_t *out, const struct stream_device *d)
 {
-	return h->count > 1 ? 3 : 2;
+	size_t n = strnlen(d->source, STREAM_NAME_MAX);
+
+	put32(out, d->features);
+	put32(out + 4, (uint32_t)n);
+	memcpy(out + 8, d->source, n);
+	return 8 + n;
 }
 
-static size_t put_device(uint8_t *out, const struct stream_device *d, bool features)
+int stream_header_init(struct stream_header *h, uint32_t count)
 {
-	size_t n = strnlen(d->source, STREAM_NAME_MAX), at = 0;
-
-	if (features) {
-		put32(out, d->features);
-		at = 4;
-	}
-	put32(out + at, (uint32_t)n);
-	memcpy(out + at + 4, d->source, n);
-	return at + 4 + n;
+	memset(h, 0, sizeof(*h));
+	h->count = count;
+	h->created = (uint64_t)time(NULL);
+	/* Not a secret: only unlikely to be another save's, so a short read will do. */
+	if (getrandom(&h->id, sizeof(h->id), 0) != (ssize_t)sizeof(h->id))
+		return -errno;
+	return 0;
 }
 
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out)
 {
-	uint32_t version = header_version(h);
-	size_t len;
+	size_t len = HEADER_FIXED;
 
 	memcpy(out, MAGIC, 8);
-	put32(out + 8, version);
-	if (version == 2) {
-		put32(out + 12, h->dev[0].features);
-		put64(out + 16, h->created);
-		len = 24 + put_device(out + 24, &h->dev[0], false);
-	} else {
-		put32(out + 12, h->count);
-		put64(out + 16, h->created);
-		len = 24;
-		for (uint32_t i = 0; i < h->count; i++)
-			len += put_device(out + len, &h->dev[i], true);
-	}
+	put32(out + 8, FORMAT);
+	put32(out + 12, h->count);
+	put64(out + 16, h->created);
+	put64(out + 24, h->id);
+	for (uint32_t i = 0; i < h->count; i++)
+		len += put_device(out + len, &h->dev[i]);
 	put32(out + len, crc32c(0, out, len));
 	return len + 4;
 }
 
-size_t stream_chunk_encode(uint32_t version, const struct stream_chunk *c,
+size_t stream_chunk_encode(uint64_t id, const struct stream_chunk *c,
 			   const void *payload, uint8_t *out)
 {
-	size_t at = 16;
-
 	put32(out, c->type);
 	put32(out + 4, c->len);
 	put64(out + 8, c->seq);
-	if (version == 3) {
-		put32(out + at, c->dev);
-		at += 4;
-	}
-	put32(out + at, crc32c(0, payload, c->len));
-	put32(out + at + 4, crc32c(0, out, at + 4));
-	return at + 8;
+	put64(out + 16, id);
+	put32(out + 24, c->dev);
+	put32(out + 28, crc32c(0, payload, c->len));
+	put32(out + 32, crc32c(0, out, 32));
+	return STREAM_CHUNK_HEADER;
 }
 
 static void count_chunk(struct stream_totals *t, uint32_t type, uint32_t len)
@@ -146,7 +136,7 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h)
 	uint8_t buf[STREAM_HEADER_MAX];
 
 	memset(&w->totals, 0, sizeof(w->totals));
-	w->version = header_version(h);
+	w->id = h->id;
 	w->count = h->count;
 	return write_all(w->fd, buf, stream_header_encode(h, buf));
 }
@@ -157,10 +147,10 @@ static int write_chunk(struct stream_writer *w, uint32_t dev, uint32_t type,
 {
 	struct stream_chunk c = { .type = type, .len = len, .dev = dev,
 				  .seq = w->totals.chunks + 1 };
-	uint8_t head[STREAM_CHUNK_HEADER_MAX];
+	uint8_t head[STREAM_CHUNK_HEADER];
 	int err;
 
-	err = write_all(w->fd, head, stream_chunk_encode(w->version, &c, payload, head));
+	err = write_all(w->fd, head, stream_chunk_encode(w->id, &c, payload, head));
 	return err ? err : write_all(w->fd, payload, len);
 }
 
@@ -268,20 +258,9 @@ static int read_name(struct stream_reader *r, uint8_t *buf, size_t *at, char *na
 	return 0;
 }
 
-/* Version 2: the features (in the fixed part), one name. */
-static int read_header_v2(struct stream_reader *r, uint8_t *buf, struct stream_header *h,
-			  size_t *at)
-{
-	int err = read_more(r, buf, at, 4);
-
-	h->count = 1;
-	h->dev[0].features = get32(buf + 12);
-	return err ? err : read_name(r, buf, at, h->dev[0].source);
-}
-
-/* Version 3: the count (in the fixed part), then features and a name per device. */
-static int read_header_v3(struct stream_reader *r, uint8_t *buf, struct stream_header *h,
-			  size_t *at)
+/* The count (in the fixed part), then features and a name per device. */
+static int read_devices(struct stream_reader *r, uint8_t *buf, struct stream_header *h,
+			size_t *at)
 {
 	int err = 0;
 
@@ -296,10 +275,26 @@ static int read_header_v3(struct stream_reader *r, uint8_t *buf, struct stream_h
 	return err;
 }
 
+/* Versions before this one, refused with what they lacked. */
+static int refuse_version(struct stream_reader *r, uint32_t version)
+{
+	static const char *const lacked[] = {
+		[1] = "its chunks have no order",
+		[2] = "its chunks are not bound to their stream",
+		[3] = "its chunks are not bound to their stream",
+	};
+
+	if (version >= 1 && version < FORMAT)
+		return refuse(r, "stream format version %u is no longer read (%s); "
+			      "save it again with this vfio-migctl", version, lacked[version]);
+	return refuse(r, "stream version %u is not supported (%u is)", version, FORMAT);
+}
+
 int stream_read_header(struct stream_reader *r, struct stream_header *h)
 {
 	uint8_t buf[STREAM_HEADER_MAX];
-	size_t at;
+	uint32_t version;
+	size_t at = HEADER_FIXED;
 	int err;
 
 	memset(h, 0, sizeof(*h));
@@ -311,21 +306,18 @@ int stream_read_header(struct stream_reader *r, struct stream_header *h)
 		return err;
 	if (memcmp(buf, MAGIC, 8))
 		return refuse(r, "not a vfio-migfs stream");
-	r->version = get32(buf + 8);
-	if (r->version == 1)
-		return refuse(r, "stream format version 1 is no longer read "
-			      "(its chunks have no order); save it again with this vfio-migctl");
-	if (r->version != 2 && r->version != 3)
-		return refuse(r, "stream version %u is not supported (2 and 3 are)",
-			      r->version);
-	at = HEADER_FIXED;
-	err = r->version == 2 ? read_header_v2(r, buf, h, &at) : read_header_v3(r, buf, h, &at);
+	version = get32(buf + 8);
+	if (version != FORMAT)
+		return refuse_version(r, version);
+	err = read_devices(r, buf, h, &at);
 	err = err ? err : read_more(r, buf, &at, 4);
 	if (err)
 		return err;
 	if (get32(buf + at - 4) != crc32c(0, buf, at - 4))
 		return refuse(r, "corrupt stream header");
 	h->created = get64(buf + 16);
+	h->id = get64(buf + 24);
+	r->id = h->id;
 	r->count = h->count;
 	return 0;
 }
@@ -342,7 +334,7 @@ static int check_end(struct stream_reader *r, const uint8_t *end)
 	for (uint32_t i = 0; i < r->count; i++) {
 		if (r->dev_totals[i].stopcopy_bytes)
 			continue;
-		if (r->version == 2)
+		if (r->count == 1)
 			return refuse(r, "the stream has no stop_copy data");
 		return refuse(r, "the stream has no stop_copy data for device %u", i + 1);
 	}
@@ -360,23 +352,31 @@ static bool length_ok(uint32_t type, uint32_t len)
 	       len >= 1 && len <= STREAM_CHUNK_MAX;
 }
 
-/* The chunk header at byte at, checked; *c what it says. */
+/*
+ * The chunk header at byte at, checked; *c what it says.  Its CRC covers
+ * the stream's id: a chunk of another save, whole and in its place, is
+ * refused before its payload as surely as a damaged one.
+ */
 static int read_chunk_header(struct stream_reader *r, uint64_t at, struct stream_chunk *c)
 {
-	uint8_t head[STREAM_CHUNK_HEADER_MAX];
-	size_t len = r->version == 3 ? STREAM_CHUNK_HEADER_MAX : STREAM_CHUNK_HEADER;
-	int err = read_or_refuse(r, head, len);
+	uint8_t head[STREAM_CHUNK_HEADER];
+	int err = read_or_refuse(r, head, sizeof(head));
 
 	if (err)
 		return err;
 	c->type = get32(head);
 	c->len = get32(head + 4);
 	c->seq = get64(head + 8);
-	c->dev = r->version == 3 ? get32(head + 16) : 0;
-	c->crc = get32(head + len - 8);
-	if (get32(head + len - 4) != crc32c(0, head, len - 4) || !length_ok(c->type, c->len) ||
-	    (c->type != CHUNK_END && c->dev >= r->count))
+	c->dev = get32(head + 24);
+	c->crc = get32(head + 28);
+	/* The end chunk is the stream's, not a device's: its index is 0. */
+	if (get32(head + 32) != crc32c(0, head, 32) || !length_ok(c->type, c->len) ||
+	    c->dev >= (c->type == CHUNK_END ? 1 : r->count))
 		return refuse(r, "corrupt chunk header at byte %llu", (unsigned long long)at);
+	if (get64(head + 16) != r->id)
+		return refuse(r, "chunk of another stream at byte %llu (stream %016llx, "
+			      "not this one's %016llx)", (unsigned long long)at,
+			      (unsigned long long)get64(head + 16), (unsigned long long)r->id);
 	/* A chunk swapped, repeated or missing is refused before its payload. */
 	if (c->seq != r->totals.chunks + 1)
 		return refuse(r, "chunk out of order at byte %llu: chunk %llu where %llu belongs",

@@ -7,7 +7,9 @@
  * directory (docs/ABI.md): devdir.c reads and writes them, save.c is the
  * saving side, load.c the resuming side, migrate.c joins the two on one
  * host, stream.c frames a migration for files and pipes
- * (docs/stream-format.md), progress.c draws the progress line;
+ * (docs/stream-format.md), progress.c draws the progress line (or writes
+ * its --json records), report.c the --json records of how a transfer
+ * ended, json.c the JSON of those and of status;
  * status.c and watch.c show where devices stand.
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order), devlink.c speaks devlink's
@@ -115,32 +117,71 @@ bool devdir_gone_error(int err);
 bool devdir_gone(const char *dir);
 /* One line "vfio-migctl: [CMD: ]the vfio-migfsd serving DIR is gone"; EXIT_DAEMON_GONE. */
 int daemon_gone(const char *cmd, const char *dir);
+/* DIR's `device:` line, "" if it cannot be read. */
+void device_name(const char *dir, char *name, size_t len);
 /* "key: value" lines of `status`. */
 void status_field(const char *status, const char *key, char *out, size_t len);
 int status_u64(const char *status, const char *key, uint64_t *v);
 
 /* ---- progress.c ---- */
 
+/* A precopy round's numbers, as virsh domjobinfo shows them. */
+struct precopy_round {
+	unsigned int round;	/* from 1 */
+	uint64_t sent;		/* precopy bytes sent so far */
+	uint64_t remaining;	/* pending after the round (precopy's initial + dirty) */
+	uint64_t rate;		/* bytes a second the round sent at, 0 unknown */
+	uint64_t dirty_rate;	/* bytes a second dirtied while it ran */
+};
+
 struct progress {
-	bool on;		/* stderr is a terminal */
+	bool on;		/* stderr is a terminal: a line redrawn */
+	FILE *json;		/* or --json: progress records there */
 	const char *label, *phase;
 	uint64_t total;		/* bytes expected in this phase, 0 unknown */
 	uint64_t t0, drawn;
+	struct precopy_round round;	/* the last one */
 };
 
 void progress_init(struct progress *p, const char *label);
 void progress_phase(struct progress *p, const char *phase, uint64_t total);
 void progress_update(struct progress *p, uint64_t bytes);
+/* A precopy round ended: drawn, or a record with what it says. */
+void progress_round(struct progress *p, const struct precopy_round *r);
 void progress_done(struct progress *p);
+
+/* ---- report.c: --json records of a transfer's end ---- */
+
+/* What the command is, and whether (and where) it writes records. */
+void report_init(const char *command, bool json, FILE *f);
+bool report_json(void);
+FILE *report_file(void);
+const char *report_command(void);
+
+/* One device's transfer, or a set's, as it ended. */
+struct transfer_report {
+	const char *source, *destination;	/* a device's dirs, NULL: a stream */
+	const char *stream_source;		/* a load's: the name the stream gives it */
+	unsigned int devices;			/* a set's size; 0 for a device */
+	bool p2p;				/* a set's: the P2P barrier kept */
+	const struct save_stats *saved;		/* the saving side's numbers, or NULL */
+	const struct stream_totals *loaded;	/* a load's, or NULL */
+	uint64_t t_start, t_switch, t_end;	/* t_switch: the sources stopped, 0 never */
+	bool downtime;				/* t_end - t_switch was one */
+	const char *error;			/* NULL: it worked */
+	const char *failed_phase, *failed_device;	/* a set's failure */
+	int exit_status;
+};
+
+void report_transfer(const struct transfer_report *t);
 
 /* ---- stream.c: docs/stream-format.md ---- */
 
 #define STREAM_NAME_MAX		255
 #define STREAM_SET_MAX		64	/* devices in one stream */
-#define STREAM_CHUNK_HEADER	24	/* version 2 */
-#define STREAM_CHUNK_HEADER_MAX	28	/* version 3: and the device */
+#define STREAM_CHUNK_HEADER	36
 #define STREAM_CHUNK_MAX	(16u << 20)
-#define STREAM_HEADER_MAX	(24 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
+#define STREAM_HEADER_MAX	(32 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
 
 enum {
 	CHUNK_PRECOPY = 1,
@@ -153,10 +194,11 @@ struct stream_device {
 	char source[STREAM_NAME_MAX + 1];
 };
 
-/* A set of two or more devices is version 3; one device, version 2. */
+/* One device, or a set of them. */
 struct stream_header {
 	uint32_t count;		/* devices, 1 to STREAM_SET_MAX */
 	uint64_t created;	/* seconds since the epoch */
+	uint64_t id;		/* random, this save's: in every chunk */
 	struct stream_device dev[STREAM_SET_MAX];
 };
 
@@ -173,24 +215,28 @@ struct stream_totals {
 
 struct stream_writer {
 	int fd;
-	uint32_t version, count;	/* of the header written */
+	uint32_t count;			/* of the header written */
+	uint64_t id;
 	struct stream_totals totals;
 };
 
 struct stream_reader {
 	int fd;
 	uint64_t offset;		/* bytes read so far */
-	uint32_t version, count;	/* of the header read */
+	uint32_t count;			/* of the header read */
+	uint64_t id;
 	uint32_t dev;			/* the last data chunk's device */
 	struct stream_totals totals;	/* of the data chunks read so far */
 	struct stream_totals dev_totals[STREAM_SET_MAX];	/* and per device */
 	char error[160];		/* why the stream was refused */
 };
 
+/* A save's header: count devices (described by the caller), now, a new id. */
+int stream_header_init(struct stream_header *h, uint32_t count);
 /* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
 size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
-/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER_MAX. */
-size_t stream_chunk_encode(uint32_t version, const struct stream_chunk *c,
+/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER. */
+size_t stream_chunk_encode(uint64_t id, const struct stream_chunk *c,
 			   const void *payload, uint8_t *out);
 /* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
 int write_all(int fd, const void *buf, size_t len);
@@ -221,6 +267,7 @@ int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len);
 
 struct save_opts {
 	const char *dir;
+	bool json;			/* --json: records, not lines */
 	unsigned int max_rounds;	/* precopy rounds at most */
 	uint64_t threshold;		/* dirty bytes low enough to stop at */
 	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
@@ -233,7 +280,8 @@ struct save_opts {
 #define SAVE_LONGOPTS \
 	{ "max-rounds", required_argument, NULL, 'r' }, \
 	{ "threshold", required_argument, NULL, 't' }, \
-	{ "downtime-limit", required_argument, NULL, 'd' }
+	{ "downtime-limit", required_argument, NULL, 'd' }, \
+	{ "json", no_argument, NULL, 'j' }
 #define SET_LONGOPTS \
 	{ "no-p2p", no_argument, NULL, 'P' }
 
@@ -279,6 +327,7 @@ struct save_job {
 	bool touched;			/* its state was changed */
 	uint64_t initial, dirty;	/* `precopy` after the last round */
 	uint64_t rate, round_bytes;	/* of the last round that sent bytes; its bytes */
+	uint64_t round_usec;		/* the last round's time */
 	struct save_stats stats;
 	struct progress progress;
 	struct errmsg err;
@@ -287,6 +336,7 @@ struct save_job {
 
 struct load_job {
 	const char *dir;
+	char source[STREAM_NAME_MAX + 1];	/* the stream's name of it */
 	bool run;			/* --run: running after stop */
 	struct stream_reader reader;
 	uint64_t size;			/* of the input, 0 unknown */
@@ -317,6 +367,8 @@ int save_device(struct save_job *job);
  */
 int save_begin(struct save_job *job);
 int save_round(struct save_job *job);
+/* The last round's numbers to its progress. */
+void save_round_progress(struct save_job *job);
 int save_stop_copy(struct save_job *job);
 void save_close(struct save_job *job);
 int save_enter(struct save_job *job, const char *state);
@@ -344,6 +396,10 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 int load_device(struct load_job *job);
 int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 int check_destination(const char *dir, struct errmsg *e);
+/* Whether DIR can take a state saved from source, as far as the names tell. */
+int check_fits(const char *source, const char *dir, struct errmsg *e);
+/* e says a write of DIR/data failed, and of whose state; returns err. */
+int refused_data(struct errmsg *e, int err, const char *dir, const char *source);
 int open_resuming(const char *dir, int *fd, struct errmsg *e);
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e);
 int finish_resuming(const char *dir, bool run, struct errmsg *e);
@@ -363,6 +419,7 @@ typedef int set_step(struct set_dev *d);
 struct set_dev {
 	struct dev_set *set;
 	const char *src, *dst;		/* NULL: the stream is that end */
+	const char *source;		/* load: the stream's name of the source */
 	struct save_opts opts;		/* the set's, with this source's dir */
 	struct save_job save;		/* the source */
 	struct data_sink to_dst;	/* migrate: the destination's `data` */
@@ -385,6 +442,7 @@ struct dev_set {
 	atomic_bool cancel;		/* a device failed, or a signal came */
 	const char *failed_what, *failed_phase;	/* the first failure */
 	struct errmsg err;		/* and why */
+	struct progress progress;	/* the set's, drawn by the main thread */
 	unsigned int rounds;
 	enum precopy_end end;
 	uint64_t t_start, t_down, t_end;	/* now_usec(); t_down: the first source quiesced */
@@ -430,6 +488,27 @@ int cmd_load(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+
+/* ---- json.c ---- */
+
+/* A JSON string of any bytes: escaped, invalid UTF-8 as U+FFFD. */
+void json_string(FILE *f, const char *str);
+
+/* A record: {"type": TYPE, KEY: VALUE...} on one line, under f's lock. */
+struct json {
+	FILE *f;
+	const char *sep;	/* before the next key */
+};
+
+void json_begin(struct json *j, FILE *f, const char *type);
+void json_str(struct json *j, const char *key, const char *value);	/* NULL: null */
+void json_u64(struct json *j, const char *key, uint64_t value);
+void json_ms(struct json *j, const char *key, uint64_t usec);	/* as milliseconds */
+void json_bool(struct json *j, const char *key, bool value);
+void json_null(struct json *j, const char *key);
+void json_object(struct json *j, const char *key);	/* KEY: {... */
+void json_object_end(struct json *j);
+void json_end(struct json *j);
 
 /* ---- status.c: the `status` file (ABI 6), for status and watch ---- */
 

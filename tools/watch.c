@@ -6,7 +6,11 @@
  * change it shows (ABI 6.2), but bytes moving through `data` are no such
  * change, so the wait also ends every --interval to show them move.  A
  * terminal gets one line redrawn in place; anything else a timestamped
- * line per change, for logs.
+ * line per change, for logs; with --count, a line per look (vmstat's
+ * count), so that N lines come on an idle device too.  The wait also
+ * watches standard output: a reader that went away (| head -1) ends the
+ * watch at once, not at a next line that an idle device may never give.
+ * With --json each line is a record of the same numbers.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -27,8 +31,9 @@ struct watch {
 	int fd;			/* DIR/status, polled */
 	dev_t dev;		/* the mount's, to see it go */
 	int interval_ms;
-	uint64_t count;		/* lines to show, 0 no limit */
+	uint64_t count;		/* lines to show, one per look; 0 no limit, a line per change */
 	bool tty;		/* redraw in place */
+	bool json;		/* --json: records, never redrawn */
 	char shown[256];	/* the last line shown (its text, not its time) */
 	uint64_t bytes, t;	/* bytes moved at the last look, and when */
 };
@@ -45,17 +50,55 @@ static double rate(struct watch *w, const struct dev_status *st)
 	return mib_s;
 }
 
-static void describe(struct watch *w, const struct dev_status *st, char *line, size_t len)
-{
+/* What a look shows. */
+struct look {
+	const struct dev_status *st;
+	double mib_s;
+	bool precopy;			/* and its numbers: */
 	uint64_t initial, dirty;
-	int n = snprintf(line, len, "%s, saved %" PRIu64 ", resumed %" PRIu64 ", %.1f MiB/s",
-			 st->state, st->bytes_saved, st->bytes_resumed, rate(w, st));
+};
 
+static void describe(struct watch *w, const struct dev_status *st, struct look *l,
+		     char *line, size_t len)
+{
+	int n;
+
+	l->st = st;
+	l->mib_s = rate(w, st);
+	n = snprintf(line, len, "%s, saved %" PRIu64 ", resumed %" PRIu64 ", %.1f MiB/s",
+		     st->state, st->bytes_saved, st->bytes_resumed, l->mib_s);
 	/* A device that has just left pre_copy has no precopy (ENODATA): left out. */
-	if (!strncmp(st->state, "pre_copy", 8) && n > 0 && (size_t)n < len &&
-	    devdir_precopy(w->dir, &initial, &dirty) == 0)
+	l->precopy = !strncmp(st->state, "pre_copy", 8) &&
+		     devdir_precopy(w->dir, &l->initial, &l->dirty) == 0;
+	if (l->precopy && n > 0 && (size_t)n < len)
 		snprintf(line + n, len - (size_t)n, ", initial %" PRIu64 ", dirty %" PRIu64,
-			 initial, dirty);
+			 l->initial, l->dirty);
+}
+
+/* The look as a record: {"type": "watch", "time", "dir", "state", ...}. */
+static void show_json(const struct watch *w, const struct look *l)
+{
+	char when[TIMESTAMP_SIZE];
+	struct json j;
+
+	timestamp_now(when, sizeof(when));
+	json_begin(&j, stdout, "watch");
+	json_str(&j, "time", when);
+	json_str(&j, "dir", w->dir);
+	json_str(&j, "state", l->st->state);
+	json_u64(&j, "bytes_saved", l->st->bytes_saved);
+	json_u64(&j, "bytes_resumed", l->st->bytes_resumed);
+	json_u64(&j, "rate", (uint64_t)(l->mib_s * (1 << 20)));
+	if (l->precopy) {
+		json_u64(&j, "initial_bytes", l->initial);
+		json_u64(&j, "dirty_bytes", l->dirty);
+	} else {
+		json_null(&j, "initial_bytes");
+		json_null(&j, "dirty_bytes");
+	}
+	json_end(&j);
+	if (ferror(stdout))
+		fatal("writing the output");
 }
 
 static void show(const struct watch *w, const char *line)
@@ -76,15 +119,19 @@ static void show(const struct watch *w, const char *line)
 static int refresh(struct watch *w)
 {
 	struct dev_status st;
+	struct look look;
 	char line[sizeof(w->shown)];
 	int err = dev_status_read(w->fd, &st);
 
 	if (err)
 		return err;
-	describe(w, &st, line, sizeof(line));
-	if (!strcmp(line, w->shown))
+	describe(w, &st, &look, line, sizeof(line));
+	if (!w->count && !strcmp(line, w->shown))
 		return 0;
-	show(w, line);
+	if (w->json)
+		show_json(w, &look);
+	else
+		show(w, line);
 	strcpy(w->shown, line);
 	return 1;
 }
@@ -104,20 +151,37 @@ static bool mounted(const struct watch *w, int read_err)
 	       st.st_dev == w->dev;
 }
 
-/* Sleep until `status` changes, the interval ends or a signal comes. */
+/*
+ * Sleep until `status` changes, the interval ends or a signal comes; or
+ * until the reader of standard output goes away (a pipe's writing end
+ * polls POLLERR then, a socket's or terminal's POLLHUP; a file never
+ * does): the watch then ends as a filter does, by SIGPIPE.
+ */
 static void wait_change(const struct watch *w, const sigset_t *asleep)
 {
-	struct pollfd pfd = { .fd = w->fd, .events = POLLPRI | POLLIN };
+	struct pollfd pfd[2] = { { .fd = w->fd, .events = POLLPRI | POLLIN },
+				 { .fd = STDOUT_FILENO } };
 	struct timespec timeout = { .tv_sec = w->interval_ms / 1000,
 				    .tv_nsec = (long)(w->interval_ms % 1000) * 1000000 };
 
-	if (ppoll(&pfd, 1, &timeout, asleep) < 0 && errno != EINTR)
+	if (ppoll(pfd, 2, &timeout, asleep) < 0 && errno != EINTR)
 		fatal("poll %s/status", w->dir);
+	if (pfd[1].revents & (POLLERR | POLLHUP))
+		raise(SIGPIPE);
 }
 
 /* Below the line redrawn in place goes the last word, if any, then the prompt. */
 static void finish(const struct watch *w, const char *last)
 {
+	struct json j;
+
+	if (w->json && last) {
+		json_begin(&j, stdout, "end");
+		json_str(&j, "dir", w->dir);
+		json_str(&j, "reason", last);
+		json_end(&j);
+		return;
+	}
 	if (w->tty && w->shown[0])
 		putchar('\n');
 	if (last && w->tty)
@@ -172,6 +236,7 @@ int cmd_watch(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,6 +254,9 @@ int cmd_watch(int argc, char **argv)
 		case 'c':
 			parse_number("--count", optarg, UINT64_MAX, &w.count);
 			break;
+		case 'j':
+			w.json = true;
+			break;
 		}
 	}
 	if (argc - optind != 1)
@@ -200,7 +268,7 @@ int cmd_watch(int argc, char **argv)
 	if (fstat(w.fd, &st))
 		fatal("%s/status", w.dir);
 	w.dev = st.st_dev;
-	w.tty = isatty(STDOUT_FILENO);
+	w.tty = !w.json && isatty(STDOUT_FILENO);
 	transfer_signals();
 	/* A reader that went away (| head) ends the watch, as for any filter. */
 	signal(SIGPIPE, SIG_DFL);

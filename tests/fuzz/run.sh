@@ -5,7 +5,8 @@
 # test and is kept as OUTDIR/NAME-crash-*, with libFuzzer's report above.
 # (libFuzzer exits 77 on a finding by default: meson would call it a skip.)
 # Findings kept as SRCDIR/repro/NAME/crash-* are replayed first: a bug
-# found once stays tested.
+# found once stays tested.  A harness may print "coverage: WHAT: N" lines
+# at exit: any N of 0 fails the test.
 set -u
 harness=$1 src=$2 name=$3 seconds=$4 out=$5
 mkdir -p "$out" && work=$(mktemp -d) || exit 1
@@ -26,7 +27,13 @@ dict=()
 	-print_final_stats=1 -artifact_prefix="$out/$name-" "${dict[@]}" "$work" 2>"$work.log"
 rc=$?
 if [ $rc = 0 ]; then
-	grep -E "^(stat::number_of_executed_units|Done)" "$work.log"
+	grep -E "^(stat::number_of_executed_units|Done|coverage: )" "$work.log"
+	# A harness that counts what its inputs reached: a part never reached
+	# was never tested, however long the run.
+	if grep -q "^coverage: .*: 0$" "$work.log"; then
+		echo "run.sh: $name: the inputs never reached: $(sed -n 's/^coverage: \(.*\): 0$/\1/p' "$work.log" | paste -sd, -)"
+		rc=1
+	fi
 else
 	tail -n 60 "$work.log"
 fi

@@ -77,8 +77,11 @@ echo running > "$MA/state"
 echo running > "$MB/state"
 echo 1000 > "$(drv "$A")/mutate"
 da=$(cat "$(drv "$A")/digest")
+# load maps each device by the name the stream gives its source.
+name() { sed -n 's/^device: //p' "$1/status"; }
 out=$("$MIGCTL" save --output - "$MA" "$MB" 2>"$T/save.err" |
-	"$MIGCTL" load --run --input - "$MC" "$MD" 2>&1) || fail "save | load: $out $(cat "$T/save.err")"
+	"$MIGCTL" load --run --input - "$(name "$MB")=$MD" "$(name "$MA")=$MC" 2>&1) ||
+	fail "save | load: $out $(cat "$T/save.err")"
 echo "info: $out"
 eq "C holds A's new state" "$(cat "$(drv "$C")/digest")" "$da"
 eq "D holds B's" "$(cat "$(drv "$D")/digest")" "$db"

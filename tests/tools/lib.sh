@@ -103,3 +103,38 @@ collect() {
 	OUT=$(cat "$T/out")
 	ERR=$(cat "$T/err")
 }
+
+# ---- --json (read with python3's json) ----
+
+# records WHAT FILE CHECK: every line of FILE is a JSON object, and the
+# python code CHECK (over recs, the list, and the helpers below) finds
+# nothing wrong: it prints what is.
+records() {
+	eq "$1" "$(python3 - "$2" "$3" 2>&1 <<'EOF'
+import json, sys
+recs = [json.loads(line) for line in open(sys.argv[1])]
+bad = [r for r in recs if not isinstance(r, dict) or "type" not in r]
+if bad:
+    print("not records:", bad)
+kind = lambda t: [r for r in recs if r["type"] == t]
+rounds = [r for r in kind("progress") if "round" in r]
+def want(what, got, expect):
+    if got != expect:
+        print("%s: got %r, want %r" % (what, got, expect))
+exec(sys.argv[2])
+EOF
+)" ""
+}
+
+# A round's numbers hold together as domjobinfo's do: the percent sent of
+# what precopy has seen, the downtime what is left at the round's rate.
+ROUNDS_CONSISTENT='
+for r in rounds:
+    want("percent of round %d" % r["round"], r["percent"], 100 * r["bytes"] // (r["bytes"] + r["remaining"]) if r["bytes"] + r["remaining"] else 100)
+    want("expected downtime of round %d" % r["round"], r["expected_downtime_ms"], r["remaining"] * 1000 // r["rate"] if r["rate"] else None)
+    for k in ("remaining", "rate", "dirty_rate"):
+        if not isinstance(r[k], int) or r[k] < 0:
+            print("round", r["round"], k, r[k])
+for d in set(r["dir"] for r in rounds):
+    want("rounds of %s in order" % d, [r["round"] for r in rounds if r["dir"] == d], list(range(1, len([r for r in rounds if r["dir"] == d]) + 1)))
+'

@@ -28,6 +28,13 @@ losses() {
 	for d in "$@"; do sum=$((sum + $(lost "$d"))); done
 	echo "$sum"
 }
+# name DIR: the device's name, as its status (and a stream's header) gives it.
+name() { sed -n 's/^device: //p' "$1/status"; }
+# map N: the first N sources' names, each mapped to its destination (load's operands).
+map() {
+	local i
+	for ((i = 0; i < $1; i++)); do printf '%s=%s ' "$(name "${S[i]}")" "${D[i]}"; done
+}
 # pairs N: the first N sources paired with their destinations.
 pairs() {
 	local i
@@ -104,7 +111,7 @@ moved "set of 8" 8
 back 4
 sleep 0.05
 l0=$(losses "${S[@]:0:4}")
-run bash -c "'$MIGCTL' save --output - ${S[*]:0:4} | '$MIGCTL' load --run --input - ${D[*]:0:4}"
+run bash -c "'$MIGCTL' save --output - ${S[*]:0:4} | '$MIGCTL' load --run --input - $(map 4)"
 eq "save | load: exit status" "$RC" 0
 check "save | load: save's summary on stderr" grep -q "^saved a set of 4 devices to standard output: .*P2P barrier kept$" "$T/err"
 check "save | load: load's summary" grep -q "^loaded a set of 4 devices from standard input: .* running, P2P barrier kept$" "$T/out"
@@ -112,25 +119,88 @@ check "save | load: each device named" grep -q "^loaded ${D[2]} from sim:s2," "$
 eq "save | load: no write lost" "$(losses "${S[@]:0:4}")" "$l0"
 moved "save | load" 4
 
-# A set's stream loads only into as many devices; nothing changes else.
+# --json: the set's progress (rounds consistent), a record per device,
+# then the set's; a load's map first.
+back 2
+ctl migrate --json --threshold 0 --max-rounds 2 $(pairs 2)
+passed "migrate --json, a set"
+records "migrate --json, a set: records" "$T/out" "$ROUNDS_CONSISTENT"'
+devs, sets = kind("device"), kind("set")
+want("the set last", recs[-1], sets[0])
+want("a record per device", [(d["source"], d["destination"], d["outcome"]) for d in devs], [("'"${S[0]}"'", "'"${D[0]}"'", "ok"), ("'"${S[1]}"'", "'"${D[1]}"'", "ok")])
+st = sets[0]
+want("the set", (st["devices"], st["p2p_barrier"], st["outcome"], st["exit_status"], st["error"]), (2, True, "ok", 0, None))
+want("the set: its bytes, its devices'"'"'", st["bytes"], sum(d["bytes"] for d in devs))
+want("the set: rounds", st["rounds"], 2)
+set_rounds = [r for r in rounds if r["dir"] is None]
+want("the set: a progress record a round", [r["round"] for r in set_rounds], [1, 2])
+want("each device: a progress record a round", sorted(r["dir"] for r in rounds if r["dir"]), sorted(["'"${S[0]}"'", "'"${S[1]}"'"] * 2))
+want("the set: its last round, its devices'"'"'", set_rounds[-1]["bytes"], sum(d["precopy_bytes"] for d in devs))
+want("the set: a downtime", st["downtime_ms"] is not None and st["downtime_ms"] > 0, True)
+'
+moved "migrate --json, a set" 2
+# On a terminal, the set has a progress line of its own.
+back 2
+run script -qec "'$MIGCTL' migrate --threshold 0 --max-rounds 2 $(pairs 2)" /dev/null
+eq "migrate on a terminal: exit status" "$RC" 0
+check "migrate on a terminal: the set's rounds" grep -qaE \
+	"set: precopy [0-9.]+ MiB [0-9.]+ MiB/s round 2 [0-9]+%, left [0-9.]+ MiB, dirty [0-9.]+ MiB/s" "$T/out"
+moved "migrate on a terminal" 2
+back 2
+ctl save --output "$T/json.img" "${S[0]}" "${S[1]}"
+back 2
+ctl load --json --input "$T/json.img" $(map 2)
+passed "load --json, a set"
+records "load --json, a set: records" "$T/out" '
+want("the map first, then the devices, then the set", [r["type"] for r in recs if r["type"] != "progress"], ["map", "map", "device", "device", "set"])
+want("the map", [(m["device"], m["stream_source"], m["destination"]) for m in kind("map")], [(1, "'"$(name "${S[0]}")"'", "'"${D[0]}"'"), (2, "'"$(name "${S[1]}")"'", "'"${D[1]}"'")])
+want("the devices", [(d["stream_source"], d["destination"], d["outcome"]) for d in kind("device")], [(m["stream_source"], m["destination"], "ok") for m in kind("map")])
+st, = kind("set")
+want("the set: bytes", st["bytes"], sum(d["bytes"] for d in kind("device")))
+want("the set: no rounds in a load", (st["rounds"], st["downtime_ms"]), (None, None))
+'
+
+# A set's stream loads only into as many devices, each named by its
+# source's name: by position, `load q2 q1` would swap states silently.
+# Nothing changes on a refusal.
 back 2
 ctl save --output "$T/two.img" "${S[0]}" "${S[1]}"
 passed "save a set to a file"
 saved="$(digest "${S[0]}") $(digest "${S[1]}")"
 back 2
+n0=$(name "${S[0]}") n1=$(name "${S[1]}")
 remember "${D[0]}" "${D[1]}" "${D[2]}"
 ctl load --input "$T/two.img" "${D[0]}" "${D[1]}" "${D[2]}"
 failed "three DIRs for two devices" 1 "load: the stream holds 2 devices, not 3 (nothing was changed)"
 ctl load "${D[0]}" "$T/two.img"
 failed "a set into one DIR" 1 "the stream holds a set of 2 devices: load it with --input and 2 DIRs (nothing was changed)"
-as_before "wrong count" "${D[0]}" "${D[1]}" "${D[2]}"
-ctl load --input "$T/two.img" "${D[0]}" "${D[1]}"
+ctl load --input "$T/two.img" "${D[1]}" "${D[0]}"
+failed "a set by position" 1 "load: a set's stream is loaded by its sources' names, not by position: give SOURCE=DIR for each of $n0, $n1 (or #N=DIR, N from 1; nothing was changed)"
+ctl load --input "$T/two.img" "sim:s9=${D[1]}" "$n0=${D[0]}"
+failed "a name the stream does not hold" 1 "load: 'sim:s9=${D[1]}' names no device of the stream (it holds $n0, $n1; nothing was changed)"
+ctl load --input "$T/two.img" "$n0=${D[1]}" "#1=${D[0]}"
+failed "a device mapped twice" 1 "load: device 1 of the stream ($n0) is mapped twice (nothing was changed)"
+ctl load --input "$T/two.img" "#3=${D[1]}" "#1=${D[0]}"
+failed "a place the stream does not hold" 1 "load: '#3=${D[1]}' names no device of the stream"
+python3 "$(dirname "$0")/../streamfmt.py" rename "$T/two.img" "$T/big.img" sim:big,size=1M "$n1"
+ctl load --input "$T/big.img" "sim:big,size=1M=${D[0]}" "$n1=${D[1]}"
+failed "a device of another size" 1 "load: ${D[0]} holds 262144 bytes of state ($(name "${D[0]}")), the source 1048576 (sim:big,size=1M): it cannot load its state (nothing was changed)"
+as_before "refused maps" "${D[0]}" "${D[1]}" "${D[2]}"
+# Named in another order than saved: each state still goes to its device.
+ctl load --input "$T/two.img" "$n1=${D[1]}" "$n0=${D[0]}"
 passed "the set's file loads"
+eq "the map, printed first" "$(head -2 "$T/out")" "device 1: $n0 -> ${D[0]}
+device 2: $n1 -> ${D[1]}"
 check "without --run, in stop" grep -q "^loaded a set of 2 devices from $T/two.img: .* in stop$" "$T/out"
 is "from a file" "${D[0]}" stop
 eq "from a file: the saved states" "$(digest "${D[0]}") $(digest "${D[1]}")" "$saved"
+back 2
+ctl load --input "$T/two.img" "#2=${D[0]}" "#1=${D[1]}"
+passed "mapped by place"
+eq "mapped by place: the saved states, crossed as asked" \
+	"$(digest "${D[1]}") $(digest "${D[0]}")" "$saved"
 
-# A one-device stream of format 2 (plain `save`) loads as a set of one.
+# A one-device stream (plain `save`) loads as a set of one: nothing to cross.
 back 1
 ctl save "$N" "$T/one.img"
 passed "save one device"
@@ -148,7 +218,7 @@ failed "save: the reader goes away" 1 "writing the stream: Broken pipe; 2 source
 is "save: the reader goes away" "${S[0]}" running
 is "save: the reader goes away" "${S[1]}" running
 head -c -30 "$T/two.img" > "$T/cut.img"
-ctl load --run --input "$T/cut.img" "${D[0]}" "${D[1]}"
+ctl load --run --input "$T/cut.img" $(map 2)
 failed "a truncated set" 1 "load: resuming phase: the stream: truncated stream: it ends at byte"
 case $ERR in
 *"0 sources running again, 2 destinations reset") ok ;;
@@ -217,6 +287,18 @@ fail_in "destination stop" "${D[2]}" stop
 fail_in "destination running_p2p" "${D[0]}" running_p2p
 fail_in "destination running" "${D[1]}" running
 fail_in "source stop" "${S[0]}" stop
+# --json: the records of a failure say it too.
+back 3
+echo "stop_copy EIO" >"${S[1]}/sim/fail"
+ctl migrate --json $(pairs 3)
+eq "migrate --json, a failure: exit status" "$RC" 1
+records "migrate --json, a failure: records" "$T/out" '
+st = recs[-1]
+want("the set failed", (st["type"], st["outcome"], st["exit_status"], st["failed_phase"], st["failed_device"]), ("set", "failed", 1, "stop_copy", "'"${S[1]}"'"))
+want("its error, as the line says it", st["error"] in open("'"$T/err"'").read(), True)
+want("each device has the set'"'"'s outcome", [d["outcome"] for d in kind("device")], ["failed"] * 3)
+'
+echo none >"${S[1]}/sim/fail"
 
 # ---- signals ----
 # A set that never converges (--threshold 0) until SIGINT comes.

@@ -198,8 +198,9 @@ states() {
 	sed -E "s/$TS//; s/,.*//" "$1"
 }
 
-# --count, and a change made meanwhile.
-watch_bg count --count 2 "$B"
+# --count, and a change made meanwhile (the interval is long: the second
+# look is the change's).
+watch_bg count --count 2 --interval 60000 "$B"
 wait_for "the first line" has "$WOUT" 1
 echo stop >"$B/state"
 watch_ended "watch --count 2"
@@ -209,6 +210,29 @@ check "watch, not on a terminal: timestamps" grep -qE "$TS" "$WOUT"
 eq "watch, not on a terminal: a line each" "$(grep -cvE "$TS" "$WOUT")" 0
 eq "watch --count 2: the second line" "$(sed -n 2p "$WOUT" | sed -E "s/$TS//")" \
 	"stop, saved 0, resumed 0, 0.0 MiB/s"
+
+# --count N on an idle device: N lines, one per look (an idle device
+# gives no change to end the count on).
+watch_bg idle --count 3 --interval 50 "$B"
+watch_ended "watch --count 3 of an idle device"
+eq "watch --count 3 of an idle device: 3 lines" "$(grep -c '' "$WOUT")" 3
+
+# A reader that goes away ends the watch at once, even of an idle device
+# whose next line would come in an hour: as a filter, by SIGPIPE.
+run timeout 10 bash -c "'$MIGCTL' watch --interval 3600000 '$B' | head -1; echo \"\${PIPESTATUS[*]}\""
+eq "watch | head -1: ended, by SIGPIPE" "$(sed -n 2p "$T/out")" "141 0"
+eq "watch | head -1: the line" "$(sed -n 1p "$T/out" | sed -E "s/$TS//; s/,.*//")" stop
+
+# --json: a record a look, of the same numbers.
+watch_bg json --json --count 2 --interval 60000 "$B"
+wait_for "the first record" has "$WOUT" 1
+echo running >"$B/state"
+watch_ended "watch --json"
+records "watch --json: records" "$WOUT" '
+want("a record a look", [(r["type"], r["dir"], r["state"], r["bytes_saved"], r["initial_bytes"]) for r in recs], [("watch", "'"$B"'", s, 0, None) for s in ("stop", "running")])
+want("timestamps", all(r["time"].endswith("Z") for r in recs), True)
+'
+echo stop >"$B/state"
 
 # A line per change, and none without one.
 watch_bg log --interval 50 "$B"

@@ -18,30 +18,30 @@ start sim:s,size=4M,dirty_rate=200 "$S" sim:f,size=4M,dirty_rate=100000 "$F" \
 D0=$(digest "$D")	# what a reset brings D back to
 
 # layout FILE [PAYLOAD]: the stream's layout, one item a line: magic,
-# version, features, source, "chunk TYPE OFFSET LENGTH NUMBER" for every
+# version, id, features, source, "chunk TYPE OFFSET LENGTH NUMBER" for every
 # chunk (the end chunk too) and "end PRECOPY STOPCOPY CHUNKS"; the data
-# chunks' payloads, concatenated, into PAYLOAD.
+# chunks' payloads, concatenated, into PAYLOAD.  Read by the format's
+# independent reading (tests/streamfmt.py).
 layout() {
-	python3 - "$@" <<'EOF'
+	PYTHONPATH=$(dirname "$0")/.. python3 - "$@" <<'EOF'
 import struct, sys
+import streamfmt
 f = open(sys.argv[1], "rb").read()
 out = open(sys.argv[2], "wb") if len(sys.argv) > 2 else None
-version, features, created, n = struct.unpack_from("<IIQI", f, 8)
+version, count, created, sid, features, n = struct.unpack_from("<IIQQII", f, 8)
 print("magic", f[:8].decode(errors="replace"))
 print("version", version)
+print("id", "%016x" % sid)
 print("features", features)
-print("source", f[28:28 + n].decode(errors="replace"))
+print("source", f[40:40 + n].decode(errors="replace"))
 types = {1: "precopy", 2: "stop_copy", 0x454E4421: "end"}
-off = 28 + n + 4
-while off + 24 <= len(f):
-    t, length, number = struct.unpack_from("<IIQ", f, off)
-    payload = f[off + 24:off + 24 + length]
-    print("chunk", types.get(t, t), off, length, number)
-    if t == 0x454E4421:
+for off, size, t, dev, number in streamfmt.chunks_of(f):
+    payload = f[off + streamfmt.CHUNK_HEADER:off + size]
+    print("chunk", types.get(t, t), off, len(payload), number)
+    if t == streamfmt.END:
         print("end", *struct.unpack("<QQQ", payload))
     elif out:
         out.write(payload)
-    off += 24 + length
 EOF
 }
 
@@ -75,22 +75,16 @@ rechunk() {
 	} > "$out"
 }
 
-# as_version1 FILE OUT: FILE with version 1 in its header, under a right CRC.
-as_version1() {
-	python3 - "$1" "$2" <<'EOF'
+# as_version N FILE OUT: FILE with version N in its header, under a right CRC.
+as_version() {
+	PYTHONPATH=$(dirname "$0")/.. python3 - "$@" <<'EOF'
 import struct, sys
-f = bytearray(open(sys.argv[1], "rb").read())
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for x in data:
-        c ^= x
-        for _ in range(8):
-            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-    return c ^ 0xFFFFFFFF
-n = struct.unpack_from("<I", f, 24)[0]
-struct.pack_into("<I", f, 8, 1)
-struct.pack_into("<I", f, 28 + n, crc32c(f[:28 + n]))
-open(sys.argv[2], "wb").write(f)
+from streamfmt import crc32c, chunks_of
+f = bytearray(open(sys.argv[2], "rb").read())
+crc = chunks_of(f)[0][0] - 4
+struct.pack_into("<I", f, 8, int(sys.argv[1]))
+struct.pack_into("<I", f, crc, crc32c(f[:crc]))
+open(sys.argv[3], "wb").write(f)
 EOF
 }
 
@@ -149,7 +143,8 @@ if summary "load --run" "$OUT" "loaded $D from $T/s1: " "$LOADED, running"; then
 	eq "load: summary's bytes" "${BASH_REMATCH[1]}" $((BASH_REMATCH[2] + BASH_REMATCH[3]))
 fi
 eq "magic" "$(field "$T/s1" magic)" VFMIGSTR
-eq "version" "$(field "$T/s1" version)" 2
+eq "version" "$(field "$T/s1" version)" 4
+check "a stream id" [ "$(field "$T/s1" id)" != 0000000000000000 ]
 eq "features: stop_copy p2p pre_copy dirty" "$(field "$T/s1" features)" 15
 eq "source" "$(field "$T/s1" source)" "sim:s,size=4M,dirty_rate=200"
 eq "chunks in order" "$(layout "$T/s1" | awk '$1 == "chunk" { print $2 }' | uniq | xargs)" \
@@ -234,6 +229,63 @@ rounds_of 30 "at the round limit"
 rounds_of 1 converged --threshold 64M
 rounds_of 1 "within the downtime limit" --threshold 0 --downtime-limit 100000
 
+# ---- --json: progress records, then the device's (read with python3's json) ----
+
+echo running > "$F/state"
+ctl save --json --max-rounds 3 --threshold 0 "$F" "$T/fj"
+passed "save --json"
+records "save --json: records" "$T/out" "$ROUNDS_CONSISTENT"'
+dev, = kind("device")
+want("records: progress, then the device", recs[-1], dev)
+want("rounds", len(rounds), 3)
+want("the device: rounds", dev["rounds"], 3)
+want("the device: outcome", (dev["outcome"], dev["exit_status"], dev["error"]), ("ok", 0, None))
+want("the device: source", (dev["source"], dev["destination"]), ("'"$F"'", None))
+want("the device: why precopy ended", dev["precopy_end"], "max_rounds")
+want("the last round: all precopy bytes", rounds[-1]["bytes"], dev["precopy_bytes"])
+want("the device: bytes", dev["bytes"], dev["precopy_bytes"] + dev["stopcopy_bytes"])
+want("the device: the stream s totals", "%d %d" % (dev["precopy_bytes"], dev["stopcopy_bytes"]), "'"$(field "$T/fj" end | cut -d' ' -f1-2)"'")
+want("F dirties as it runs", all(r["dirty_rate"] > 0 and r["remaining"] > 0 for r in rounds), True)
+p = dev["phases"]
+if abs(p["precopy_ms"] + p["stop_copy_ms"] - dev["total_ms"]) > 0.01:
+    print("phases", p, "do not add up to", dev["total_ms"])
+want("save: no downtime of its own", dev["downtime_ms"], None)
+'
+ctl load --json --run "$D" "$T/fj"
+passed "load --json"
+records "load --json: records" "$T/out" '
+dev = recs[-1]
+want("load: a device", (dev["type"], dev["command"], dev["outcome"]), ("device", "load", "ok"))
+want("load: where, from what", (dev["destination"], dev["stream_source"]), ("'"$D"'", "'"$(field "$T/fj" source)"'"))
+want("load: bytes and chunks", "%d %d %d" % (dev["precopy_bytes"], dev["stopcopy_bytes"], dev["chunks"]), "'"$(field "$T/fj" end)"'")
+'
+echo running > "$S/state"
+ctl migrate --json "$S" "$D"
+passed "migrate --json"
+records "migrate --json: records" "$T/out" "$ROUNDS_CONSISTENT"'
+dev = recs[-1]
+want("migrate: a device", (dev["type"], dev["source"], dev["destination"], dev["outcome"]), ("device", "'"$S"'", "'"$D"'", "ok"))
+want("migrate: the downtime is the switch-over", dev["downtime_ms"], dev["phases"]["stop_copy_ms"])
+want("migrate: rounds as the progress said", dev["rounds"], len(rounds))
+'
+is "migrate --json" "$D" running "$(digest "$S")"
+ctl load --json "$O" "$T/fj"
+eq "load --json refused: exit status" "$RC" 1
+records "load --json refused: records" "$T/out" '
+dev, = recs
+want("refused: the record", (dev["outcome"], dev["exit_status"], dev["bytes"]), ("failed", 1, 0))
+want("refused: its error is the line", "vfio-migctl: load '"$O"': " + dev["error"], open("'"$T/err"'").read().strip())
+'
+
+# On a terminal, the progress line shows each round as domjobinfo does.
+echo running > "$F/state"
+run script -qec "'$MIGCTL' save --max-rounds 2 --threshold 0 '$F' '$T/fterm'" /dev/null
+eq "save on a terminal: exit status" "$RC" 0
+for n in 1 2; do
+	check "save on a terminal: round $n" grep -qaE \
+		"$F: precopy [0-9.]+ MiB [0-9.]+ MiB/s round $n [0-9]+%, left [0-9.]+ MiB, dirty [0-9.]+ MiB/s, downtime ~[0-9]+ ms" "$T/out"
+done
+
 # One round of save sends the initial data exactly: all but the end record.
 echo running > "$F/state"
 ctl save --max-rounds 1 --threshold 0 "$F" "$T/f1"
@@ -287,7 +339,7 @@ damaged() {
 	flip "$T/bad" "$2"
 	refused "$1" "$T/bad" "$3"
 }
-damaged "corrupt chunk" $((C2 + 24 + 1000)) "corrupt chunk at byte $C2 (CRC mismatch)"
+damaged "corrupt chunk" $((C2 + 36 + 1000)) "corrupt chunk at byte $C2 (CRC mismatch)"
 damaged "corrupt chunk header" $((C2 + 4)) "corrupt chunk header at byte $C2"
 damaged "corrupt stream header" 30 "corrupt stream header (nothing was changed)"
 
@@ -307,8 +359,24 @@ refused "chunks 2 and 3 swapped" "$T/bad" "chunk out of order at byte $C2: chunk
 rechunk "$T/x1" "$T/bad" 1 2 2 4 5
 refused "chunk 2 twice, 3 dropped" "$T/bad" "chunk out of order at byte $C3: chunk 2 where 3 belongs"
 
-as_version1 "$T/x1" "$T/bad"
+as_version 1 "$T/x1" "$T/bad"
 refused "a version 1 stream" "$T/bad" "stream format version 1 is no longer read (its chunks have no order); save it again with this vfio-migctl (nothing was changed)"
+as_version 2 "$T/x1" "$T/bad"
+refused "a version 2 stream" "$T/bad" "stream format version 2 is no longer read (its chunks are not bound to their stream); save it again with this vfio-migctl (nothing was changed)"
+
+# A chunk of another save of the same source at the same place: the two
+# saves of the stopped X carry the same payloads, numbers and totals;
+# only their ids differ.  None of its bytes reaches the device: it got
+# the first chunk's payload, and no more.
+check "two saves, two ids" [ "$(field "$T/x1" id)" != "$(field "$T/x2" id)" ]
+python3 "$(dirname "$0")/../streamfmt.py" splice "$T/x1" "$T/x2" 2 "$T/bad"
+refused "a chunk of another save" "$T/bad" "chunk of another stream at byte $C2 (stream $(field "$T/x2" id), not this one's $(field "$T/x1" id))"
+echo 1 > "$D/reset"
+ctl load "$D" "$T/bad"
+eq "a chunk of another save: bytes that reached the device" \
+	"$(sed -n 's/^bytes_resumed: //p' "$D/status")" \
+	"$(layout "$T/x1" | awk '$1 == "chunk" && !n++ { print $4 }')"
+ctl load "$D" "$T/x1"
 
 cut_at "cut in the header" 10 "truncated stream: it ends at byte 10 (nothing was changed)"
 cut_at "cut in a chunk" $((C2 + 1000)) "truncated stream: it ends at byte $((C2 + 1000))"
@@ -376,20 +444,32 @@ failed "--abort, the way back fails" 1 "$S could not go back to running; it was 
 is "--abort, the way back fails" "$S" running
 is "source fails mid-migrate" "$D" running "$D0"
 
-# O has half the blocks: it refuses the stream's first bytes.
+# O has half the blocks: the stream's header says so, and O is never
+# touched; a stream that does not name its source is refused by O's first
+# write, and the error says whose state O refused.
+transitions() { sed -n 's/^transitions: //p' "$1/status"; }
+t0=$(transitions "$O")
 ctl load "$O" "$T/x1"
-failed "load into another size" 1 "writing $O/data: Invalid argument; the device was reset"
-is "load into another size" "$O" running
+failed "load into another size" 1 "vfio-migctl: load $O: $O holds 2097152 bytes of state (sim:o,size=2M), the source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
+eq "load into another size: O untouched" "$(transitions "$O")" "$t0"
+python3 "$(dirname "$0")/../streamfmt.py" rename "$T/x1" "$T/bad" vfio:0000:3b:00.1
+ctl load "$O" "$T/bad"
+failed "load into another kind" 1 "vfio-migctl: load $O: $O is a sim device (sim:o,size=2M), the source a vfio device (vfio:0000:3b:00.1): it cannot load its state (nothing was changed)"
+ctl migrate "$X" "$O"
+failed "migrate into another size" 1 "vfio-migctl: migrate $X $O: $O holds 2097152 bytes of state (sim:o,size=2M), the source 4194304 (sim:x,size=4M): it cannot load its state (nothing was changed)"
+is "migrate into another size" "$X" stop
+eq "migrate into another size: O untouched" "$(transitions "$O")" "$t0"
+python3 "$(dirname "$0")/../streamfmt.py" rename "$T/x1" "$T/bad" ""
+ctl load "$O" "$T/bad"
+failed "an unnamed source into another size" 1 "writing $O/data: Invalid argument (the device refused the state of an unnamed source; it is sim:o,size=2M); the device was reset"
+is "an unnamed source into another size" "$O" running
 # One write, answered before the device refused it: close(2) says so.
 ctl save "$W" "$T/w1"
 passed "save W"
-ctl load "$O" "$T/w1"
+python3 "$(dirname "$0")/../streamfmt.py" rename "$T/w1" "$T/bad" ""
+ctl load "$O" "$T/bad"
 failed "refused at close" 1 "writing $O/data: Invalid argument; the device was reset"
 is "refused at close" "$O" running
-ctl migrate "$X" "$O"
-failed "migrate into another size" 1 "Invalid argument; the source is running again; the device was reset"
-is "migrate into another size" "$X" running
-is "migrate into another size" "$O" running
 
 # D accepts every byte, then fails at resuming -> stop.
 echo stop > "$D/state"

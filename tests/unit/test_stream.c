@@ -29,10 +29,11 @@ static int memfd(void)
 	return fd;
 }
 
-static int write_stream(void)
+/* The small stream, of the save whose id is id. */
+static int write_stream_of(uint64_t id)
 {
 	struct stream_writer w = { .fd = memfd() };
-	struct stream_header h = { .count = 1, .created = 1764000000,
+	struct stream_header h = { .count = 1, .created = 1764000000, .id = id,
 				   .dev[0] = { FEATURE_STOP_COPY | FEATURE_PRE_COPY, "sim:a" } };
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
@@ -41,6 +42,13 @@ static int write_stream(void)
 	assert_int_equal(stream_write_data(&w, 0, CHUNK_STOPCOPY, stop1, sizeof(stop1)), 0);
 	assert_int_equal(stream_write_end(&w), 0);
 	return w.fd;
+}
+
+#define SMALL_ID	0x1122334455667788ull
+
+static int write_stream(void)
+{
+	return write_stream_of(SMALL_ID);
 }
 
 static size_t stream_bytes(int fd, uint8_t *buf, size_t len)
@@ -125,35 +133,42 @@ static void test_layout(void **state)
 
 	(void)state;
 	assert_memory_equal(b, "VFMIGSTR", 8);
-	assert_int_equal(le32(b + 8), 2);
-	assert_int_equal(le32(b + 12), FEATURE_STOP_COPY | FEATURE_PRE_COPY);
+	assert_int_equal(le32(b + 8), 4);
+	assert_int_equal(le32(b + 12), 1);	/* devices */
 	assert_int_equal(le32(b + 16), 1764000000);
 	assert_int_equal(le32(b + 20), 0);
-	assert_int_equal(le32(b + 24), 5);
-	assert_memory_equal(b + 28, "sim:a", 5);
-	assert_int_equal(le32(b + 33), crc32c(0, b, 33));
+	assert_int_equal(le32(b + 24), (uint32_t)SMALL_ID);
+	assert_int_equal(le32(b + 28), SMALL_ID >> 32);
+	assert_int_equal(le32(b + 32), FEATURE_STOP_COPY | FEATURE_PRE_COPY);
+	assert_int_equal(le32(b + 36), 5);
+	assert_memory_equal(b + 40, "sim:a", 5);
+	assert_int_equal(le32(b + 45), crc32c(0, b, 45));
 	/*
-	 * The first chunk: type, length, number (64 bits), payload CRC,
-	 * header CRC, payload.
+	 * The first chunk: type, length, number (64 bits), the stream's id,
+	 * device, payload CRC, header CRC, payload.
 	 */
-	off = 37;
+	off = 49;
 	assert_int_equal(le32(b + off), CHUNK_PRECOPY);
 	assert_int_equal(le32(b + off + 4), sizeof(pre1));
 	assert_int_equal(le32(b + off + 8), 1);
 	assert_int_equal(le32(b + off + 12), 0);
-	assert_int_equal(le32(b + off + 16), crc32c(0, pre1, sizeof(pre1)));
-	assert_int_equal(le32(b + off + 20), crc32c(0, b + off, 20));
-	assert_memory_equal(b + off + 24, pre1, sizeof(pre1));
+	assert_memory_equal(b + off + 16, b + 24, 8);
+	assert_int_equal(le32(b + off + 24), 0);
+	assert_int_equal(le32(b + off + 28), crc32c(0, pre1, sizeof(pre1)));
+	assert_int_equal(le32(b + off + 32), crc32c(0, b + off, 32));
+	assert_memory_equal(b + off + 36, pre1, sizeof(pre1));
 	/* The second one is number 2. */
-	assert_int_equal(le32(b + off + 24 + sizeof(pre1) + 8), 2);
-	/* The end chunk closes the stream, numbered last: 24 + 24 bytes. */
-	off = n - 48;
+	assert_int_equal(le32(b + off + 36 + sizeof(pre1) + 8), 2);
+	/* The end chunk closes the stream, numbered last: 36 + 24 bytes. */
+	off = n - 60;
 	assert_int_equal(le32(b + off), CHUNK_END);
 	assert_int_equal(le32(b + off + 4), 24);
 	assert_int_equal(le32(b + off + 8), 4);
-	assert_int_equal(le32(b + off + 24), sizeof(pre1) + sizeof(pre2));
-	assert_int_equal(le32(b + off + 32), sizeof(stop1));
-	assert_int_equal(le32(b + off + 40), 3);
+	assert_memory_equal(b + off + 16, b + 24, 8);
+	assert_int_equal(le32(b + off + 24), 0);
+	assert_int_equal(le32(b + off + 36), sizeof(pre1) + sizeof(pre2));
+	assert_int_equal(le32(b + off + 44), sizeof(stop1));
+	assert_int_equal(le32(b + off + 52), 3);
 	close(fd);
 }
 
@@ -180,7 +195,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(stream_read_header(&r, &h), 0);
 	assert_string_equal(h.dev[0].source, "sim:a");
 	assert_int_equal(h.count, 1);
-	assert_int_equal(r.version, 2);
+	assert_int_equal(h.id, SMALL_ID);
 	assert_int_equal(h.created, 1764000000);
 	close(fd);
 }
@@ -205,13 +220,16 @@ static void test_damage(void **state)
 
 	(void)state;
 	expect_refused(b, n, 0, 0x20, "not a vfio-migfs stream");
-	expect_refused(b, n, 8, 0x04, "stream version 6 is not supported (2 and 3 are)");
-	expect_refused(b, n, 12, 0x01, "corrupt stream header");
-	expect_refused(b, n, 30, 0x01, "corrupt stream header");	/* the name */
-	expect_refused(b, n, 37, 0x01, "corrupt chunk header at byte 37");
-	expect_refused(b, n, 41, 0x01, "corrupt chunk header at byte 37");
-	expect_refused(b, n, 45, 0x01, "corrupt chunk header at byte 37");	/* number */
-	expect_refused(b, n, 61, 0x01, "corrupt chunk at byte 37 (CRC mismatch)");
+	expect_refused(b, n, 8, 0x02, "stream version 6 is not supported (4 is)");
+	expect_refused(b, n, 12, 0x01, "corrupt stream header");	/* 0 devices */
+	expect_refused(b, n, 24, 0x01, "corrupt stream header");	/* the id */
+	expect_refused(b, n, 42, 0x01, "corrupt stream header");	/* the name */
+	expect_refused(b, n, 49, 0x01, "corrupt chunk header at byte 49");
+	expect_refused(b, n, 53, 0x01, "corrupt chunk header at byte 49");
+	expect_refused(b, n, 57, 0x01, "corrupt chunk header at byte 49");	/* number */
+	expect_refused(b, n, 65, 0x01, "corrupt chunk header at byte 49");	/* the id */
+	expect_refused(b, n, 73, 0x01, "corrupt chunk header at byte 49");	/* device */
+	expect_refused(b, n, 85, 0x01, "corrupt chunk at byte 49 (CRC mismatch)");
 	expect_refused(b, n, n - 1, 0x01, "corrupt chunk at byte");	/* the end chunk */
 	/* Every byte of the stream is covered by a check. */
 	for (size_t i = 0; i < n; i++)
@@ -238,10 +256,10 @@ static void expect_chunk_refused(uint32_t type, uint32_t len, const char *why)
 
 	assert_int_equal(stream_write_header(&w, &h), 0);
 	/* Frame a short payload, then claim len: the header CRC still holds. */
-	stream_chunk_encode(2, &(struct stream_chunk){ .type = type, .len = sizeof(payload),
-						       .seq = 1 }, payload, head);
+	stream_chunk_encode(h.id, &(struct stream_chunk){ .type = type, .len = sizeof(payload),
+							  .seq = 1 }, payload, head);
 	set_le32(head + 4, len);
-	set_le32(head + 20, crc32c(0, head, 20));
+	set_le32(head + 32, crc32c(0, head, 32));
 	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
 	assert_int_equal(write(w.fd, payload, sizeof(payload)), (ssize_t)sizeof(payload));
 	assert_refused(w.fd, why, "a chunk");
@@ -384,18 +402,73 @@ static void test_chunk_order(void **state)
 	expect_order_refused_at(last_twice, 4, "chunk 4 where 5 belongs");
 }
 
-/* A version 1 stream (no chunk numbers) is refused at its header. */
-static void test_old_version(void **state)
+/* Streams of earlier versions are refused at their header, saying why. */
+static void expect_old_version(uint32_t version, const char *lacked)
 {
 	uint8_t b[512];
 	size_t n = small_stream(b, sizeof(b));
+	char why[160];
+
+	set_le32(b + 8, version);
+	set_le32(b + 45, crc32c(0, b, 45));
+	snprintf(why, sizeof(why), "stream format version %u is no longer read (%s); "
+		 "save it again with this vfio-migctl", version, lacked);
+	assert_refused(from_bytes(b, n), why, "an old version");
+}
+
+static void test_old_version(void **state)
+{
+	(void)state;
+	expect_old_version(1, "its chunks have no order");
+	expect_old_version(2, "its chunks are not bound to their stream");
+	expect_old_version(3, "its chunks are not bound to their stream");
+}
+
+/*
+ * A chunk of another save of the same source, whole and at the same
+ * place: every CRC, number and total holds; only the stream's id tells.
+ * It is refused from its header, before any of its payload is handed on.
+ */
+static void test_foreign_chunk(void **state)
+{
+	uint8_t a[512], b[512];
+	int fa = write_stream_of(SMALL_ID), fb = write_stream_of(SMALL_ID + 1);
+	size_t n = stream_bytes(fa, a, sizeof(a)), second = 49 + 36 + sizeof(pre1);
+	struct stream_reader r;
+	char payloads[256], why[128];
+	size_t plen;
+	int fd;
 
 	(void)state;
-	set_le32(b + 8, 1);
-	set_le32(b + 33, crc32c(0, b, 33));
-	assert_refused(from_bytes(b, n), "stream format version 1 is no longer read "
-		       "(its chunks have no order); save it again with this vfio-migctl",
-		       "version 1");
+	assert_int_equal(stream_bytes(fb, b, sizeof(b)), n);
+	close(fa);
+	close(fb);
+	/* The second chunk of the other save, in its place. */
+	memcpy(a + second, b + second, 36 + sizeof(pre2));
+	fd = from_bytes(a, n);
+	assert_int_equal(read_all(fd, &r, payloads, &plen), -EBADMSG);
+	snprintf(why, sizeof(why), "chunk of another stream at byte %zu (stream %016llx, "
+		 "not this one's %016llx)", second, SMALL_ID + 1, SMALL_ID);
+	assert_string_equal(r.error, why);
+	assert_int_equal(plen, sizeof(pre1));
+	close(fd);
+	/* Its end chunk. */
+	small_stream(a, sizeof(a));
+	memcpy(a + n - 60, b + n - 60, 60);
+	assert_refused(from_bytes(a, n), "chunk of another stream at byte", "a foreign end");
+}
+
+/* Two saves never share an id. */
+static void test_header_init(void **state)
+{
+	struct stream_header a, b;
+
+	(void)state;
+	assert_int_equal(stream_header_init(&a, 3), 0);
+	assert_int_equal(stream_header_init(&b, 3), 0);
+	assert_int_equal(a.count, 3);
+	assert_true(a.created > 1764000000);
+	assert_true(a.id != b.id);
 }
 
 /* A name with a NUL, under a valid CRC: not what a writer makes. */
@@ -405,8 +478,8 @@ static void test_source_nul(void **state)
 	size_t n = small_stream(b, sizeof(b));
 
 	(void)state;
-	b[30] = '\0';	/* "si\0:a" */
-	set_le32(b + 33, crc32c(0, b, 33));
+	b[42] = '\0';	/* "si\0:a" */
+	set_le32(b + 45, crc32c(0, b, 45));
 	assert_refused(from_bytes(b, n), "corrupt stream header", "a NUL in the source");
 }
 
@@ -420,7 +493,7 @@ static void test_trailing_bytes(void **state)
 	assert_refused(from_bytes(b, n + 1), "data after the end of the stream", "one byte more");
 }
 
-/* --- sets: version 3 --- */
+/* --- sets --- */
 
 /* Two devices, their chunks interleaved as a set's threads write them. */
 static const struct { uint32_t dev, type; const char *payload; } set_chunks[] = {
@@ -462,11 +535,10 @@ static void test_set_round_trip(void **state)
 	int type;
 
 	(void)state;
-	assert_int_equal(le32(b + 8), 3);
+	assert_int_equal(le32(b + 8), 4);
 	assert_int_equal(le32(b + 12), 2);
 	r.fd = from_bytes(b, n);
 	assert_int_equal(stream_read_header(&r, &h), 0);
-	assert_int_equal(r.version, 3);
 	assert_int_equal(h.count, 2);
 	assert_string_equal(h.dev[0].source, "sim:a");
 	assert_int_equal(h.dev[0].features, FEATURE_P2P);
@@ -507,7 +579,7 @@ static void test_set_rules(void **state)
 {
 	struct stream_writer w = { .fd = memfd() };
 	struct stream_header h = { .count = 2, .dev = { { 0, "a" }, { 0, "b" } } };
-	uint8_t b[512], head[STREAM_CHUNK_HEADER_MAX];
+	uint8_t b[512], head[STREAM_CHUNK_HEADER];
 	struct stream_chunk c = { .type = CHUNK_STOPCOPY, .len = 1, .dev = 2, .seq = 1 };
 
 	(void)state;
@@ -520,10 +592,22 @@ static void test_set_rules(void **state)
 	/* A chunk of a device the header does not name, well framed. */
 	w.fd = memfd();
 	assert_int_equal(stream_write_header(&w, &h), 0);
-	assert_int_equal(stream_chunk_encode(3, &c, "x", head), STREAM_CHUNK_HEADER_MAX);
+	assert_int_equal(stream_chunk_encode(h.id, &c, "x", head), STREAM_CHUNK_HEADER);
 	assert_int_equal(write(w.fd, head, sizeof(head)), (ssize_t)sizeof(head));
 	assert_int_equal(write(w.fd, "x", 1), 1);
 	assert_refused(w.fd, "corrupt chunk header at byte", "device 3 of 2");
+}
+
+/* The end chunk is the stream's: a device index in it is not what a writer made. */
+static void test_end_device(void **state)
+{
+	uint8_t b[512];
+	size_t n = set_stream(b, sizeof(b), 5), end = n - 60;
+
+	(void)state;
+	set_le32(b + end + 24, 1);
+	set_le32(b + end + 32, crc32c(0, b + end, 32));
+	assert_refused(from_bytes(b, n), "corrupt chunk header at byte", "an end of device 1");
 }
 
 int main(void)
@@ -537,11 +621,14 @@ int main(void)
 		cmocka_unit_test(test_bad_order),
 		cmocka_unit_test(test_chunk_order),
 		cmocka_unit_test(test_old_version),
+		cmocka_unit_test(test_foreign_chunk),
+		cmocka_unit_test(test_header_init),
 		cmocka_unit_test(test_source_nul),
 		cmocka_unit_test(test_trailing_bytes),
 		cmocka_unit_test(test_set_round_trip),
 		cmocka_unit_test(test_set_damage),
 		cmocka_unit_test(test_set_rules),
+		cmocka_unit_test(test_end_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
