@@ -70,6 +70,8 @@ startup_error "an empty MOUNTPOINT names no directory" sim:a ""
 startup_error "an empty MOUNTPOINT names no directory" sim:a "$A" sim:b ""
 startup_error "unknown option 'bogus'" sim:a,bogus=1 "$A"
 startup_error "option 'size' needs a value" sim:a,size "$A"
+# peer=NAME binds to one sim: a NAME given twice is refused.
+startup_error "sim:a: another sim of this daemon has that name (peer= names one)" sim:a "$A" sim:a,size=4K "$B"
 
 # VFIO devices: what is refused before any ioctl (the real ones are in
 # the kernel lane, tests/kernel/guest-fs-test.sh).
