@@ -1,99 +1,144 @@
 // SPDX-License-Identifier: MIT
-/* Mountpoints: checked before anything is mounted, mounted, unmounted. */
+/*
+ * Mountpoints: checked before anything is mounted, mounted, unmounted.
+ * From the check until its mount, a mountpoint's directory is locked
+ * (flock), so two daemons started on one path never both mount it.
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mountinfo.h"
+#include "probe.h"
 #include "vfio-migfsd.h"
 
-/* "d/", "d/." and "d/./" name d: drop what adds nothing, lexically. */
-static void trim_trailing_dots(char *path)
-{
-	size_t len = strlen(path);
+#define LOCK_RETRY_MS	10
 
-	while (len > 1 && (path[len - 1] == '/' ||
-			   (path[len - 1] == '.' && path[len - 2] == '/')))
-		path[--len] = '\0';
+/* In the probe's child: how the mount's daemon answers statfs(2). */
+static ssize_t ask_statfs(const char *path, char *buf, size_t len)
+{
+	struct statfs sfs;
+
+	(void)buf;
+	(void)len;
+	return statfs(path, &sfs) ? -errno : 0;
 }
 
 /*
- * The one name of a mountpoint: symlinks, "." and ".." resolved.  One
- * directory given two ways is then seen as one, and libfuse, which
- * resolves a mountpoint again once it is mounted, only ever walks its
- * parent: "d/." would walk into the new mount, whose first request no
- * worker serves yet, and hang there for good.  realpath(3) asks nothing
- * of the directory itself but for a trailing "/.", which is dropped
- * first: a stale mount, which answers nothing, resolves too.
+ * A vfio-migfs mount on the path: a dead daemon's (statfs answers
+ * ENOTCONN) is replaced; a live one's is busy, and so is one whose
+ * daemon does not answer at all (stopped, or stuck in a driver), which
+ * only a child process asks.
  */
-int mount_canonical(const char *path, char *out, size_t len)
+static int replace_stale(const char *path, char *err, size_t errlen)
 {
-	char *trimmed, real[PATH_MAX];
-	int err = 0;
+	ssize_t r = probe(ask_statfs, path, NULL, 0, PROBE_TIMEOUT_MS);
 
-	trimmed = strdup(path);
-	if (!trimmed)
-		return -ENOMEM;
-	trim_trailing_dots(trimmed);
-	if (!realpath(trimmed, real))
-		err = -errno;
-	else if ((size_t)snprintf(out, len, "%s", real) >= len)
-		err = -ENAMETOOLONG;
-	free(trimmed);
-	return err;
-}
-
-/*
- * A daemon that was killed leaves its mount behind, answering ENOTCONN.
- * Replace it, but only if it is one of ours.
- */
-static int clean_stale(const char *path)
-{
-	if (!migfs_mounted_at(path))
-		return -ENOTCONN;
-	if (umount2(path, MNT_DETACH))
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen, "%s: busy: the vfio-migfsd serving it does not "
+			 "answer (stopped or stuck for %d s)", path, PROBE_TIMEOUT_MS / 1000);
+		return -EBUSY;
+	}
+	if (r != -ENOTCONN) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	/* EINVAL: another daemon starting there replaced it first. */
+	if (umount2(path, MNT_DETACH) && errno != EINVAL) {
+		snprintf(err, errlen, "%s: replacing a stale mount: %s", path, strerror(errno));
 		return -errno;
+	}
 	log_warnx("%s: replaced the stale mount of a vfio-migfsd that died", path);
 	return 0;
 }
 
-/* A dead FUSE daemon's mount fails statfs even while stat is cached. */
-static bool is_stale(const char *path)
+/*
+ * The mountpoint's own directory, locked: daemons starting on one path
+ * check and mount it one at a time (the lock is taken without waiting,
+ * again and again until the deadline: whoever holds it may be stuck).
+ */
+static int lock_dir(const char *path, int *fd, char *err, size_t errlen)
 {
-	struct statfs sfs;
+	int tries = PROBE_TIMEOUT_MS / LOCK_RETRY_MS;
 
-	return statfs(path, &sfs) && errno == ENOTCONN;
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path,
+			 e == ENOTDIR ? "not a directory" : strerror(e));
+		return -e;
+	}
+	while (flock(*fd, LOCK_EX | LOCK_NB)) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || !tries--) {
+			snprintf(err, errlen, "%s: busy: another vfio-migfsd is mounting it",
+				 path);
+			close(*fd);
+			*fd = -1;
+			return -EBUSY;
+		}
+		nanosleep(&(struct timespec){ 0, LOCK_RETRY_MS * 1000000L }, NULL);
+	}
+	return 0;
 }
 
-int mount_check(const char *path, char *err, size_t errlen)
+/* Whether the directory holds anything but "." and "..". */
+static int dir_empty(int fd)
 {
-	struct stat st, parent;
-	char up[PATH_MAX];
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+int mount_check(struct mount *m, const struct options *o, char *err, size_t errlen)
+{
+	const char *path = m->mountpoint;
+	enum mount_kind kind = mount_kind_at(path);
 	int r;
 
-	if (is_stale(path) && (r = clean_stale(path))) {
+	if (kind == OTHER_MOUNT) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	if (kind == MIGFS_MOUNT && (r = replace_stale(path, err, errlen)))
+		return r;
+	if ((r = lock_dir(path, &m->lock_fd, err, errlen)))
+		return r;
+	/* Held: whoever mounted while this one waited has finished. */
+	if (mount_kind_at(path) != NOT_MOUNTED) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	r = o->force_nonempty ? 1 : dir_empty(m->lock_fd);
+	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (stat(path, &st)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", path);
-		return -ENOTDIR;
-	}
-	snprintf(up, sizeof(up), "%s/..", path);
-	if (stat(up, &parent) == 0 &&
-	    (st.st_dev != parent.st_dev || st.st_ino == parent.st_ino)) {
-		snprintf(err, errlen, "%s: busy: already a mount point", path);
-		return -EBUSY;
+	if (!r) {
+		snprintf(err, errlen, "%s: not empty: a mount would hide what it holds "
+			 "(--force-nonempty mounts anyway)", path);
+		return -ENOTEMPTY;
 	}
 	return 0;
 }
@@ -115,6 +160,7 @@ int mount_session(struct mount *m, const struct options *o, char *err, size_t er
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char name[512], opts[1024];
+	int r;
 
 	escape_opt(m->dev->name, name, sizeof(name));
 	snprintf(opts, sizeof(opts),
@@ -132,7 +178,11 @@ int mount_session(struct mount *m, const struct options *o, char *err, size_t er
 		snprintf(err, errlen, "%s: cannot create a FUSE session", m->mountpoint);
 		return -EIO;
 	}
-	if (fuse_session_mount(m->se, m->mountpoint)) {
+	r = fuse_session_mount(m->se, m->mountpoint);
+	/* Mounted or not: another daemon may check the path now. */
+	close(m->lock_fd);
+	m->lock_fd = -1;
+	if (r) {
 		fuse_session_destroy(m->se);
 		m->se = NULL;
 		snprintf(err, errlen, "%s: cannot mount (is /dev/fuse there?)", m->mountpoint);
