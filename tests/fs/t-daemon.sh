@@ -123,13 +123,14 @@ case $(ps -o stat= -p "$pid" 2>/dev/null) in
 esac
 
 # A write to an unmounted mountpoint made a plain file there: the next
-# daemon does not hide it (nor /etc's files, named through ../ or a
-# symlink) unless told to.
+# daemon does not hide it (nor a directory of files, /etc say, named
+# through ../ or a symlink) unless told to.
 echo stop_copy > "$A/state"
 startup_error "$A: not empty: a mount would hide what it holds (--force-nonempty mounts anyway)" sim:a "$A"
-ln -s /etc "$T/etclink"
-startup_error "/etc: not empty" sim:a "$T/etclink"
-startup_error "/etc: not empty" sim:a "$A/../../../etc"
+mkdir "$T/conf" && echo x > "$T/conf/x.conf"
+ln -s "$T/conf" "$T/conflink"
+startup_error "$T/conf: not empty" sim:a "$T/conflink"
+startup_error "$T/conf: not empty" sim:a "$A/../conf"
 "$MIGFSD" --force-nonempty sim:a "$A"
 eq "--force-nonempty mounts over the file" "$(cat "$A/state")" running
 umount "$A"
