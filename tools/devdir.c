@@ -62,20 +62,23 @@ int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+/* A value ends with its newline: the daemon stores it at that write. */
 int devdir_write(const char *dir, const char *file, const char *value)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(value);
-	int fd, err = devdir_path(dir, file, path, sizeof(path));
+	char path[PATH_MAX], *line;
+	int fd, len, err = devdir_path(dir, file, path, sizeof(path));
 
 	if (err)
 		return err;
+	if ((len = asprintf(&line, "%s\n", value)) < 0)
+		return -ENOMEM;
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	/* The daemon answers the whole value or an error, never a part. */
-	err = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
-	close(fd);
+	if (fd < 0 || write(fd, line, (size_t)len) != len)
+		err = -errno;
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+	free(line);
 	return err;
 }
 
