@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "vfio-migctl.h"
 
 #define GONE_SETTLE_TRIES	10
@@ -29,6 +30,35 @@ void *devdir_buffer(size_t len)
 	if (posix_memalign(&p, (size_t)sysconf(_SC_PAGESIZE), len))
 		fatalx("no memory for a %zu-byte buffer", len);
 	return p;
+}
+
+/*
+ * DIR is a vfio-migfs mount, by the type mountinfo gives its canonical
+ * name: no file of DIR is asked (a stuck daemon would hold the asker).
+ */
+bool devdir_mounted(const char *dir)
+{
+	char path[PATH_MAX];
+
+	return !mount_canonical(dir, path, sizeof(path)) &&
+	       mount_kind_at(path) == MIGFS_MOUNT;
+}
+
+int not_a_mount(const char *dir)
+{
+	fprintf(stderr, "vfio-migctl: %s: not a vfio-migfs mount\n", dir);
+	return EXIT_FAILURE;
+}
+
+/*
+ * Before anything is read or written in DIR: a write to a directory
+ * where nothing is mounted would make a plain file there (`state`), which
+ * the next daemon's mount would hide.
+ */
+void devdir_require(const char *dir)
+{
+	if (!devdir_mounted(dir))
+		exit(not_a_mount(dir));
 }
 
 int devdir_path(const char *dir, const char *file, char *path, size_t len)

@@ -435,6 +435,7 @@ int cmd_save(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];
+	devdir_require(o.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	out.w.fd = open_output(file, &created);
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);

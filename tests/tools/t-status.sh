@@ -255,6 +255,29 @@ else
 	fail "watch on a terminal (through script): $(cat "$T/tty")"
 fi
 
+# --- a daemon that answers nothing (stopped here; stuck in a driver's
+# ioctl in life): status names its mount after a bound, and shows the rest.
+S=$(mnt stuck)
+"$MIGFSD" -f sim:sts,size=64K "$S" 2>>"$T/daemon.log" &
+SPID=$!
+PIDS="$PIDS $SPID"
+wait_mounted "$S" "$SPID" "$T/daemon.log"
+kill -STOP "$SPID"
+ctl status "$S" "$A"
+failed "status of a stopped daemon's mount" 1 \
+	"vfio-migctl: $S: the vfio-migfsd serving it does not answer (stopped or stuck for 5 s)"
+eq "the mount beside it still shown" "$(sed 1d "$T/out" | cut -d' ' -f1)" "$A"
+ctl status --json
+case $RC in 1 | 4) ok ;; *) fail "status of every mount beside a stopped daemon: exit status $RC" ;; esac
+check "status of every mount names the stopped one" \
+	grep -qxF "vfio-migctl: $S: the vfio-migfsd serving it does not answer (stopped or stuck for 5 s)" "$T/err"
+check "status of every mount shows the others" grep -qF "\"dir\": \"$A\"" "$T/out"
+kill -CONT "$SPID"
+ctl status "$S"
+passed "status once the daemon runs again"
+kill -TERM "$SPID"
+wait "$SPID"
+
 # The end of the mount ends the watch: unmounted (lazily, as the watch
 # keeps a file of it open), or its daemon gone.
 watch_bg umount --interval 50 "$W"
