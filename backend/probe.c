@@ -13,12 +13,20 @@
 
 #include "probe.h"
 
-/* The child: ask, write the return value then the answer, and go. */
+/*
+ * The child: ask, write the return value then the answer, and go.  It
+ * keeps no other file open: a child stuck for good must not hold the
+ * caller's (a pipe its reader waits to see closed, a lock).
+ */
 static void __attribute__((noreturn)) child(int fd, probe_ask ask, const char *path,
 					     char *buf, size_t len)
 {
-	ssize_t r = ask(path, buf, len), done = 0, n = 0;
+	ssize_t r, done = 0, n = 0;
 
+	if ((fd && close_range(0, (unsigned int)fd - 1, 0)) ||
+	    close_range((unsigned int)fd + 1, ~0u, 0))
+		_exit(1);
+	r = ask(path, buf, len);
 	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 		_exit(1);
 	while (r > 0 && done < r && (n = write(fd, buf + done, (size_t)(r - done))) > 0)

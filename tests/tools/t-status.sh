@@ -277,6 +277,30 @@ ctl status "$S"
 passed "status once the daemon runs again"
 kill -TERM "$SPID"
 wait "$SPID"
+# A daemon whose worker holds the device (a load of 10 s, as a driver
+# stuck in an ioctl): its request to the mount is read, so a process
+# waiting on it cannot even be killed.  status ends at its bound all the
+# same, and what it left waiting holds nothing of it (its output pipe).
+L=$(mnt held)
+"$MIGFSD" -f sim:stl,size=64K,load_us=10000000 "$L" 2>>"$T/daemon.log" &
+LPID=$!
+PIDS="$PIDS $LPID"
+wait_mounted "$L" "$LPID" "$T/daemon.log"
+echo resuming > "$L/state"
+head -c 65536 /dev/zero > "$T/w64k"
+dd if="$T/w64k" of="$L/data" bs=64k status=none 2>/dev/null &
+DD=$!
+sleep 0.5
+t0=$(date +%s%N)
+timeout -k 5 30 "$MIGCTL" status "$L" 2>"$T/err" | cat >"$T/out"
+took=$((($(date +%s%N) - t0) / 1000000))
+check "status of a device its daemon holds ends at the bound, pipe and all ($took ms)" \
+	[ "$took" -lt 8000 ]
+eq "status of a device its daemon holds: the line" "$(cat "$T/err")" \
+	"vfio-migctl: $L: the vfio-migfsd serving it does not answer (stopped or stuck for 5 s)"
+wait "$DD"
+kill -TERM "$LPID"
+wait "$LPID"
 
 # The end of the mount ends the watch: unmounted (lazily, as the watch
 # keeps a file of it open), or its daemon gone.
