@@ -49,9 +49,13 @@ static int replace_stale(const char *path, char *err, size_t errlen)
 			 "answer (stopped or stuck for %d s)", path, PROBE_TIMEOUT_MS / 1000);
 		return -EBUSY;
 	}
-	if (r != -ENOTCONN) {
+	if (r == 0) {
 		snprintf(err, errlen, "%s: busy: already a mount point", path);
 		return -EBUSY;
+	}
+	if (r != -ENOTCONN) {
+		snprintf(err, errlen, "%s: asking the mount there: %s", path, strerror((int)-r));
+		return (int)r;
 	}
 	/* EINVAL: another daemon starting there replaced it first. */
 	if (umount2(path, MNT_DETACH) && errno != EINVAL) {
