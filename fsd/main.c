@@ -4,9 +4,10 @@
  * vfio-migfsd [options] --config FILE
  *
  * Everything that can fail is checked before anything is mounted: the
- * devices are opened and the mountpoints checked first, then all are
- * mounted, and any failure unmounts what was mounted.  Without -f the
- * parent returns only once every mount is ready.
+ * mountpoints are checked (and locked against another daemon starting
+ * there) and the devices opened first, then all are mounted, and any
+ * failure unmounts what was mounted.  Without -f the parent returns only
+ * once every mount is ready.
  */
 #include <errno.h>
 #include <fcntl.h>
