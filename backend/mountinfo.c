@@ -48,12 +48,14 @@ int migfs_mounts(char ***dirs, size_t *n)
 	return err;
 }
 
-enum mount_kind mount_kind_at(const char *path)
+enum mount_kind mount_kind_at(const char *path, int *id)
 {
 	struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
 	struct libmnt_fs *fs;
 	enum mount_kind kind;
 
+	if (id)
+		*id = -1;
 	if (!tb)
 		return NOT_MOUNTED;
 	/*
@@ -62,6 +64,8 @@ enum mount_kind mount_kind_at(const char *path)
 	 */
 	fs = mnt_table_find_target(tb, path, MNT_ITER_BACKWARD);
 	kind = !fs ? NOT_MOUNTED : is_migfs(fs) ? MIGFS_MOUNT : OTHER_MOUNT;
+	if (id)
+		*id = fs ? mnt_fs_get_id(fs) : -1;
 	mnt_unref_table(tb);
 	return kind;
 }

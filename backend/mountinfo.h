@@ -25,10 +25,11 @@ enum mount_kind {
 };
 
 /*
- * What is mounted at the canonical path: from mountinfo alone, so that a
- * mount whose daemon is stale, stopped or stuck is never asked.
+ * What is mounted at the canonical path, and its mount ID (id may be
+ * NULL): from mountinfo alone, so that a mount whose daemon is stale,
+ * stopped or stuck is never asked.
  */
-enum mount_kind mount_kind_at(const char *path);
+enum mount_kind mount_kind_at(const char *path, int *id);
 /*
  * The canonical name of path (symlinks, "." and ".." resolved) without
  * asking the directory itself (see mountinfo.c): 0 or -errno.

@@ -35,13 +35,15 @@ static ssize_t ask_statfs(const char *path, char *buf, size_t len)
 }
 
 /*
- * A vfio-migfs mount on the path: a dead daemon's (statfs answers
- * ENOTCONN) is replaced; a live one's is busy, and so is one whose
- * daemon does not answer at all (stopped, or stuck in a driver), which
- * only a child process asks.
+ * A vfio-migfs mount on the path (mount ID id): a dead daemon's (statfs
+ * answers ENOTCONN) is replaced; a live one's is busy, and so is one
+ * whose daemon does not answer at all (stopped, or stuck in a driver),
+ * which only a child process asks.
  */
-static int replace_stale(const char *path, char *err, size_t errlen)
+static int replace_stale(const char *path, int id, char *err, size_t errlen)
 {
+	int now;
+
 	ssize_t r = probe(ask_statfs, path, NULL, 0, PROBE_TIMEOUT_MS);
 
 	if (r == -ETIMEDOUT) {
@@ -57,7 +59,12 @@ static int replace_stale(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: asking the mount there: %s", path, strerror((int)-r));
 		return (int)r;
 	}
-	/* EINVAL: another daemon starting there replaced it first. */
+	/*
+	 * Another daemon starting there may have replaced it meanwhile, and
+	 * mounted its own: detach only the mount that was asked.
+	 */
+	if (mount_kind_at(path, &now) == NOT_MOUNTED || now != id)
+		return 0;
 	if (umount2(path, MNT_DETACH) && errno != EINVAL) {
 		snprintf(err, errlen, "%s: replacing a stale mount: %s", path, strerror(errno));
 		return -errno;
@@ -101,16 +108,18 @@ static int dir_empty(int fd)
 {
 	int dup_fd = dup(fd);
 	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
-	struct dirent *e;
+	struct dirent *ent;
 	int empty = 1;
 
 	if (!d) {
+		int e = errno;
+
 		if (dup_fd >= 0)
 			close(dup_fd);
-		return -errno;
+		return -e;
 	}
-	while (empty && (e = readdir(d)))
-		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	while (empty && (ent = readdir(d)))
+		empty = !strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..");
 	closedir(d);
 	return empty;
 }
@@ -118,19 +127,19 @@ static int dir_empty(int fd)
 int mount_check(struct mount *m, const struct options *o, char *err, size_t errlen)
 {
 	const char *path = m->mountpoint;
-	enum mount_kind kind = mount_kind_at(path);
-	int r;
+	int id, r;
+	enum mount_kind kind = mount_kind_at(path, &id);
 
 	if (kind == OTHER_MOUNT) {
 		snprintf(err, errlen, "%s: busy: already a mount point", path);
 		return -EBUSY;
 	}
-	if (kind == MIGFS_MOUNT && (r = replace_stale(path, err, errlen)))
+	if (kind == MIGFS_MOUNT && (r = replace_stale(path, id, err, errlen)))
 		return r;
 	if ((r = lock_dir(path, &m->lock_fd, err, errlen)))
 		return r;
 	/* Held: whoever mounted while this one waited has finished. */
-	if (mount_kind_at(path) != NOT_MOUNTED) {
+	if (mount_kind_at(path, NULL) != NOT_MOUNTED) {
 		snprintf(err, errlen, "%s: busy: already a mount point", path);
 		return -EBUSY;
 	}

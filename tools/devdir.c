@@ -41,7 +41,7 @@ bool devdir_mounted(const char *dir)
 	char path[PATH_MAX];
 
 	return !mount_canonical(dir, path, sizeof(path)) &&
-	       mount_kind_at(path) == MIGFS_MOUNT;
+	       mount_kind_at(path, NULL) == MIGFS_MOUNT;
 }
 
 int not_a_mount(const char *dir)
