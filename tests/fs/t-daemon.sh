@@ -154,6 +154,27 @@ for round in $(seq 20); do
 	while listed "$A"; do umount -l "$A"; done
 done
 eq "the others are told it is busy" "$(grep -cv "$A: busy: " "$T/race.err")" 0
+# The same over a stale mount: one replaces it, and no other detaches the
+# new mount it made.
+: >"$T/race.err"
+for round in $(seq 10); do
+	start sim:s "$A"
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	rcs=""
+	for i in 1 2 3; do
+		"$MIGFSD" "sim:r$i" "$A" 2>>"$T/race.err" &
+		eval "p$i=\$!"
+	done
+	for i in 1 2 3; do
+		eval "wait \$p$i" && rcs="${rcs}0" || rcs="${rcs}1"
+	done
+	eq "stale, round $round: one mount" "$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)" 1
+	eq "stale, round $round: one start succeeds" "$(echo "$rcs" | tr -cd 0 | wc -c)" 1
+	eq "stale, round $round: the mount answers" "$(timeout 5 cat "$A/state")" running
+	while listed "$A"; do umount -l "$A"; done
+done
+eq "stale: the others are told it is busy" "$(grep -v "replaced the stale mount" "$T/race.err" | grep -cv "$A: busy: ")" 0
 
 # A daemon stopped (or stuck in a driver) holds every request to its
 # mount: a daemon started there is refused after a bound, naming it.
