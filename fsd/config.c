@@ -138,7 +138,7 @@ static char *slurp(const char *path, size_t *len)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	char *buf = malloc(CONFIG_MAX + 1);
 	struct stat st;
-	ssize_t got = 1;
+	ssize_t got;
 
 	if (fd < 0 || fstat(fd, &st))
 		fatal("%s", path);
@@ -147,8 +147,11 @@ static char *slurp(const char *path, size_t *len)
 	if (!buf)
 		fatal("%s", path);
 	/* Read past the limit by one byte: a file that grows is caught too. */
-	for (*len = 0; *len <= CONFIG_MAX && got > 0; *len += (size_t)got)
+	*len = 0;
+	do {
 		got = read(fd, buf + *len, CONFIG_MAX + 1 - *len);
+		*len += got > 0 ? (size_t)got : 0;
+	} while (got > 0 && *len <= CONFIG_MAX);
 	if (got < 0)
 		fatal("%s", path);
 	if (*len > CONFIG_MAX)
