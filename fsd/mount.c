@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Mountpoints: checked before anything is mounted, mounted, unmounted.
- * From the check until its mount, a mountpoint's directory is locked
- * (flock), so two daemons started on one path never both mount it.
+ * From the check until its mount, a mountpoint is locked (flock), so two
+ * daemons started on one path never both mount it.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "mountinfo.h"
 #include "probe.h"
 #include "vfio-migfsd.h"
 
 #define LOCK_RETRY_MS	10
+#define LOCK_DIR	"/run/vfio-migfsd"
 
 /* In the probe's child: how the mount's daemon answers statfs(2). */
 static ssize_t ask_statfs(const char *path, char *buf, size_t len)
@@ -74,28 +78,35 @@ static int replace_stale(const char *path, int id, char *err, size_t errlen)
 }
 
 /*
- * The mountpoint's own directory, locked: daemons starting on one path
- * check and mount it one at a time (the lock is taken without waiting,
- * again and again until the deadline: whoever holds it may be stuck).
+ * The file a mountpoint is locked by: named by the hash of its canonical
+ * name, in a directory only root may enter, so that no other user can
+ * hold it.  -1 with errno set when it cannot be made (not root).
  */
-static int lock_dir(const char *path, int *fd, char *err, size_t errlen)
+static int open_lock_file(const char *path)
+{
+	char name[sizeof(LOCK_DIR) + 24];
+
+	snprintf(name, sizeof(name), LOCK_DIR "/%016" PRIx64,
+		 (uint64_t)XXH64(path, strlen(path), 0));
+	if (mkdir(LOCK_DIR, 0700) && errno != EEXIST)
+		return -1;
+	return open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/*
+ * Lock fd, or close it: daemons starting on one path check and mount it
+ * one at a time.  The lock is taken without waiting, again and again
+ * until the deadline: whoever holds it may be stuck.
+ */
+static int take_lock(const char *path, int fd, char *err, size_t errlen)
 {
 	int tries = PROBE_TIMEOUT_MS / LOCK_RETRY_MS;
 
-	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*fd < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: %s", path,
-			 e == ENOTDIR ? "not a directory" : strerror(e));
-		return -e;
-	}
-	while (flock(*fd, LOCK_EX | LOCK_NB)) {
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || !tries--) {
 			snprintf(err, errlen, "%s: busy: another vfio-migfsd is mounting it",
 				 path);
-			close(*fd);
-			*fd = -1;
+			close(fd);
 			return -EBUSY;
 		}
 		nanosleep(&(struct timespec){ 0, LOCK_RETRY_MS * 1000000L }, NULL);
@@ -103,19 +114,61 @@ static int lock_dir(const char *path, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Whether the directory holds anything but "." and "..". */
-static int dir_empty(int fd)
+/* Nothing mounted on the path, but a stale mount that was replaced. */
+static int clear_mountpoint(const char *path, char *err, size_t errlen)
 {
-	int dup_fd = dup(fd);
-	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	int id;
+	enum mount_kind kind = mount_kind_at(path, &id);
+
+	if (kind == OTHER_MOUNT) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	return kind == MIGFS_MOUNT ? replace_stale(path, id, err, errlen) : 0;
+}
+
+/*
+ * A daemon that cannot make a lock file (not root) locks the mountpoint's
+ * directory itself, which anyone who may read it could hold as well (for
+ * no longer than the bound), and only once a stale mount is gone from it
+ * (the directory cannot be opened through one): whoever mounted while it
+ * waited is seen after.
+ */
+static int lock_dir(const char *path, int *fd, char *err, size_t errlen)
+{
+	int r;
+
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path,
+			 r == -ENOTDIR ? "not a directory" : strerror(-r));
+		return r;
+	}
+	if ((r = take_lock(path, *fd, err, errlen))) {
+		*fd = -1;
+		return r;
+	}
+	if (mount_kind_at(path, NULL) != NOT_MOUNTED) {
+		snprintf(err, errlen, "%s: busy: already a mount point", path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Whether the directory holds anything but "." and "..", or -errno. */
+static int dir_empty(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *ent;
 	int empty = 1;
 
 	if (!d) {
 		int e = errno;
 
-		if (dup_fd >= 0)
-			close(dup_fd);
+		if (fd >= 0)
+			close(fd);
 		return -e;
 	}
 	while (empty && (ent = readdir(d)))
@@ -127,28 +180,32 @@ static int dir_empty(int fd)
 int mount_check(struct mount *m, const struct options *o, char *err, size_t errlen)
 {
 	const char *path = m->mountpoint;
-	int id, r;
-	enum mount_kind kind = mount_kind_at(path, &id);
+	int r;
 
-	if (kind == OTHER_MOUNT) {
-		snprintf(err, errlen, "%s: busy: already a mount point", path);
-		return -EBUSY;
-	}
-	if (kind == MIGFS_MOUNT && (r = replace_stale(path, id, err, errlen)))
+	/* Root's lock is held from the first look: a stale mount is replaced once. */
+	m->lock_fd = open_lock_file(path);
+	r = m->lock_fd < 0 ? -errno : 0;
+	if (r && r != -EACCES && r != -EPERM && r != -EROFS) {
+		snprintf(err, errlen, "%s: cannot make its lock: %s", path, strerror(-r));
 		return r;
-	if ((r = lock_dir(path, &m->lock_fd, err, errlen)))
-		return r;
-	/* Held: whoever mounted while this one waited has finished. */
-	if (mount_kind_at(path, NULL) != NOT_MOUNTED) {
-		snprintf(err, errlen, "%s: busy: already a mount point", path);
-		return -EBUSY;
 	}
-	r = o->force_nonempty ? 1 : dir_empty(m->lock_fd);
+	if (m->lock_fd >= 0 && (r = take_lock(path, m->lock_fd, err, errlen))) {
+		m->lock_fd = -1;
+		return r;
+	}
+	if ((r = clear_mountpoint(path, err, errlen)))
+		return r;
+	if (m->lock_fd < 0 && (r = lock_dir(path, &m->lock_fd, err, errlen)))
+		return r;
+	r = dir_empty(path);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		snprintf(err, errlen, "%s: %s", path, r == -ENOTDIR ? "not a directory" :
+			 strerror(-r));
 		return r;
 	}
-	if (!r) {
+	if (!r && o->force_nonempty)
+		log_warnx("%s: not empty: mounting over what it holds (--force-nonempty)", path);
+	if (!r && !o->force_nonempty) {
 		snprintf(err, errlen, "%s: not empty: a mount would hide what it holds "
 			 "(--force-nonempty mounts anyway)", path);
 		return -ENOTEMPTY;

@@ -174,6 +174,20 @@ for round in $(seq 10); do
 	eq "stale, round $round: the mount answers" "$(timeout 5 cat "$A/state")" running
 	while listed "$A"; do umount -l "$A"; done
 done
+# The lock is no file another user may hold: a start is not kept waiting.
+if id nobody >/dev/null 2>&1; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		bash -c 'exec 9<"$0" && flock 9 && exec sleep 20' "$A" >/dev/null 2>&1 &
+	holder=$!
+	for _ in $(seq 50); do flock -n "$A" true || break; sleep 0.1; done
+	check "another user holds a flock of the mountpoint" sh -c '! flock -n "$0" true' "$A"
+	rc=0
+	bounded 10 "$MIGFSD" sim:a "$A" 2>>"$T/daemon.log" || rc=$?
+	eq "a start beside another user's flock of the mountpoint" "$rc" 0
+	umount "$A"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+fi
 eq "stale: the others are told it is busy" "$(grep -v "replaced the stale mount" "$T/race.err" | grep -cv "$A: busy: ")" 0
 
 # A daemon stopped (or stuck in a driver) holds every request to its
