@@ -565,8 +565,12 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		if (r)
 			sim_port_close(&sim->port);
 	}
-	if (r) {
+	if (r == -EEXIST)
+		snprintf(err, errlen, "%s: another sim of this daemon has that name "
+			 "(peer= names one)", o.who);
+	else if (r)
 		snprintf(err, errlen, "%s: %s", o.who, strerror(-r));
+	if (r) {
 		free(sim->img.mem);
 		free(sim);
 		return r;

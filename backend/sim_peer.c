@@ -214,7 +214,16 @@ int sim_port_open(struct sim_port *port, struct sim_image *img,
 		port->link->clock_ns = now_ns();
 		port->link->rng = seed ^ 0x9e3779b97f4a7c15ull;
 	}
+	/* A name is what peer= binds to: two of one name would be a guess. */
 	pthread_mutex_lock(&peer_lock);
+	if (lookup(port->name, NULL)) {
+		pthread_mutex_unlock(&peer_lock);
+		if (port->link)
+			free(port->link->name);
+		free(port->link);
+		free(port->name);
+		return -EEXIST;
+	}
 	port->next = registry;
 	registry = port;
 	pthread_mutex_unlock(&peer_lock);

@@ -2,6 +2,8 @@
 /* The vfio-migfs mounts of this namespace, read with libmount. */
 #include <errno.h>
 #include <libmount.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,20 +48,60 @@ int migfs_mounts(char ***dirs, size_t *n)
 	return err;
 }
 
-bool migfs_mounted_at(const char *path)
+enum mount_kind mount_kind_at(const char *path, int *id)
 {
 	struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
 	struct libmnt_fs *fs;
-	bool ours;
+	enum mount_kind kind;
 
+	if (id)
+		*id = -1;
 	if (!tb)
-		return false;
+		return NOT_MOUNTED;
 	/*
 	 * No cache is set: the lookup compares strings and never stats a
 	 * path, which on a stale or unserved FUSE mount could block.
 	 */
 	fs = mnt_table_find_target(tb, path, MNT_ITER_BACKWARD);
-	ours = fs && is_migfs(fs);
+	kind = !fs ? NOT_MOUNTED : is_migfs(fs) ? MIGFS_MOUNT : OTHER_MOUNT;
+	if (id)
+		*id = fs ? mnt_fs_get_id(fs) : -1;
 	mnt_unref_table(tb);
-	return ours;
+	return kind;
+}
+
+/* "d/", "d/." and "d/./" name d: drop what adds nothing, lexically. */
+static void trim_trailing_dots(char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && (path[len - 1] == '/' ||
+			   (path[len - 1] == '.' && path[len - 2] == '/')))
+		path[--len] = '\0';
+}
+
+/*
+ * The one name of a mountpoint: symlinks, "." and ".." resolved.  One
+ * directory given two ways is then seen as one, and libfuse, which
+ * resolves a mountpoint again once it is mounted, only ever walks its
+ * parent: "d/." would walk into the new mount, whose first request no
+ * worker serves yet, and hang there for good.  realpath(3) asks nothing
+ * of the directory itself but for a trailing "/.", which is dropped
+ * first: a stale or stuck mount, which answers nothing, resolves too.
+ */
+int mount_canonical(const char *path, char *out, size_t len)
+{
+	char *trimmed, real[PATH_MAX];
+	int err = 0;
+
+	trimmed = strdup(path);
+	if (!trimmed)
+		return -ENOMEM;
+	trim_trailing_dots(trimmed);
+	if (!realpath(trimmed, real))
+		err = -errno;
+	else if ((size_t)snprintf(out, len, "%s", real) >= len)
+		err = -ENAMETOOLONG;
+	free(trimmed);
+	return err;
 }

@@ -3,7 +3,7 @@
  * The vfio-migfs mounts of this mount namespace, from mountinfo through
  * libmount (which undoes its escapes: a space is "\040" there).  Shared
  * by the daemon, which replaces its stale mounts, and vfio-migctl, which
- * lists them; it opens no device.
+ * lists them and checks each DIR it is given; it opens no device.
  */
 #ifndef MOUNTINFO_H
 #define MOUNTINFO_H
@@ -18,7 +18,22 @@
  * -errno with *dirs and *n holding what was found (the caller frees them).
  */
 int migfs_mounts(char ***dirs, size_t *n);
-/* Whether the topmost mount at the absolute path is a vfio-migfs one. */
-bool migfs_mounted_at(const char *path);
+enum mount_kind {
+	NOT_MOUNTED,
+	MIGFS_MOUNT,		/* the topmost mount there is a vfio-migfs one */
+	OTHER_MOUNT,
+};
+
+/*
+ * What is mounted at the canonical path, and its mount ID (id may be
+ * NULL): from mountinfo alone, so that a mount whose daemon is stale,
+ * stopped or stuck is never asked.
+ */
+enum mount_kind mount_kind_at(const char *path, int *id);
+/*
+ * The canonical name of path (symlinks, "." and ".." resolved) without
+ * asking the directory itself (see mountinfo.c): 0 or -errno.
+ */
+int mount_canonical(const char *path, char *out, size_t len);
 
 #endif

@@ -171,7 +171,90 @@ static int store(struct mount *m, const struct node *n, const char *value)
 	return err;
 }
 
-/* close(2) of `data` reports a refusal its last writes were answered before. */
+/*
+ * Store what was written through h, all of it a value (or a list) whose
+ * pieces may have come in several writes.  A refused store drops the
+ * writes since before; a one-value file starts a new value after a store.
+ */
+static int store_written(struct mount *m, struct handle *h, size_t before)
+{
+	int err = store(m, h->node, h->written.buf);
+
+	if (err) {
+		h->written.len = before;
+		h->written.buf[before] = '\0';
+	} else if (!h->node->attr->lines) {
+		h->value_off += h->written.len;
+		sb_reset(&h->written);
+	}
+	return err;
+}
+
+/* Written since the last store, without the newline that would store it. */
+static bool pending(const struct handle *h)
+{
+	return h->written.len && h->written.buf[h->written.len - 1] != '\n';
+}
+
+/*
+ * A list (dirty/ranges) is everything written through this open since
+ * offset 0: the shell's builtins write a multi-line value one line at a
+ * time, and each line stores the whole list so far (storing it again is
+ * harmless).  A one-value file takes each newline-terminated value as a
+ * store of its own, as sysfs does, so `exec 5>state; echo stop >&5; echo
+ * running >&5` performs both.  Nothing is stored before its newline: the
+ * pieces of a value split across writes (`dd bs=4`, `run` then `ning\n`)
+ * are no values of their own, and a value without one is stored at
+ * close(2) (store_at_flush).  A write must continue the value (or start
+ * again at offset 0); a refused one is dropped from it, as the file
+ * offset does not move.
+ */
+static int store_attr(struct mount *m, struct handle *h, const char *buf,
+		      size_t size, off_t off)
+{
+	uint64_t end = h->value_off + h->written.len;
+	size_t before;
+
+	if (h->append)
+		off = (off_t)end;
+	if (off == 0) {
+		h->value_off = 0;
+		sb_reset(&h->written);
+	} else if ((uint64_t)off != end) {
+		return -EINVAL;
+	}
+	if (memchr(buf, '\0', size) || h->written.len + size > MAX_STORE)
+		return -EINVAL;
+	before = h->written.len;
+	if (sb_add(&h->written, buf, size))
+		return -ENOMEM;
+	return pending(h) ? 0 : store_written(m, h, before);
+}
+
+/*
+ * close(2): a value written without its newline (`echo -n running >
+ * state`) is stored now, and close returns its refusal.  Its bytes were
+ * accepted by write(2), and the file offset moved past them: a one-value
+ * file's next value starts after them either way.
+ */
+static int store_at_flush(struct mount *m, struct handle *h)
+{
+	int err;
+
+	if (!pending(h))
+		return 0;
+	err = store(m, h->node, h->written.buf);
+	if (!h->node->attr->lines) {
+		h->value_off += h->written.len;
+		sb_reset(&h->written);
+	}
+	return err;
+}
+
+/*
+ * close(2) of `data` reports a refusal its last writes were answered
+ * before; of a text file, it stores a value written without a newline.
+ */
 static void migfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_handle(fi);
@@ -181,6 +264,11 @@ static void migfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	(void)ino;
 	if (h->node && h->node->kind == NODE_DATA)
 		err = wb_drain(&m->wb, true);
+	if (h->node && h->node->kind == NODE_ATTR) {
+		pthread_mutex_lock(&h->lock);
+		err = store_at_flush(m, h);
+		pthread_mutex_unlock(&h->lock);
+	}
 	data_unclaim(m, h);
 	fuse_reply_err(req, -err);
 }
@@ -299,48 +387,6 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			fuse_reply_buf(req, buf, (size_t)n);
 	}
-}
-
-/*
- * A list (dirty/ranges) is everything written through this open since
- * offset 0: the shell's builtins write a multi-line value one line at a
- * time, and each write stores the whole list so far (storing it again is
- * harmless).  A one-value file takes each newline-terminated value as a
- * store of its own, as sysfs does, so `exec 5>state; echo stop >&5; echo
- * running >&5` performs both.  A write must continue the value (or start
- * again at offset 0); a refused one is dropped from it, as the file offset
- * does not move.
- */
-static int store_attr(struct mount *m, struct handle *h, const char *buf,
-		      size_t size, off_t off)
-{
-	uint64_t end = h->value_off + h->written.len;
-	size_t before;
-	int err;
-
-	if (h->append)
-		off = (off_t)end;
-	if (off == 0) {
-		h->value_off = 0;
-		sb_reset(&h->written);
-	} else if ((uint64_t)off != end) {
-		return -EINVAL;
-	}
-	if (memchr(buf, '\0', size) || h->written.len + size > MAX_STORE)
-		return -EINVAL;
-	before = h->written.len;
-	if (sb_add(&h->written, buf, size))
-		return -ENOMEM;
-	err = store(m, h->node, h->written.buf);
-	if (err) {
-		h->written.len = before;
-		h->written.buf[before] = '\0';
-	} else if (!h->node->attr->lines && h->written.len &&
-		   h->written.buf[h->written.len - 1] == '\n') {
-		h->value_off += h->written.len;
-		sb_reset(&h->written);
-	}
-	return err;
 }
 
 static void migfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

@@ -4,9 +4,10 @@
  * vfio-migfsd [options] --config FILE
  *
  * Everything that can fail is checked before anything is mounted: the
- * devices are opened and the mountpoints checked first, then all are
- * mounted, and any failure unmounts what was mounted.  Without -f the
- * parent returns only once every mount is ready.
+ * mountpoints are checked (and locked against another daemon starting
+ * there) and the devices opened first, then all are mounted, and any
+ * failure unmounts what was mounted.  Without -f the parent returns only
+ * once every mount is ready.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "parse.h"
 #include "vfio-migfsd.h"
 
@@ -55,6 +57,7 @@ static void usage(FILE *f)
 "  --container-fd FD  the type1 container of every fd: device\n"
 "  --iommufd-fd FD    the iommufd of every fd: device\n"
 "  --config FILE      options and mounts from FILE (" SYSCONFDIR "/vfio-migfs/*.conf)\n"
+"  --force-nonempty   mount over a directory that holds files (hiding them)\n"
 "  --dirty-bitmap-max SIZE\n"
 "                     the dirty bitmaps one device may hold (default 256M:\n"
 "                     8 TiB of IOVA space at 4 KiB pages)\n"
@@ -110,6 +113,9 @@ static void set_option(int c, const char *arg, struct options *o)
 	case 'I':
 		add_fd_opt(o, c == 'C' ? "container" : "iommufd", arg);
 		break;
+	case 'N':
+		o->force_nonempty = true;
+		break;
 	case 'B':
 		if (parse_u64(arg, &o->dirty_bitmap_max, 1) ||
 		    o->dirty_bitmap_max < 8)
@@ -129,6 +135,7 @@ static void parse_args(int argc, char **argv, struct options *o,
 		{ "iommufd-fd", required_argument, NULL, 'I' },
 		{ "dirty-bitmap-max", required_argument, NULL, 'B' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "force-nonempty", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -158,7 +165,7 @@ static void parse_args(int argc, char **argv, struct options *o,
 	if ((argc - optind) % 2 || (argc == optind && !ma->n))
 		usage_fatalx("expected DEVICE MOUNTPOINT pairs (see --help)");
 	for (int i = optind; i < argc; i += 2)
-		mount_args_add(ma, argv[i], argv[i + 1]);
+		mount_args_add(ma, argv[i], argv[i + 1], NULL);
 }
 
 static int open_device(const char *spec, const struct options *o,
@@ -197,14 +204,15 @@ static bool below(const char *path, const char *dir)
  * would be reached through the other's mount, which nobody serves while
  * the daemon is still mounting.
  */
-static void name_mountpoints(struct mount *m, char **pairs, unsigned int n)
+static void name_mountpoints(struct mount *m, const struct mount_args *ma)
 {
 	char path[PATH_MAX];
 	int err;
 
-	for (unsigned int i = 0; i < n; i++) {
-		const char *arg = pairs[2 * i + 1];
+	for (unsigned int i = 0; i < ma->n; i++) {
+		const char *arg = ma->v[i].dir;
 
+		log_where(ma->v[i].where);
 		if (!*arg)
 			fatalx("an empty MOUNTPOINT names no directory");
 		err = mount_canonical(arg, path, sizeof(path));
@@ -222,23 +230,36 @@ static void name_mountpoints(struct mount *m, char **pairs, unsigned int n)
 				       m[j].mountpoint, path);
 		}
 	}
+	log_where(NULL);
 }
 
-/* Open every device and check every mountpoint; exit on the first error. */
-static struct mount *prepare(char **pairs, unsigned int n, const struct options *o)
+/*
+ * Check (and lock) every mountpoint, then open every device; exit on the
+ * first error.  The checks come first: they fork, which is cheap before
+ * a device's memory is filled.
+ */
+static struct mount *prepare(const struct mount_args *ma, const struct options *o)
 {
-	struct mount *m = calloc(n, sizeof(*m));
+	struct mount *m = calloc(ma->n, sizeof(*m));
 	char err[512];
 
 	if (!m)
 		fatal("mount table");
-	name_mountpoints(m, pairs, n);
-	for (unsigned int i = 0; i < n; i++) {
-		if (mount_check(m[i].mountpoint, err, sizeof(err)) ||
-		    open_device(pairs[2 * i], o, &m[i].dev, err, sizeof(err)))
+	config_make_mountpoints(ma);
+	name_mountpoints(m, ma);
+	for (unsigned int i = 0; i < ma->n; i++) {
+		m[i].lock_fd = -1;
+		log_where(ma->v[i].where);
+		if (mount_check(&m[i], o, err, sizeof(err)))
+			fatalx("%s", err);
+	}
+	for (unsigned int i = 0; i < ma->n; i++) {
+		log_where(ma->v[i].where);
+		if (open_device(ma->v[i].dev, o, &m[i].dev, err, sizeof(err)))
 			fatalx("%s", err);
 		fs_init(&m[i]);
 	}
+	log_where(NULL);
 	return m;
 }
 
@@ -342,7 +363,7 @@ int main(int argc, char **argv)
 	 */
 	if (!o.foreground)
 		daemonize();
-	m = prepare(ma.pairs, n, &o);
+	m = prepare(&ma, &o);
 	service_init(m, n);
 	loop_init();
 	mount_all(m, n, &o);
@@ -354,10 +375,8 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < n; i++) {
 		migdev_close(m[i].dev);
 		free(m[i].mountpoint);
-		free(ma.pairs[2 * i]);
-		free(ma.pairs[2 * i + 1]);
 	}
-	free(ma.pairs);
+	mount_args_free(&ma);
 	free(m);
 	return 0;
 }

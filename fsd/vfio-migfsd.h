@@ -80,6 +80,7 @@ struct handle {
 struct mount {
 	struct migdev *dev;
 	char *mountpoint;		/* absolute: the daemon leaves its cwd */
+	int lock_fd;			/* its directory, locked until mounted */
 	struct fuse_session *se;
 	struct node nodes[MAX_NODES];
 	unsigned int nnodes;
@@ -98,6 +99,7 @@ struct mount {
 struct options {
 	bool foreground;
 	bool allow_other;
+	bool force_nonempty;		/* mount over a directory that holds files */
 	unsigned int threads;
 	char fd_opts[64];	/* --container-fd/--iommufd-fd, for fd: devices */
 	uint64_t dirty_bitmap_max;	/* --dirty-bitmap-max, bytes */
@@ -169,9 +171,11 @@ off_t logfile_size(struct mount *m, const struct handle *h);
 void logfile_read(fuse_req_t req, struct mount *m, struct handle *h,
 		  size_t size, off_t off);
 
-/* mount.c */
-int mount_canonical(const char *path, char *out, size_t len);
-int mount_check(const char *path, char *err, size_t errlen);
+/*
+ * mount.c: mount_check() takes m->lock_fd (mountinfo.h's mount_canonical()
+ * names m->mountpoint first), mount_session() mounts and drops it.
+ */
+int mount_check(struct mount *m, const struct options *o, char *err, size_t errlen);
 int mount_session(struct mount *m, const struct options *o, char *err, size_t errlen);
 void mount_end(struct mount *m);
 
@@ -187,13 +191,20 @@ void service_stopping(void);
 void service_end(void);
 
 /* config.c: --config FILE; set applies an option as the command line would */
+struct mount_arg {
+	char *dev, *dir;		/* DEVICE MOUNTPOINT, as given */
+	char *where;			/* "FILE:LINE" of a --config mount, or NULL */
+};
 struct mount_args {
-	char **pairs;			/* DEVICE MOUNTPOINT ... */
-	unsigned int n;			/* pairs */
+	struct mount_arg *v;
+	unsigned int n;
 };
 void config_read(const char *path, struct options *o, struct mount_args *ma,
 		 void (*set)(int opt, const char *arg, struct options *o));
-void mount_args_add(struct mount_args *ma, const char *dev, const char *dir);
+void config_make_mountpoints(const struct mount_args *ma);
+void mount_args_add(struct mount_args *ma, const char *dev, const char *dir,
+		    const char *where);
+void mount_args_free(struct mount_args *ma);
 
 /* log.c */
 void log_init(bool foreground);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "vfio-migctl.h"
 
 #define GONE_SETTLE_TRIES	10
@@ -29,6 +30,35 @@ void *devdir_buffer(size_t len)
 	if (posix_memalign(&p, (size_t)sysconf(_SC_PAGESIZE), len))
 		fatalx("no memory for a %zu-byte buffer", len);
 	return p;
+}
+
+/*
+ * DIR is a vfio-migfs mount, by the type mountinfo gives its canonical
+ * name: no file of DIR is asked (a stuck daemon would hold the asker).
+ */
+bool devdir_mounted(const char *dir)
+{
+	char path[PATH_MAX];
+
+	return !mount_canonical(dir, path, sizeof(path)) &&
+	       mount_kind_at(path, NULL) == MIGFS_MOUNT;
+}
+
+int not_a_mount(const char *dir)
+{
+	fprintf(stderr, "vfio-migctl: %s: not a vfio-migfs mount\n", dir);
+	return EXIT_FAILURE;
+}
+
+/*
+ * Before anything is read or written in DIR: a write to a directory
+ * where nothing is mounted would make a plain file there (`state`), which
+ * the next daemon's mount would hide.
+ */
+void devdir_require(const char *dir)
+{
+	if (!devdir_mounted(dir))
+		exit(not_a_mount(dir));
 }
 
 int devdir_path(const char *dir, const char *file, char *path, size_t len)
@@ -62,20 +92,23 @@ int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+/* A value ends with its newline: the daemon stores it at that write. */
 int devdir_write(const char *dir, const char *file, const char *value)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(value);
-	int fd, err = devdir_path(dir, file, path, sizeof(path));
+	char path[PATH_MAX], *line;
+	int fd, len, err = devdir_path(dir, file, path, sizeof(path));
 
 	if (err)
 		return err;
+	if ((len = asprintf(&line, "%s\n", value)) < 0)
+		return -ENOMEM;
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	/* The daemon answers the whole value or an error, never a part. */
-	err = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
-	close(fd);
+	if (fd < 0 || write(fd, line, (size_t)len) != len)
+		err = -errno;
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+	free(line);
 	return err;
 }
 

@@ -282,6 +282,7 @@ int cmd_load(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("load takes DIR [FILE|-]");
 	job.dir = argv[optind];
+	devdir_require(job.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	job.reader.fd = open_input(file, &job.size);
 	job.buf = devdir_buffer(STREAM_CHUNK_MAX);

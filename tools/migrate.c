@@ -132,6 +132,8 @@ int cmd_migrate(int argc, char **argv)
 		usage_error("migrate takes SRC DST, or pairs SRC=DST");
 	if (o.no_p2p || o.keep_source)
 		usage_error("--no-p2p and --keep-source are for pairs SRC=DST");
+	devdir_require(argv[optind]);
+	devdir_require(argv[optind + 1]);
 	if (same_mount(argv[optind], argv[optind + 1]))
 		usage_error("migrate: %s and %s are on one mount: a device cannot "
 			    "migrate into itself",

@@ -470,6 +470,7 @@ int cmd_save(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];
+	devdir_require(o.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	report_init("save", o.json, summary_file(!strcmp(file, "-")));
 	out.w.fd = open_output(file, &created);

@@ -48,15 +48,17 @@ static void set_free(struct dev_set *s)
 }
 
 /*
- * No two paths of the set on one mount (each mount of vfio-migfsd has a
- * device number of its own, shared by its bind mounts): a device cannot
- * be two members, nor migrate into itself.
+ * Every path of the set a vfio-migfs mount, and no two on one mount (each
+ * mount of vfio-migfsd has a device number of its own, shared by its bind
+ * mounts): a device cannot be two members, nor migrate into itself.
  */
 static void check_mounts(const char *const *dirs, unsigned int n)
 {
 	dev_t *devs = calloc(n, sizeof(*devs));
 	struct stat st;
 
+	for (unsigned int i = 0; i < n; i++)
+		devdir_require(dirs[i]);
 	for (unsigned int i = 0; devs && i < n; i++) {
 		if (stat(dirs[i], &st))
 			continue;	/* left for the check of its state to name */

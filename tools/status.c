@@ -3,8 +3,10 @@
  * vfio-migctl status [--json] [DIR...]
  *
  * Where every mounted device stands, from its `status` file alone (ABI
- * 6): an aligned table for people, or a JSON array for programs.  The
- * parser here serves `watch` too.
+ * 6): an aligned table for people, or a JSON array for programs.  Each
+ * file is read by a child process, all at once and within one bound
+ * (probe.h), so that a daemon that answers nothing is named, not waited
+ * for.  The parser here serves `watch` too.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "mountinfo.h"
+#include "probe.h"
 #include "vfio-migctl.h"
 
 /* More than `status` holds: a device name can be a long sysfs path. */
@@ -66,8 +69,8 @@ int status_error(const char *dir, int err)
 	if (devdir_gone_error(err))
 		return daemon_gone(NULL, dir);
 	if (err == -ENOENT || err == -ENOTDIR)
-		fprintf(stderr, "vfio-migctl: %s: not a vfio-migfs mount (no status file)\n", dir);
-	else if (err == -EPROTO)
+		return not_a_mount(dir);
+	if (err == -EPROTO)
 		fprintf(stderr, "vfio-migctl: %s: its status file is not vfio-migfsd's\n", dir);
 	else
 		fprintf(stderr, "vfio-migctl: %s: reading status: %s\n", dir, strerror(-err));
@@ -96,38 +99,93 @@ struct entries {
 	int failed;		/* a DIR could not be shown: the exit status */
 };
 
-static int read_dir(const char *dir, struct dev_status *st)
+/*
+ * One DIR's status, asked by a child process (probe.h): a daemon that is
+ * stopped or stuck answers nothing, and only the child waits on it.
+ */
+struct asked {
+	const char *dir;
+	bool gone_ok;		/* found in mountinfo: it may be gone by now */
+	bool mounted;
+	struct probe probe;
+	char text[STATUS_TEXT_MAX];
+};
+
+/* In the probe's child: the text of DIR/status. */
+static ssize_t ask_status(const char *dir, char *buf, size_t len)
 {
 	int fd, err = dev_status_open(dir, &fd);
+	ssize_t n;
 
 	if (err)
 		return err;
-	err = dev_status_read(fd, st);
+	n = pread(fd, buf, len, 0);
+	if (n < 0)
+		n = -errno;
 	close(fd);
-	return err;
+	return n;
+}
+
+static void note_failure(struct entries *es, int status)
+{
+	/* That a daemon is gone is the news to tell. */
+	if (es->failed != EXIT_DAEMON_GONE)
+		es->failed = status;
 }
 
 /*
  * A mount found in mountinfo may be gone by the time it is read (its
  * daemon ended meanwhile): gone_ok skips it instead of calling it an error.
  */
-static void add(struct entries *es, const char *dir, bool gone_ok)
+static void add(struct entries *es, struct asked *a)
 {
-	struct entry *grown = realloc(es->v, (es->n + 1) * sizeof(*es->v));
+	ssize_t n = a->probe.result;
 	int err;
 
-	if (!grown)
-		fatalx("out of memory");
-	es->v = grown;
-	err = read_dir(dir, &grown[es->n].st);
-	if (!err) {
-		grown[es->n++].dir = dir;
-	} else if (!(gone_ok && err == -ENOENT)) {
-		err = status_error(dir, err);
-		/* That a daemon is gone is the news to tell. */
-		if (es->failed != EXIT_DAEMON_GONE)
-			es->failed = err;
+	if (n == -ETIMEDOUT) {
+		fprintf(stderr, "vfio-migctl: %s: the vfio-migfsd serving it does not "
+			"answer (stopped or stuck for %d s)\n", a->dir, PROBE_TIMEOUT_MS / 1000);
+		note_failure(es, EXIT_FAILURE);
+		return;
 	}
+	a->text[n < 0 ? 0 : n] = '\0';
+	err = n < 0 ? (int)n : dev_status_parse(a->text, &es->v[es->n].st);
+	if (!err)
+		es->v[es->n++].dir = a->dir;
+	else if (!(a->gone_ok && err == -ENOENT))
+		note_failure(es, status_error(a->dir, err));
+}
+
+/* Ask every DIR at once, and wait for them all within one bound. */
+static void collect(struct entries *es, const char *const *dirs, size_t n, bool gone_ok)
+{
+	struct asked *a = calloc(n ? n : 1, sizeof(*a));
+	struct probe *probes = calloc(n ? n : 1, sizeof(*probes));
+	size_t asked = 0;
+
+	es->v = calloc(n ? n : 1, sizeof(*es->v));
+	if (!a || !probes || !es->v)
+		fatalx("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		a[i].dir = dirs[i];
+		a[i].gone_ok = gone_ok;
+		a[i].mounted = gone_ok || devdir_mounted(dirs[i]);
+		if (a[i].mounted &&
+		    probe_start(&probes[asked++], ask_status, dirs[i], a[i].text,
+				sizeof(a[i].text) - 1))
+			fatal("asking %s", dirs[i]);
+	}
+	probe_wait(probes, asked, PROBE_TIMEOUT_MS);
+	for (size_t i = 0, j = 0; i < n; i++) {
+		if (!a[i].mounted) {
+			note_failure(es, not_a_mount(dirs[i]));
+			continue;
+		}
+		a[i].probe = probes[j++];
+		add(es, &a[i]);
+	}
+	free(probes);
+	free(a);
 }
 
 /* ---- the table ---- */
@@ -302,8 +360,7 @@ static void add_mounts(struct entries *es, char ***mounts, size_t *n)
 		errno = -err;
 		fatal("reading /proc/self/mountinfo");
 	}
-	for (size_t i = 0; i < *n; i++)
-		add(es, (*mounts)[i], true);
+	collect(es, (const char *const *)*mounts, *n, true);
 }
 
 int cmd_status(int argc, char **argv)
@@ -323,8 +380,8 @@ int cmd_status(int argc, char **argv)
 		json = c == 'j';
 	if (optind == argc)
 		add_mounts(&es, &mounts, &nmounts);
-	for (int i = optind; i < argc; i++)
-		add(&es, argv[i], false);
+	else
+		collect(&es, (const char *const *)argv + optind, (size_t)(argc - optind), false);
 	if (json)
 		print_json(&es);
 	else

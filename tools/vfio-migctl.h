@@ -88,6 +88,12 @@ void errmsg_add(struct errmsg *e, const char *text);
 #define FEATURE_DIRTY		(1u << 3)
 
 void *devdir_buffer(size_t len);	/* page-aligned, for `data`; or dies */
+/* Whether DIR is a vfio-migfs mount (mountinfo: no file of DIR is asked). */
+bool devdir_mounted(const char *dir);
+/* One line "vfio-migctl: DIR: not a vfio-migfs mount"; EXIT_FAILURE. */
+int not_a_mount(const char *dir);
+/* Exit with not_a_mount() unless DIR is one: before any file of DIR is used. */
+void devdir_require(const char *dir);
 /* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
 int devdir_path(const char *dir, const char *file, char *path, size_t len);
 /* The whole file, without its trailing newlines. */

@@ -262,6 +262,7 @@ int cmd_watch(int argc, char **argv)
 	if (argc - optind != 1)
 		usage_error("watch takes one DIR");
 	w.dir = argv[optind];
+	devdir_require(w.dir);
 	err = dev_status_open(w.dir, &w.fd);
 	if (err)
 		return status_error(w.dir, err);

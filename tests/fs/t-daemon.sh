@@ -25,6 +25,9 @@ bounded() {
 	return "$rc"
 }
 
+# (mountinfo, not mountpoint(1): a mount left behind fails its stat.)
+listed() { grep -q " $1 " /proc/self/mountinfo; }
+
 # startup_error WANT ARGS...: exit 1 (RC=2: a command line that makes no
 # sense), one line naming WANT, and no mount left behind (mountpoints
 # already mounted by a test are listed in KEEP).
@@ -66,10 +69,13 @@ startup_error "$A: busy: given twice" sim:a "$A" sim:b "$T/alink"
 startup_error "$A: busy: given twice" sim:a "$T/alink/" sim:b "$T/./a"
 startup_error "$A and $A/sub: one mountpoint below another" sim:a "$A" sim:b "$A/sub"
 startup_error "$A/sub and $A: one mountpoint below another" sim:a "$A/sub" sim:b "$T/alink"
+rmdir "$A/sub"	# a mountpoint is empty (below)
 startup_error "an empty MOUNTPOINT names no directory" sim:a ""
 startup_error "an empty MOUNTPOINT names no directory" sim:a "$A" sim:b ""
 startup_error "unknown option 'bogus'" sim:a,bogus=1 "$A"
 startup_error "option 'size' needs a value" sim:a,size "$A"
+# peer=NAME binds to one sim: a NAME given twice is refused.
+startup_error "sim:a: another sim of this daemon has that name (peer= names one)" sim:a "$A" sim:a,size=4K "$B"
 
 # VFIO devices: what is refused before any ioctl (the real ones are in
 # the kernel lane, tests/kernel/guest-fs-test.sh).
@@ -116,6 +122,86 @@ case $(ps -o stat= -p "$pid" 2>/dev/null) in
 	*) fail "daemon $pid still running after all mounts were unmounted" ;;
 esac
 
+# A write to an unmounted mountpoint made a plain file there: the next
+# daemon does not hide it (nor a directory of files, /etc say, named
+# through ../ or a symlink) unless told to.
+echo stop_copy > "$A/state"
+startup_error "$A: not empty: a mount would hide what it holds (--force-nonempty mounts anyway)" sim:a "$A"
+mkdir "$T/conf" && echo x > "$T/conf/x.conf"
+ln -s "$T/conf" "$T/conflink"
+startup_error "$T/conf: not empty" sim:a "$T/conflink"
+startup_error "$T/conf: not empty" sim:a "$A/../conf"
+"$MIGFSD" --force-nonempty sim:a "$A"
+eq "--force-nonempty mounts over the file" "$(cat "$A/state")" running
+umount "$A"
+eq "the file is there again" "$(cat "$A/state")" stop_copy
+rm "$A/state"
+
+# Daemons started at one moment on one path: one mounts, the others are
+# refused as busy (both mounted, 1 run in 20).
+for round in $(seq 20); do
+	rcs=""
+	for i in 1 2 3; do
+		"$MIGFSD" "sim:r$i" "$A" 2>>"$T/race.err" &
+		eval "p$i=\$!"
+	done
+	for i in 1 2 3; do
+		eval "wait \$p$i" && rcs="${rcs}0" || rcs="${rcs}1"
+	done
+	n=$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)
+	eq "round $round: one mount of three simultaneous starts" "$n" 1
+	eq "round $round: one start succeeds" "$(echo "$rcs" | tr -cd 0 | wc -c)" 1
+	while listed "$A"; do umount -l "$A"; done
+done
+eq "the others are told it is busy" "$(grep -cv "$A: busy: " "$T/race.err")" 0
+# The same over a stale mount: one replaces it, and no other detaches the
+# new mount it made.
+: >"$T/race.err"
+for round in $(seq 10); do
+	start sim:s "$A"
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	rcs=""
+	for i in 1 2 3; do
+		"$MIGFSD" "sim:r$i" "$A" 2>>"$T/race.err" &
+		eval "p$i=\$!"
+	done
+	for i in 1 2 3; do
+		eval "wait \$p$i" && rcs="${rcs}0" || rcs="${rcs}1"
+	done
+	eq "stale, round $round: one mount" "$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)" 1
+	eq "stale, round $round: one start succeeds" "$(echo "$rcs" | tr -cd 0 | wc -c)" 1
+	eq "stale, round $round: the mount answers" "$(timeout 5 cat "$A/state")" running
+	while listed "$A"; do umount -l "$A"; done
+done
+# The lock is no file another user may hold: a start is not kept waiting.
+if id nobody >/dev/null 2>&1; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		bash -c 'exec 9<"$0" && flock 9 && exec sleep 20' "$A" >/dev/null 2>&1 &
+	holder=$!
+	for _ in $(seq 50); do flock -n "$A" true || break; sleep 0.1; done
+	check "another user holds a flock of the mountpoint" sh -c '! flock -n "$0" true' "$A"
+	rc=0
+	bounded 10 "$MIGFSD" sim:a "$A" 2>>"$T/daemon.log" || rc=$?
+	eq "a start beside another user's flock of the mountpoint" "$rc" 0
+	umount "$A"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+fi
+eq "stale: the others are told it is busy" "$(grep -v "replaced the stale mount" "$T/race.err" | grep -cv "$A: busy: ")" 0
+
+# A daemon stopped (or stuck in a driver) holds every request to its
+# mount: a daemon started there is refused after a bound, naming it.
+start sim:a "$A"
+kill -STOP "$DPID"
+KEEP="$A"
+startup_error "$A: busy: the vfio-migfsd serving it does not answer" sim:b "$A"
+startup_error "$A: busy: the vfio-migfsd serving it does not answer" sim:b "$T/alink/."
+KEEP=""
+kill -CONT "$DPID"
+eq "the stopped daemon serves again" "$(cat "$A/state")" running
+stop_daemon
+
 # File modes: what changes or streams the device is 0600, information 0444.
 start sim:a "$A"
 for f in state data reset dirty/page_size dirty/ranges dirty/tracking \
@@ -161,8 +247,6 @@ mnt "$rel" >/dev/null
 (cd "$T" && "$MIGFSD" sim:r "$rel")
 eq "relative mountpoint" "$(cat "$T/$rel/state")" running
 pkill -TERM -xf "$MIGFSD sim:r $rel"
-# (mountinfo, not mountpoint(1): a mount left behind fails its stat.)
-listed() { grep -q " $1 " /proc/self/mountinfo; }
 for _ in $(seq 50); do listed "$T/$rel" || break; sleep 0.1; done
 check "relative mountpoint unmounted at SIGTERM" sh -c '! grep -q " $0 " /proc/self/mountinfo' "$T/$rel"
 

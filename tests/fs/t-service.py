@@ -276,20 +276,53 @@ def syslog_without_journal(t, journal):
     check("syslog: nothing in the journal", not drain(journal, journal_entry))
 
 
-def config_errors(t):
-    """A bad config is refused with one line naming the file and line."""
-    for body, want in (("mount sim:a\n", "{f}:1: mount takes DEVICE MOUNTPOINT"),
-                       ("\nthreads 0\n", "{f}:2: --threads takes 1 to 64, not '0'"),
-                       ("# x\n\nfoo bar\n", "{f}:3: unknown statement 'foo'"),
-                       ("allow_other yes\n", "{f}:1: allow_other takes no value")):
-        f = f"{t}/bad.conf"
-        with open(f, "w") as fh:
-            fh.write(body)
+def refused(f, want, what=None):
+    """vfio-migfsd --config f: exit 1 within 10 s, one line starting with want."""
+    try:
         r = subprocess.run([os.environ["MIGFSD"], "-f", "--config", f],
-                           capture_output=True, text=True, timeout=30)
-        lines = r.stderr.splitlines()
-        check(f"config error {want!r}", r.returncode == 1 and len(lines) == 1 and
-              lines[0].startswith("vfio-migfsd: " + want.format(f=f)), r.stderr)
+                           capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        check(f"config error {what or want!r}", False, "no answer in 10 s")
+        return
+    lines = r.stderr.splitlines()
+    check(f"config error {what or want!r}", r.returncode == 1 and len(lines) == 1 and
+          lines[0].startswith("vfio-migfsd: " + want), r.stderr)
+
+
+def config_errors(t):
+    """A bad config is refused with one line naming the file and line,
+    before anything is made."""
+    f = f"{t}/bad.conf"
+    for body, want in ((b"mount sim:a\n", "{f}:1: mount takes DEVICE MOUNTPOINT"),
+                       (b"\nthreads 0\n", "{f}:2: --threads takes 1 to 64, not '0'"),
+                       (b"# x\n\nfoo bar\n", "{f}:3: unknown statement 'foo'"),
+                       (b"allow_other yes\n", "{f}:1: allow_other takes no value"),
+                       (b"threads 2\0 junk\n", "{f}:1: a NUL byte"),
+                       (b"# ok\nthreads 2\r\n", "{f}:2: a carriage return"),
+                       (b"threads\t2\x0b\n", "{f}:1: a control character (0x0b)"),
+                       (b"#" + b"x" * 9000 + b"\n", "{f}:1: a line longer than 8192 bytes"),
+                       (b"# filler\n" * (2**20 // 9 + 1), "{f}: larger than 1048576 bytes"),
+                       (b"mount sim:a,bogus=1 x\n", "{f}:1: sim:a: unknown option 'bogus'"),
+                       (b"\nmount sim:a /nonexistent/x\n",
+                        "{f}:2: /nonexistent/x: cannot create it: No such file")):
+        with open(f, "wb") as fh:
+            fh.write(body)
+        refused(f, want.format(f=f))
+    # A file that never ends, and one whose open never returns.
+    refused("/dev/zero", "/dev/zero: not a regular file")
+    os.mkfifo(f"{t}/fifo")
+    refused(f"{t}/fifo", f"{t}/fifo: not a regular file")
+    # Nothing is created for a file refused at a later line, nor left
+    # behind by a start that fails after creating it.
+    with open(f, "w") as fh:
+        fh.write(f"mount sim:a {t}/new1\nmount sim:b {t}/new2\nbogus\n")
+    refused(f, f"{f}:3: unknown statement 'bogus'")
+    with open(f, "w") as fh:
+        fh.write(f"mount sim:a {t}/new1\nmount sim:b,size=0 {t}/new2\n")
+    refused(f, f"{f}:2: sim:b: size must be at least 1 byte")
+    check("no mountpoint made by a refused config",
+          not os.path.exists(f"{t}/new1") and not os.path.exists(f"{t}/new2"),
+          os.listdir(t))
 
 
 def main():

@@ -111,7 +111,8 @@ echo 1 > "$A/reset"
 # Writes build one value per open: each must continue it (issue 10).
 echo 1 > "$A/reset"
 # pywrite FILE FLAGS [OFFSET:TEXT ...]: write each piece at its offset
-# (-1: write(2) at the file position); print the result of each.
+# (-1: write(2) at the file position); print the result of each, and of
+# close(2) if it fails.
 pywrite() {
 	python3 - "$@" <<'PY'
 import os, sys
@@ -124,7 +125,10 @@ for piece in sys.argv[3:]:
         out.append("ok")
     except OSError as e:
         out.append(e.strerror)
-os.close(fd)
+try:
+    os.close(fd)
+except OSError as e:
+    out.append("close: " + e.strerror)
 print(" ".join(out))
 PY
 }
@@ -147,6 +151,39 @@ echo running >&5
 exec 5>&-
 eq "second store through the same open" "$(cat "$A/state")" running
 eq "both stores in the log" "$(cat "$A/log" | tail -n 4 | grep -c "transition .* ok")" 2
+# Nothing is stored before its newline: the pieces of a value written in
+# several writes are no values of their own (dd moved the device to stop
+# at "stop", then refused "stop_cop").
+rc=0
+printf 'stop_copy\n' | dd of="$A/state" bs=4 status=none || rc=$?
+eq "a value written 4 bytes at a time" "$rc" 0
+eq "state after it" "$(cat "$A/state")" stop_copy
+eq "one transition, straight there" \
+	"$(sed -n 's/^last_transition: \(.* -> [a-z_]*\),.*/\1/p' "$A/status")" "running -> stop_copy"
+echo stop > "$A/state"
+eq "a prefix that is no value, continued" "$(pywrite "$A/state" 0 "-1:run" "-1:ning
+")" "ok ok"
+eq "state after run + ning" "$(cat "$A/state")" running
+# A value without a newline is stored at close(2) (of any descriptor of
+# the open: the shell's >&5 closes one), which returns its refusal.
+eq "no store before the newline or the close" "$(python3 - "$A/state" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.write(fd, b"stop")
+before = open(sys.argv[1]).read().strip()
+os.close(fd)
+print(before, open(sys.argv[1]).read().strip())
+PY
+)" "running stop"
+echo running > "$A/state"
+exec 5>"$A/state"
+printf stop >&5
+exec 5>&-
+eq "stored at close" "$(cat "$A/state")" stop
+echo -n running > "$A/state"
+eq "echo -n stores at close" "$(cat "$A/state")" running
+eq "a refusal at close" "$(pywrite "$A/state" 0 "-1:bogus")" "ok close: Invalid argument"
+eq "state unchanged by it" "$(cat "$A/state")" running
 eq "O_APPEND continues the value" "$(pywrite "$A/state" 0x400 "-1:stop")" "ok"
 eq "state after >>" "$(cat "$A/state")" stop
 echo running > "$A/state"
@@ -154,6 +191,9 @@ echo running > "$A/state"
 eq "': >' stores nothing" "$(cat "$A/dirty/ranges" | wc -l)" 2
 echo > "$A/dirty/ranges"
 eq "a blank value clears" "$(cat "$A/dirty/ranges")" ""
+eq "a list's line in pieces" "$(pywrite "$A/dirty/ranges" 0 "-1:0 40" "-1:96
+")" "ok ok"
+eq "ranges after it" "$(cat "$A/dirty/ranges")" "0x0 0x1000"
 eq "hard link" "$(ln "$A/state" "$A/s2" 2>&1 | sed 's/.*: //')" "Operation not permitted"
 eq "xattr" "$(python3 -c 'import os,sys
 try: os.getxattr(sys.argv[1], "user.x")

@@ -139,7 +139,7 @@ nothing_changed "pre-copy from stop" 1 "$A is in stop; this needs running (nothi
 	migrate-precopy "$A" "$B"
 echo running > "$P/state"
 nothing_changed "pre-copy without pre_copy" 1 "$P has no pre_copy" migrate-precopy "$P" "$B"
-nothing_changed "not a device" 1 "$T is not a vfio-migfs device directory" \
+nothing_changed "not a device" 1 "$T: not a vfio-migfs mount" \
 	migrate-stopcopy "$T" "$B"
 nothing_changed "stop-copy usage" 2 "usage: migrate-stopcopy.sh SRC DST" migrate-stopcopy "$A"
 nothing_changed "pre-copy usage" 2 "usage: migrate-precopy.sh SRC DST [MAX_ROUNDS" \

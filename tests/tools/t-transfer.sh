@@ -417,8 +417,21 @@ failed "migrate from pre_copy" 1 "$X is in pre_copy; saving needs running or sto
 as_before "migrate from pre_copy" "$X" "$D"
 echo stop > "$X/state"
 ctl save "$T" "$T/bad.s"
-failed "save from no device" 1 "reading $T/state: No such file or directory"
+failed "save from no device" 1 "vfio-migctl: $T: not a vfio-migfs mount"
 check "save from no device: no file" [ ! -e "$T/bad.s" ]
+# Nothing is written where nothing is mounted: a write would make a plain
+# file (state), which the next daemon's mount would hide.
+mkdir "$T/plain"
+remember "$X"
+for args in "migrate $X $T/plain" "migrate $X=$D $S=$T/plain" "load $T/plain $T/x.s" \
+	    "load --input $T/x.s $T/plain" "save --output $T/bad.s $X $T/plain"; do
+	# shellcheck disable=SC2086
+	ctl $args
+	failed "$args" 1 "vfio-migctl: $T/plain: not a vfio-migfs mount"
+	eq "$args: nothing made there" "$(ls -A "$T/plain")" ""
+done
+as_before "a destination that is no mount" "$X"
+check "no stream left by a set save" [ ! -e "$T/bad.s" ]
 
 # ---- devices that fail or refuse ----
 

@@ -292,7 +292,7 @@ static void flip_each(struct migdev *dst, struct buf *s, size_t from, size_t to)
 static void test_flipped_byte(void **state)
 {
 	struct migdev *a = open_dev("sim:x,size=100");
-	struct migdev *b = open_dev("sim:x,size=100");
+	struct migdev *b = open_dev("sim:x2,size=100");
 	struct buf s = save_stop_copy(a, 64);
 
 	(void)state;
@@ -306,7 +306,7 @@ static void test_flipped_byte(void **state)
 
 	/* Several blocks, a short last one: every record boundary. */
 	a = open_dev("sim:y,size=130K");
-	b = open_dev("sim:y,size=130K");
+	b = open_dev("sim:y2,size=130K");
 	sim_work(a, 10);
 	s = save_stop_copy(a, 65536);
 	for (size_t rec = HDR; rec < s.len - END; rec += REC + 65536) {
@@ -324,9 +324,9 @@ static void test_flipped_byte(void **state)
 static void test_truncated_and_foreign(void **state)
 {
 	struct migdev *a = open_dev("sim:t,size=200K");
-	struct migdev *b = open_dev("sim:t,size=200K");
-	struct migdev *big = open_dev("sim:t,size=264K");
-	struct migdev *bs = open_dev("sim:t,size=200K");
+	struct migdev *b = open_dev("sim:t2,size=200K");
+	struct migdev *big = open_dev("sim:t3,size=264K");
+	struct migdev *bs = open_dev("sim:t4,size=200K");
 	struct buf s = save_stop_copy(a, 8192), more;
 	struct migdev_stream st = { 0 };
 
@@ -418,7 +418,7 @@ static uint64_t expected_digest(const struct buf *s, uint64_t nblocks)
 static void test_end_record_checks(void **state)
 {
 	struct migdev *a = open_dev("sim:m,size=192K");
-	struct migdev *b = open_dev("sim:m,size=192K");
+	struct migdev *b = open_dev("sim:m2,size=192K");
 	struct buf s = save_stop_copy(a, 65536);
 	uint64_t d;
 
@@ -458,7 +458,7 @@ static void test_end_record_checks(void **state)
 static void test_stale_block(void **state)
 {
 	struct migdev *a = open_dev("sim:s,size=192K");
-	struct migdev *b = open_dev("sim:s,size=192K");
+	struct migdev *b = open_dev("sim:s2,size=192K");
 	struct migdev_stream st = { 0 };
 	struct buf s = { 0 };
 
@@ -786,21 +786,38 @@ static void test_options(void **state)
 	migdev_close(dev);
 }
 
-/* Same NAME, same content; another NAME, another content. */
+/* Same NAME, same content (opened again); another NAME, another content. */
 static void test_content_from_name(void **state)
 {
 	struct migdev *a = open_dev("sim:same,size=100K");
-	struct migdev *b = open_dev("sim:same,size=100K");
 	struct migdev *c = open_dev("sim:Same,size=100K");
+	uint64_t first = digest(a);
 
 	(void)state;
-	assert_true(digest(a) == digest(b));
-	assert_int_not_equal(digest(a), digest(c));
+	assert_int_not_equal(first, digest(c));
 	sim_work(a, 1);
-	assert_int_not_equal(digest(a), digest(b));
+	assert_int_not_equal(digest(a), first);
 	migdev_close(a);
-	migdev_close(b);
+	a = open_dev("sim:same,size=100K");
+	assert_true(digest(a) == first);
+	migdev_close(a);
 	migdev_close(c);
+}
+
+/* peer=NAME binds to one sim: a second of the same name is refused. */
+static void test_name_taken(void **state)
+{
+	struct migdev *a = open_dev("sim:dup"), *b = NULL;
+	char err[160];
+
+	(void)state;
+	assert_int_equal(migdev_open("sim:dup,size=4K", &b, err, sizeof(err)), -EEXIST);
+	assert_null(b);
+	assert_string_equal(err, "sim:dup: another sim of this daemon has that name "
+			    "(peer= names one)");
+	migdev_close(a);
+	a = open_dev("sim:dup,size=4K");
+	migdev_close(a);
 }
 
 /* The digest is XXH64 (seed 0); reference values from libxxhash 0.8.1. */
@@ -839,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_direct_arcs),
 		cmocka_unit_test(test_log_report),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_name_taken),
 		cmocka_unit_test(test_content_from_name),
 		cmocka_unit_test(test_digest_is_xxh64),
 	};

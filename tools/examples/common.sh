@@ -44,7 +44,7 @@ copy() {
 
 # state DIR: the device's state, or die.
 state() {
-	cat "$1/state" 2>/dev/null || die "$1 is not a vfio-migfs device directory"
+	cat "$1/state" 2>/dev/null || die "$1: not a vfio-migfs mount"
 }
 
 # idle DIR STATE...: DIR must be in one of STATEs (nothing is changed yet).
