@@ -10,12 +10,17 @@
  *                             chunks; bytes
  *   toggle N FILE WORD WORD   N times: open FILE, write the next WORD and a
  *                             newline, close (as `echo WORD > FILE`); N
+ *   held N FILE WORD WORD     the same N writes through one open of FILE,
+ *                             each at the offset the last one left (as
+ *                             `exec 5>FILE; echo WORD >&5`, or vfio-migctl
+ *                             during a migration); N
  *
  * The timed span includes opening and closing: a client cannot skip them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,22 +120,36 @@ static void cmd_write(size_t bufsize, const char *path, const char *source)
 	print_result(total, t);
 }
 
-static void cmd_toggle(uint64_t n, const char *path, char **words)
+static int open_or_die(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* held: one open for all n writes, else one each. */
+static void cmd_toggle(uint64_t n, const char *path, char **words, bool held)
 {
 	char text[2][64];
+	int fd = -1;
 	double t;
 
 	for (int i = 0; i < 2; i++)
 		snprintf(text[i], sizeof(text[i]), "%s\n", words[i]);
 	t = now_sec();
+	if (held)
+		fd = open_or_die(path);
 	for (uint64_t i = 0; i < n; i++) {
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			die("%s: %s", path, strerror(errno));
+		if (!held)
+			fd = open_or_die(path);
 		write_all(&(struct writer){ fd, path }, text[i % 2], strlen(text[i % 2]));
-		close(fd);
+		if (!held)
+			close(fd);
 	}
+	if (held)
+		close(fd);
 	print_result(n, now_sec() - t);
 }
 
@@ -141,9 +160,11 @@ int main(int argc, char **argv)
 	else if (argc == 5 && !strcmp(argv[1], "write"))
 		cmd_write(parse_count(argv[2], "BUFSIZE"), argv[3], argv[4]);
 	else if (argc == 6 && !strcmp(argv[1], "toggle"))
-		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4);
+		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, false);
+	else if (argc == 6 && !strcmp(argv[1], "held"))
+		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, true);
 	else
 		die("usage: migbench-rw read BUFSIZE FILE... | write BUFSIZE FILE SOURCE |"
-		    " toggle N FILE WORD WORD");
+		    " toggle N FILE WORD WORD | held N FILE WORD WORD");
 	return 0;
 }
