@@ -422,6 +422,7 @@ check "save from no device: no file" [ ! -e "$T/bad.s" ]
 # Nothing is written where nothing is mounted: a write would make a plain
 # file (state), which the next daemon's mount would hide.
 mkdir "$T/plain"
+ctl save "$X" "$T/x.s"
 remember "$X"
 for args in "migrate $X $T/plain" "migrate $X=$D $S=$T/plain" "load $T/plain $T/x.s" \
 	    "load --input $T/x.s $T/plain" "save --output $T/bad.s $X $T/plain"; do
