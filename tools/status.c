@@ -257,7 +257,7 @@ static size_t utf8_length(const unsigned char *s)
  * UTF-8 becomes U+FFFD, the replacement character, as a decoder would
  * show it.
  */
-static void json_string(const char *str)
+void json_string(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t len;

@@ -453,6 +453,8 @@ int dev_status_read(int fd, struct dev_status *s);
  * exit status it calls for.
  */
 int status_error(const char *dir, int err);
+/* A JSON string on stdout: escaped, and U+FFFD for bytes that are not UTF-8. */
+void json_string(const char *str);
 
 /* ---- prepare.c ---- */
 
