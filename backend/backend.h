@@ -206,6 +206,8 @@ void migdev_close(struct migdev *dev);
 /* Used by backends' open functions. */
 int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
 		const char *spec, unsigned int flags);
+/* The device was found in found (not running) when opened, and reset: say so in `log`. */
+void migdev_opened_in(struct migdev *dev, enum mig_state found);
 
 enum mig_state migdev_state(struct migdev *dev);
 int migdev_set_state(struct migdev *dev, enum mig_state target);
