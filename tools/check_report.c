@@ -120,7 +120,7 @@ static void json_spread(const char *sep, const uint64_t *v, unsigned int n)
 {
 	struct spread s = spread_of(v, n);
 
-	printf("%s\"runs\": %u, \"min_us\": %" PRIu64 ", \"median_us\": %" PRIu64
+	printf("%s\"samples\": %u, \"min_us\": %" PRIu64 ", \"median_us\": %" PRIu64
 	       ", \"max_us\": %" PRIu64, sep, n, s.min, s.median, s.max);
 }
 
