@@ -150,6 +150,8 @@ int ck_dirty_begin(struct check_ctx *c, struct verdict_text *out);
 void ck_dirty_end(struct check_ctx *c);
 int ck_bitmap(const char *dir, uint64_t words[CK_PAGES / 64]);
 int ck_bitmap_bits(const char *dir, uint64_t *pages);
+/* Whether the mount can make the device DMA (sim/dma). */
+bool ck_sim_dma(const struct check_ctx *c);
 
 /* ---- check_rules.c, check_resume.c, check_dirty.c: the rules ---- */
 

@@ -170,10 +170,15 @@ static void past_limits(struct check_ctx *c, struct verdict_text *out)
 	ck_note(out, "257 ranges and an unaligned one refused");
 }
 
-void rule_dirty(struct check_ctx *c, struct verdict_text *out)
+bool ck_sim_dma(const struct check_ctx *c)
 {
 	char path[PATH_MAX];
 
+	return !devdir_path(c->dir, "sim/dma", path, sizeof(path)) && !access(path, W_OK);
+}
+
+void rule_dirty(struct check_ctx *c, struct verdict_text *out)
+{
 	if (!ck_has(c, FEATURE_DIRTY)) {
 		ck_skip(out, "the device has no dirty log");
 		return;
@@ -182,8 +187,7 @@ void rule_dirty(struct check_ctx *c, struct verdict_text *out)
 		ck_fail(out, "echo running > state", "the device cannot be brought to running");
 		return;
 	}
-	devdir_path(c->dir, "sim/dma", path, sizeof(path));
-	if (!access(path, W_OK))
+	if (ck_sim_dma(c))
 		dirty_with_dma(c, out);
 	else
 		dirty_without_dma(c, out);

@@ -321,8 +321,11 @@ static void p2p_quiet(struct check_ctx *c, struct verdict_text *out)
 	if (ck_bitmap_bits(c->dir, &bits) || bits)
 		ck_fail(out, "dirty tracking on, echo running_p2p > state, wait, read the bitmap",
 			"%" PRIu64 " pages dirtied after the arc into running_p2p returned", bits);
-	else
+	else if (ck_sim_dma(c))
 		ck_note(out, "no DMA in running_p2p");
+	else
+		ck_note(out, "no page dirtied in running_p2p (nothing made the device DMA: "
+			"the mount has no sim/dma)");
 out:
 	ck_dirty_end(c);
 }

@@ -90,6 +90,11 @@ if [ -n "$MTTY_KO" ]; then
 		grep -qE '^ 1  fresh-open +FAIL .*opened in stop \(left there by its last user\)' "$T/mtty.txt"
 	check "mtty: rule 9 fails: the refused write's bytes were kept" \
 		grep -qE '^ 9  refused-write +FAIL  a write was refused .*yet resuming -> stop succeeded' "$T/mtty.txt"
+	check "mtty: rule 8 fails for the corrupted stream alone" \
+		grep -qE '^ 8  damaged-stream +FAIL  accepted: 60 bytes written, resuming -> stop ok' "$T/mtty.txt"
+	check "mtty: rule 8: corrupted, not truncated or trailing" grep -qE \
+		'notes:  truncated \(first half\) refused by resuming -> stop \(EIO\); trailing \(16 bytes past its end\) refused by a write' \
+		"$T/mtty.txt"
 	for r in 2 3 4 5 6 7 10; do
 		check "mtty: rule $r does not fail" grep -qE "^ ?$r  [a-z0-9-]+ +(PASS|SKIP)" "$T/mtty.txt"
 	done
