@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -163,6 +164,39 @@ static void refuse_busy(const char *dir, const char *what)
 		       what, dir);
 }
 
+/*
+ * The dirty log's settings, which rules 6 and 10 change: kept at the
+ * start and put back at the end (the log itself is not the check's).
+ */
+#define RANGES_TEXT_MAX	(256 * 48)
+struct dirty_config {
+	bool kept;
+	char page_size[32];
+	char ranges[RANGES_TEXT_MAX];
+};
+
+static void keep_dirty_config(const char *dir, struct dirty_config *d)
+{
+	d->kept = !devdir_read(dir, "dirty/page_size", d->page_size, sizeof(d->page_size)) &&
+		  !devdir_read(dir, "dirty/ranges", d->ranges, sizeof(d->ranges) - 1);
+	if (d->kept)
+		strcat(d->ranges, "\n");
+}
+
+static void put_dirty_config(const char *dir, const struct dirty_config *d)
+{
+	char line[40];
+
+	if (!d->kept)
+		return;
+	devdir_write(dir, "dirty/tracking", "0\n");
+	/* The old ranges may not fit the check's page size, nor its ranges the old one. */
+	devdir_write(dir, "dirty/ranges", "\n");
+	snprintf(line, sizeof(line), "%s\n", d->page_size);
+	devdir_write(dir, "dirty/page_size", line);
+	devdir_write(dir, "dirty/ranges", d->ranges);
+}
+
 /* Every device used, back to running by a reset; false if one is not. */
 static bool restore(const struct check_ctx *c)
 {
@@ -200,16 +234,29 @@ static void describe(struct check_ctx *c, struct check_report *r)
 	c->features = devdir_features(c->dir);
 }
 
+/* The same mount twice, by two paths: the peer would be DIR itself. */
+static bool same_mount(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev;
+}
+
 static int check(struct check_ctx *c, struct check_report *r, bool json)
 {
+	static struct dirty_config dirty;
 	unsigned int failed = 0;
 
 	refuse_busy(c->dir, "DIR");
 	if (c->peer)
 		refuse_busy(c->peer, "peer");
+	if (c->peer && same_mount(c->dir, c->peer))
+		usage_error("check: --peer %s is DIR's mount (use --destructive)", c->peer);
 	describe(c, r);
+	keep_dirty_config(c->dir, &dirty);
 	check_signals();
 	run_rules(c, r);
+	put_dirty_config(c->dir, &dirty);
 	r->restored = restore(c);
 	if (c->stream_fd >= 0)
 		close(c->stream_fd);

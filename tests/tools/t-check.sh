@@ -127,6 +127,19 @@ ctl check --peer "$A" "$A"
 failed "--peer DIR" 2 "is DIR itself"
 ctl check --bogus "$A"
 failed "unknown option" 2 "unknown option '--bogus'"
+ctl check --peer "$A/." "$A"
+failed "--peer DIR by another path" 2 "is DIR's mount (use --destructive)"
+
+# --- the dirty log's settings are put back ---
+
+printf '0x0 0x200000\n0x400000 0x10000\n' | cat >"$A/dirty/ranges"
+echo 8192 >"$A/dirty/page_size"
+ctl check --rules p2p,dirty-log "$A"
+passed "dirty settings"
+eq "dirty settings: ranges put back" "$(cat "$A/dirty/ranges")" "0x0 0x200000
+0x400000 0x10000"
+eq "dirty settings: page size put back" "$(cat "$A/dirty/page_size")" 8192
+eq "dirty settings: tracking off" "$(cat "$A/dirty/tracking")" 0
 
 # --- refused: nothing is changed ---
 
