@@ -12,6 +12,7 @@
 #ifndef CHECK_H
 #define CHECK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,7 +137,7 @@ void ck_skip(struct verdict_text *out, const char *fmt, ...)
 const char *ck_errname(int err);	/* "EIO", for -EIO; "ok" for 0 */
 bool ck_has(const struct check_ctx *c, unsigned int feature);
 /* Whether a signal asked the check to end (its number). */
-extern volatile int check_signal;
+extern volatile sig_atomic_t check_signal;
 
 /*
  * The dirty log over CK_RANGE (check_dirty.c): begin sets the range and

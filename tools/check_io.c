@@ -19,7 +19,7 @@
 #define LOG_TEXT_MAX	(4096 * 200)
 #define TRAILING_BYTES	16
 
-volatile int check_signal;
+volatile sig_atomic_t check_signal;
 
 const char *ck_errname(int err)
 {

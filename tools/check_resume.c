@@ -101,7 +101,7 @@ static const struct {
 
 void rule_damaged(struct check_ctx *c, struct verdict_text *out)
 {
-	struct load_result r;
+	struct load_result r = { 0 };
 	char did[200];
 
 	if (!load_ready(c, out))

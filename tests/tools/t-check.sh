@@ -5,7 +5,8 @@
 # safety rules: busy devices refused untouched, devices reset to running
 # at the end and at SIGTERM/SIGHUP (never left in resuming), exit 3 when
 # one cannot be brought back; usage errors exit 2.  Environment: MIGFSD,
-# MIGCTL.
+# MIGCTL, MIGFS_VALGRIND=1 to run the daemons (and the sim's quirks)
+# under valgrind.
 . "$(dirname "$0")/lib.sh"	# run, ctl, failed, passed, wait_for; start, eq, $T
 
 # quirk -> the rule it breaks (docs/sim-device.md, docs/conformance.md)
@@ -23,6 +24,7 @@ for q in "${!RULE_OF[@]}"; do
 	args+=("sim:ck_$q,size=256K,quirk=$q" "$T/q_$q")
 done
 start "${args[@]}"
+MAIN=$DPID
 
 # verdicts FILE: "id:result" for each rule of a --json report.
 verdicts() {
@@ -165,6 +167,7 @@ echo 1 >"$E/reset"
 
 S=$(mnt s)
 start sim:cks,size=4M,load_us=400000 "$S"
+SLOW=$DPID
 for sig in TERM HUP; do
 	"$MIGCTL" check --destructive --rules load "$S" >"$T/sig.out" 2>&1 &
 	pid=$!
@@ -184,6 +187,7 @@ start sim:ckp,size=4M,load_us=400000 "$P"
 PEER_PID=$DPID
 Q=$(mnt q)
 start sim:ckq,size=4M "$Q"
+QUICK=$DPID
 "$MIGCTL" check --peer "$P" --rules load "$Q" >"$T/gone.out" 2>&1 &
 pid=$!
 wait_for "$P in resuming" has "$P/state" resuming
@@ -194,4 +198,8 @@ eq "peer gone: exit status" "$rc" 3
 check "peer gone: said so" grep -q 'could NOT be brought back to running' "$T/gone.out"
 is "peer gone: DIR afterwards" "$Q" running
 
+# Every daemon that lived ends cleanly (under valgrind: without errors).
+for DPID in $MAIN $SLOW $QUICK; do
+	stop_daemon
+done
 finish
