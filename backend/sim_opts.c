@@ -82,11 +82,16 @@ struct named_bit {
 	unsigned int bit;
 };
 
-/* "a+b+c": the bits of the names, or an error naming the unknown one. */
+/*
+ * "a+b+c": the bits of the names, or an error naming the unknown one (""
+ * for an empty name: "a+", "+a").  An empty list is no name.
+ */
 static int plus_list(struct sim_opts *o, const char *v, const struct named_bit *names,
 		     size_t n, unsigned int *bits, const char *what)
 {
-	while (*v) {
+	if (!*v)
+		return 0;
+	for (;;) {
 		size_t len = strcspn(v, "+"), i;
 
 		for (i = 0; i < n; i++)
@@ -99,7 +104,6 @@ static int plus_list(struct sim_opts *o, const char *v, const struct named_bit *
 			return 0;
 		v += len + 1;
 	}
-	return 0;
 }
 
 static int opt_features(void *ctx, const char *v)

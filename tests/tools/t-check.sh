@@ -111,7 +111,13 @@ eq "--rules: verdicts" "$(verdicts "$T/out")" \
 	"1:fail 2:skip 3:skip 4:skip 5:skip 6:skip 7:skip 8:skip 9:skip 10:pass"
 eq "--rules: why" "$(field "$T/out" 2 detail)" "not selected (--rules)"
 
-# --- usage: exit 2, one line ---
+# --- usage: exit 2, one line (and a quirk the sim does not have) ---
+
+mkdir "$T/z"
+run "$MIGFSD" sim:ckz,quirk=reset_stop+bogus "$T/z"
+eq "quirk=bogus: the daemon refuses it" "$RC" 1
+check "quirk=bogus: named" grep -q "sim:ckz: unknown quirk 'bogus'" "$T/err"
+
 
 ctl check
 failed "no DIR" 2 "check: needs one DIR"
