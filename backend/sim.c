@@ -443,7 +443,7 @@ static int sim_get_state(struct migdev *dev, enum mig_state *state)
 static int sim_reset(struct migdev *dev)
 {
 	struct sim *sim = to_sim(dev);
-	bool in_stop_copy = sim->state == MIG_STOP_COPY;
+	bool short_reset = sim->state == MIG_STOP_COPY || sim->state == MIG_RESUMING;
 
 	sim_catch_up(sim);
 	end_sessions(sim);
@@ -451,7 +451,7 @@ static int sim_reset(struct migdev *dev)
 	sim_port_catch_up(&sim->port, dev, NULL);
 	sim_power_on(sim);
 	/* The quirk reset_stop: a reset that does not reach running. */
-	if (in_stop_copy && (sim->quirks & SIM_Q_RESET_STOP))
+	if (short_reset && (sim->quirks & SIM_Q_RESET_STOP))
 		sim->state = MIG_STOP;
 	sim->clock_ns = sim_now_ns();
 	sim_port_state(&sim->port, sim->state, NULL);

@@ -144,7 +144,7 @@ int sim_port_show(struct sim_port *port, struct strbuf *sb);
  */
 #define SIM_Q_OPEN_STOP_COPY	(1u << 0)	/* found in stop_copy at open */
 #define SIM_Q_ARC_REFUSED	(1u << 1)	/* refuses pre_copy_p2p -> pre_copy */
-#define SIM_Q_RESET_STOP	(1u << 2)	/* a reset in stop_copy lands in stop */
+#define SIM_Q_RESET_STOP	(1u << 2)	/* a reset in stop_copy or resuming lands in stop */
 #define SIM_Q_SIZE_UNDER	(1u << 3)	/* data_size a block short */
 #define SIM_Q_PRECOPY_GROWS	(1u << 4)	/* initial_bytes grows as it is read */
 #define SIM_Q_P2P_DMA		(1u << 5)	/* DMA in running_p2p */

@@ -111,6 +111,8 @@ static void parse_rules(const char *list, bool selected[CHECK_MAX_RULES])
 
 	if (strlen(list) >= sizeof(buf))
 		usage_error("--rules: list too long");
+	if (!list[strspn(list, ",")])
+		usage_error("--rules: an empty list");
 	strcpy(buf, list);
 	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		unsigned int i;
@@ -200,11 +202,21 @@ static void put_dirty_config(const char *dir, const struct dirty_config *d)
 /* Every device used, back to running by a reset; false if one is not. */
 static bool restore(const struct check_ctx *c)
 {
-	bool ok = devdir_recover(c->dir, true) != NOT_RECOVERED;
+	bool ok = ck_bring_back(c->dir);
 
-	if (c->peer && devdir_recover(c->peer, true) == NOT_RECOVERED)
+	if (c->peer && !ck_bring_back(c->peer))
 		ok = false;
 	return ok;
+}
+
+/* The daemon of DIR or of the peer is gone: its line, and status 4. */
+static int gone(const struct check_ctx *c)
+{
+	if (devdir_gone(c->dir))
+		return daemon_gone("check", c->dir);
+	if (c->peer && devdir_gone(c->peer))
+		return daemon_gone("check", c->peer);
+	return 0;
 }
 
 static void run_rules(struct check_ctx *c, struct check_report *r)
@@ -219,6 +231,9 @@ static void run_rules(struct check_ctx *c, struct check_report *r)
 			continue;
 		}
 		check_rules[i].run(c, &r->v[i]);
+		/* What a rule found once cut short is not a verdict. */
+		if (check_signal)
+			ck_skip(&r->v[i], "interrupted by signal %d", check_signal);
 	}
 	if (!check_signal)
 		check_time_arcs(c);
@@ -267,7 +282,7 @@ static int check(struct check_ctx *c, struct check_report *r, bool json)
 	for (unsigned int i = 0; i < check_nrules; i++)
 		failed += r->v[i].v == V_FAIL;
 	if (!r->restored)
-		return EXIT_DEVICE_ERROR;
+		return gone(c) ? EXIT_DAEMON_GONE : EXIT_DEVICE_ERROR;
 	if (check_signal)
 		return EXIT_SIGNAL + check_signal;
 	return failed ? EXIT_FAILURE : 0;

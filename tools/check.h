@@ -92,8 +92,10 @@ int ck_set(const char *dir, const char *state);
 /* Bring DIR from running to STATE, checking that it got there. */
 int ck_reach(struct check_ctx *c, const char *dir, const char *state,
 	     struct verdict_text *out);
-/* Back to running: a state write, or a reset; false if neither worked. */
+/* Back to running: a state write, or a reset; false if neither worked, or after a signal. */
 bool ck_home(const char *dir);
+/* The end: a reset, and running if the reset stopped short; whether it is running. */
+bool ck_bring_back(const char *dir);
 int ck_reset(const char *dir);
 /* The arcs and time of the last transition in `status`; -EPROTO if none. */
 int ck_last_transition(const char *dir, unsigned int *arcs, uint64_t *usec,

@@ -136,13 +136,27 @@ bool ck_home(const char *dir)
 {
 	char now[64];
 
+	/* After a signal only the end's reset touches the devices. */
+	if (check_signal)
+		return false;
 	if (!devdir_state(dir, now, sizeof(now)) && !strcmp(now, "running"))
 		return true;
 	/* Leaving resuming needs a stream: only a reset aborts it. */
 	if (strcmp(now, "resuming") && strcmp(now, "error") && !ck_set(dir, "running"))
 		return true;
+	return ck_bring_back(dir);
+}
+
+bool ck_bring_back(const char *dir)
+{
+	char now[64];
+
 	ck_reset(dir);
-	return !devdir_state(dir, now, sizeof(now)) && !strcmp(now, "running");
+	if (!devdir_state(dir, now, sizeof(now)) && !strcmp(now, "running"))
+		return true;
+	/* A reset that stopped short of running (a driver's bug): the arcs may get there. */
+	return !ck_set(dir, "running") && !devdir_state(dir, now, sizeof(now)) &&
+	       !strcmp(now, "running");
 }
 
 int ck_last_transition(const char *dir, unsigned int *arcs, uint64_t *usec,

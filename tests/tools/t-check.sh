@@ -4,7 +4,7 @@
 # its rule, with evidence, and no other; every rule is seen failing.  The
 # safety rules: busy devices refused untouched, devices reset to running
 # at the end and at SIGTERM/SIGHUP (never left in resuming), exit 3 when
-# one cannot be brought back; usage errors exit 2.  Environment: MIGFSD,
+# one cannot be brought back, 4 when a daemon is gone; usage errors exit 2.  Environment: MIGFSD,
 # MIGCTL, MIGFS_VALGRIND=1 to run the daemons (and the sim's quirks)
 # under valgrind.
 . "$(dirname "$0")/lib.sh"	# run, ctl, failed, passed, wait_for; start, eq, $T
@@ -129,6 +129,8 @@ ctl check --rules bogus "$A"
 failed "--rules bogus" 2 "--rules: no rule 'bogus'"
 ctl check --runs 0 "$A"
 failed "--runs 0" 2 "--runs: '0' is not a number from 1 to 1000"
+ctl check --rules , "$A"
+failed "--rules ," 2 "--rules: an empty list"
 ctl check --runs 5x "$A"
 failed "--runs 5x" 2 "--runs: '5x' is not a number"
 ctl check --peer "$A" "$A"
@@ -171,22 +173,38 @@ echo 1 >"$E/reset"
 
 # --- signals: the devices are reset, never left in resuming ---
 
+# loading PID DIR: PID has DIR/data open for writing: DIR is in resuming
+# and being loaded.  (Not DIR/state: its reads wait for a load's write.)
+loading() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$2/data" ] &&
+			grep -qE '^flags:\s+[0-7]*[1-3]$' "/proc/$1/fdinfo/${fd##*/}" && return 0
+	done
+	return 1
+}
+
 S=$(mnt s)
 start sim:cks,size=4M,load_us=400000 "$S"
 SLOW=$DPID
 for sig in TERM HUP; do
 	"$MIGCTL" check --destructive --rules load "$S" >"$T/sig.out" 2>&1 &
 	pid=$!
-	wait_for "$S in resuming" has "$S/state" resuming
+	wait_for "$S being loaded" loading "$pid" "$S"
 	kill -"$sig" "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	eq "SIG$sig: exit status" "$rc" $((128 + $(kill -l "$sig")))
 	is "SIG$sig: afterwards" "$S" running
-	check "SIG$sig: reset" grep -q 'reset: the device is in running' "$S/log"
+	# Cut short in resuming: no resuming -> stop, the reset ended it.
+	check "SIG$sig: interrupted in resuming" grep -qE '^ 7  load +SKIP  interrupted by signal' "$T/sig.out"
+	tac "$S/log" | sed '/began: resuming/q' | tac >"$T/last-load"
+	check "SIG$sig: the load's session ended by a reset" grep -q 'reset: the device is in running' "$T/last-load"
+	eq "SIG$sig: no resuming -> stop after the signal" \
+		"$(grep -c 'transition resuming -> stop' "$T/last-load")" 0
 done
 
-# --- exit 3: the peer's daemon dies during a load ---
+# --- exit 4: the peer's daemon dies during a load ---
 
 P=$(mnt p)
 start sim:ckp,size=4M,load_us=400000 "$P"
@@ -194,18 +212,39 @@ PEER_PID=$DPID
 Q=$(mnt q)
 start sim:ckq,size=4M "$Q"
 QUICK=$DPID
-"$MIGCTL" check --peer "$P" --rules load "$Q" >"$T/gone.out" 2>&1 &
+"$MIGCTL" check --peer "$P" --rules load "$Q" >"$T/gone.out" 2>"$T/gone.err" &
 pid=$!
-wait_for "$P in resuming" has "$P/state" resuming
+wait_for "$P being loaded" loading "$pid" "$P"
 kill -9 "$PEER_PID"
 rc=0
 wait "$pid" || rc=$?
-eq "peer gone: exit status" "$rc" 3
-check "peer gone: said so" grep -q 'could NOT be brought back to running' "$T/gone.out"
+eq "peer gone: exit status" "$rc" 4
+eq "peer gone: said so" "$(cat "$T/gone.err")" "vfio-migctl: check: the vfio-migfsd serving $P is gone"
+check "peer gone: the report says it" grep -q 'could NOT be brought back to running' "$T/gone.out"
 is "peer gone: DIR afterwards" "$Q" running
 
+# --- exit 3: a device that neither its reset nor its arcs bring back ---
+
+# The reset of a resuming device stops short (quirk reset_stop), and the
+# arc stop -> running_p2p then fails (sim/fail): the signal's reset
+# cannot bring it back.
+X=$(mnt x)
+start sim:ckx,size=4M,load_us=400000,quirk=reset_stop "$X"
+BROKEN=$DPID
+"$MIGCTL" check --destructive --rules load "$X" >"$T/x.out" 2>&1 &
+pid=$!
+wait_for "$X being loaded" loading "$pid" "$X"
+echo "running_p2p EIO" >"$X/sim/fail"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+eq "not brought back: exit status" "$rc" 3
+check "not brought back: said so" grep -q 'could NOT be brought back to running' "$T/x.out"
+eq "not brought back: the device" "$(cat "$X/state")" error
+check "interrupted: the rule skips" grep -qE '^ 7  load +SKIP  interrupted by signal 15$' "$T/x.out"
+
 # Every daemon that lived ends cleanly (under valgrind: without errors).
-for DPID in $MAIN $SLOW $QUICK; do
+for DPID in $MAIN $SLOW $QUICK $BROKEN; do
 	stop_daemon
 done
 finish
