@@ -229,6 +229,8 @@ void migdev_close(struct migdev *dev);
 int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
 		const struct migdev_log_ops *log_ops, const char *spec,
 		unsigned int flags);
+/* The device was found in found (not running) when opened, and reset: say so in `log`. */
+void migdev_opened_in(struct migdev *dev, enum mig_state found);
 
 enum mig_state migdev_state(struct migdev *dev);
 int migdev_set_state(struct migdev *dev, enum mig_state target);

@@ -34,6 +34,12 @@ int migdev_init(struct migdev *dev, const struct migdev_ops *ops,
 	return 0;
 }
 
+void migdev_opened_in(struct migdev *dev, enum mig_state found)
+{
+	migdev_event(dev, "opened in %s (left there by its last user): reset to running",
+		     mig_state_name(found));
+}
+
 void migdev_close(struct migdev *dev)
 {
 	if (!dev)

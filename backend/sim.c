@@ -37,6 +37,9 @@ struct sim {
 	uint64_t dirty_rate;		/* work items per second */
 	uint64_t guest_mem;
 	uint64_t load_us;		/* the least time a resume write takes */
+	unsigned int quirks;		/* SIM_Q_*: rules broken on purpose */
+	bool refused;			/* a resume write of this session was refused */
+	uint64_t precopy_asked;		/* the quirk precopy_grows: answers given */
 	uint64_t clock_ns;		/* time up to which work was done */
 	struct sim_saver *saver;	/* in the saving group */
 	struct sim_loader *loader;	/* in RESUMING */
@@ -125,6 +128,9 @@ static void sim_catch_up(struct sim *sim)
 		sim->clock_ns = now;
 	else
 		do_work(sim, sim_due(&sim->clock_ns, now, sim->dirty_rate));
+	/* The quirk p2p_dma: a P2P state that does not quiesce the device's DMA. */
+	if ((sim->quirks & SIM_Q_P2P_DMA) && sim->state == MIG_RUNNING_P2P)
+		sim_dma(sim, 0, SIM_PAGE_SIZE);
 	sim_port_catch_up(&sim->port, &sim->dev, sim->saver);
 }
 
@@ -195,18 +201,33 @@ static void sim_log_take(struct migdev *dev, uint64_t **bitmaps)
 		dmalog_take(log, bitmaps);
 }
 
+/* The quirk dirty_no_clear: what a report cleared is marked again. */
+static void remark(struct dmalog *log, uint64_t iova, uint64_t length,
+		   uint64_t page_size, const uint64_t *bitmap)
+{
+	for (uint64_t i = 0; i < length / page_size; i++)
+		if (bitmap[i / 64] & (1ull << (i % 64)))
+			dmalog_mark(log, iova + i * page_size, page_size);
+}
+
 static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 			  uint64_t *bitmap)
 {
 	struct sim *sim = to_sim(dev);
 	struct dmalog *log;
+	int err;
 
 	pthread_mutex_lock(&dev->lock);
 	sim_catch_up(sim);
 	log = sim->dmalog;
 	pthread_mutex_unlock(&dev->lock);
 	/* Only a start or a stop changes log, and not during a report. */
-	return log ? dmalog_report(log, iova, length, bitmap) : -EINVAL;
+	if (!log)
+		return -EINVAL;
+	err = dmalog_report(log, iova, length, bitmap);
+	if (!err && (sim->quirks & SIM_Q_DIRTY_NO_CLEAR))
+		remark(log, iova, length, dev->log.page_size, bitmap);
+	return err;
 }
 
 static const char *sim_log_mechanism(struct migdev *dev)
@@ -234,15 +255,26 @@ static int save_open(struct sim *sim)
 static int resume_open(struct sim *sim)
 {
 	sim->loader = sim_loader_new(&sim->img);
+	sim->refused = false;
+	if (sim->loader && (sim->quirks & SIM_Q_ACCEPT_CORRUPT))
+		sim_loader_trust_payload(sim->loader);
 	return sim->loader ? 0 : -ENOMEM;
 }
 
-/* RESUMING -> STOP: a stream that does not load leaves the device broken. */
+/*
+ * RESUMING -> STOP: a stream that does not load leaves the device broken.
+ * The quirks keep_refused (a refused write does not count: mtty's bug)
+ * and load_loses (a byte of what was loaded is lost) break that.
+ */
 static int resume_load(struct sim *sim)
 {
 	int err = sim_loader_finish(sim->loader);
 
 	end_sessions(sim);
+	if (err && sim->refused && (sim->quirks & SIM_Q_KEEP_REFUSED))
+		err = 0;
+	if (!err && (sim->quirks & SIM_Q_LOAD_LOSES))
+		sim->img.mem[0] ^= 1;
 	if (err)
 		sim->state = MIG_ERROR;
 	return err;
@@ -256,20 +288,23 @@ enum arc_kind { ARC_INVALID, ARC_PLAIN, ARC_SAVE_OPEN, ARC_SAVE_CLOSE,
 #define ARC(a, b)	((MIG_##a) << 4 | (MIG_##b))
 
 /* The direct arcs of the kernel's rules, and what each one does. */
-static enum arc_kind arc_kind(unsigned int flags, enum mig_state cur,
+static enum arc_kind arc_kind(const struct sim *sim, enum mig_state cur,
 			      enum mig_state next)
 {
+	unsigned int flags = sim->dev.flags;
 	bool p2p = flags & MIG_F_P2P;
 
 	if (!mig_state_supported(flags, cur) || !mig_state_supported(flags, next))
 		return ARC_INVALID;
 	switch (cur << 4 | next) {
+	case ARC(PRE_COPY_P2P, PRE_COPY):
+		/* The quirk arc_refused: a valid arc the device refuses. */
+		return (sim->quirks & SIM_Q_ARC_REFUSED) ? ARC_INVALID : ARC_PLAIN;
 	case ARC(RUNNING, RUNNING_P2P):
 	case ARC(RUNNING_P2P, RUNNING):
 	case ARC(RUNNING_P2P, STOP):
 	case ARC(STOP, RUNNING_P2P):
 	case ARC(PRE_COPY, PRE_COPY_P2P):
-	case ARC(PRE_COPY_P2P, PRE_COPY):
 	case ARC(PRE_COPY_P2P, STOP_COPY):
 		return ARC_PLAIN;
 	case ARC(RUNNING, STOP):
@@ -310,7 +345,7 @@ static int injected_failure(struct sim *sim, enum mig_state next)
 static int sim_set_state(struct migdev *dev, enum mig_state next)
 {
 	struct sim *sim = to_sim(dev);
-	enum arc_kind kind = arc_kind(dev->flags, sim->state, next);
+	enum arc_kind kind = arc_kind(sim, sim->state, next);
 	int err = 0;
 
 	/* Work due before the arc happens in the state being left. */
@@ -357,12 +392,16 @@ static int sim_get_state(struct migdev *dev, enum mig_state *state)
 static int sim_reset(struct migdev *dev)
 {
 	struct sim *sim = to_sim(dev);
+	bool short_reset = sim->state == MIG_STOP_COPY || sim->state == MIG_RESUMING;
 
 	sim_catch_up(sim);
 	end_sessions(sim);
 	/* Lost P2P writes held back for the session land before power-on. */
 	sim_port_catch_up(&sim->port, dev, NULL);
 	sim_power_on(sim);
+	/* The quirk reset_stop: a reset that does not reach running. */
+	if (short_reset && (sim->quirks & SIM_Q_RESET_STOP))
+		sim->state = MIG_STOP;
 	sim->clock_ns = now_ns();
 	sim_port_state(&sim->port, sim->state, NULL);
 	return 0;
@@ -381,6 +420,7 @@ static ssize_t sim_save_read(struct migdev *dev, void *buf, size_t len)
 static ssize_t sim_resume_write(struct migdev *dev, const void *buf, size_t len)
 {
 	struct sim *sim = to_sim(dev);
+	ssize_t n;
 
 	sim_catch_up(sim);
 	if (!sim->loader)
@@ -389,7 +429,9 @@ static ssize_t sim_resume_write(struct migdev *dev, const void *buf, size_t len)
 		nanosleep(&(struct timespec){ .tv_sec = (time_t)(sim->load_us / 1000000),
 					     .tv_nsec = (long)(sim->load_us % 1000000 * 1000) },
 			  NULL);
-	return sim_loader_write(sim->loader, buf, len);
+	n = sim_loader_write(sim->loader, buf, len);
+	sim->refused |= n < 0;
+	return n;
 }
 
 static int sim_precopy_info(struct migdev *dev, uint64_t *initial,
@@ -401,6 +443,9 @@ static int sim_precopy_info(struct migdev *dev, uint64_t *initial,
 	if (sim->state != MIG_PRE_COPY && sim->state != MIG_PRE_COPY_P2P)
 		return -EINVAL;
 	sim_saver_pending(sim->saver, initial, dirty);
+	/* The quirk precopy_grows: initial data that never falls, and grows. */
+	if ((sim->quirks & SIM_Q_PRECOPY_GROWS) && *initial)
+		*initial = sim_stream_size(&sim->img) + ++sim->precopy_asked;
 	return 0;
 }
 
@@ -410,6 +455,9 @@ static int sim_data_size(struct migdev *dev, uint64_t *bytes)
 
 	sim_catch_up(sim);
 	*bytes = sim_stream_size(&sim->img);
+	/* The quirk size_under: an estimate a block short of the stream. */
+	if (sim->quirks & SIM_Q_SIZE_UNDER)
+		*bytes -= sim_block_len(&sim->img, 0);
 	return 0;
 }
 
@@ -552,6 +600,7 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 	sim->dirty_rate = o.dirty_rate;
 	sim->guest_mem = o.guest_mem;
 	sim->load_us = o.load_us;
+	sim->quirks = o.quirks;
 	sim->fail.state = MIG_ERROR;
 	sim_power_on(sim);
 	sim->clock_ns = now_ns();
@@ -575,6 +624,12 @@ int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)
 		free(sim);
 		return r;
 	}
+	/*
+	 * The quirk open_stop_copy: found where its last user left it, as
+	 * mtty is; the daemon resets it, as it does a vfio: device.
+	 */
+	if (sim->quirks & SIM_Q_OPEN_STOP_COPY)
+		migdev_opened_in(&sim->dev, MIG_STOP_COPY);
 	*devp = &sim->dev;
 	return 0;
 }

@@ -90,6 +90,8 @@ struct sim_loader;
 struct sim_loader *sim_loader_new(struct sim_image *img);
 void sim_loader_free(struct sim_loader *l);
 ssize_t sim_loader_write(struct sim_loader *l, const void *buf, size_t len);
+/* The quirk accept_corrupt: block payloads are loaded without their CRC checked. */
+void sim_loader_trust_payload(struct sim_loader *l);
 int sim_loader_finish(const struct sim_loader *l);
 
 /*
@@ -148,6 +150,21 @@ void sim_port_state(struct sim_port *port, enum mig_state state,
 int sim_port_show(struct sim_port *port, struct strbuf *sb);
 
 /*
+ * Quirks: each breaks one rule of the migration contract on purpose, so
+ * that `vfio-migctl check` can be shown to fail it (docs/sim-device.md).
+ */
+#define SIM_Q_OPEN_STOP_COPY	(1u << 0)	/* found in stop_copy at open */
+#define SIM_Q_ARC_REFUSED	(1u << 1)	/* refuses pre_copy_p2p -> pre_copy */
+#define SIM_Q_RESET_STOP	(1u << 2)	/* a reset in stop_copy or resuming lands in stop */
+#define SIM_Q_SIZE_UNDER	(1u << 3)	/* data_size a block short */
+#define SIM_Q_PRECOPY_GROWS	(1u << 4)	/* initial_bytes grows as it is read */
+#define SIM_Q_P2P_DMA		(1u << 5)	/* DMA in running_p2p */
+#define SIM_Q_LOAD_LOSES	(1u << 6)	/* a loaded state loses a byte */
+#define SIM_Q_ACCEPT_CORRUPT	(1u << 7)	/* block payloads are not checked */
+#define SIM_Q_KEEP_REFUSED	(1u << 8)	/* after a refused write, stop succeeds */
+#define SIM_Q_DIRTY_NO_CLEAR	(1u << 9)	/* a dirty report does not clear */
+
+/*
  * The device argument (sim_opts.c): sim_parse_spec() fills o, whose err
  * and errlen the caller sets, or returns -EINVAL with a message in err.
  */
@@ -158,6 +175,7 @@ struct sim_opts {
 	uint64_t size, dirty_rate, guest_mem, load_us, peer_rate;
 	char peer[64];		/* NAME of the peer, or "" */
 	unsigned int flags;
+	unsigned int quirks;	/* SIM_Q_* */
 	char *err;
 	size_t errlen;
 };

@@ -78,9 +78,38 @@ static int opt_peer_rate(void *ctx, const char *v)
 	return 0;
 }
 
+struct named_bit {
+	const char *name;
+	unsigned int bit;
+};
+
+/*
+ * "a+b+c": the bits of the names, or an error naming the unknown one (""
+ * for an empty name: "a+", "+a").  An empty list is no name.
+ */
+static int plus_list(struct sim_opts *o, const char *v, const struct named_bit *names,
+		     size_t n, unsigned int *bits, const char *what)
+{
+	if (!*v)
+		return 0;
+	for (;;) {
+		size_t len = strcspn(v, "+"), i;
+
+		for (i = 0; i < n; i++)
+			if (strlen(names[i].name) == len && !strncmp(v, names[i].name, len))
+				break;
+		if (i == n)
+			return opt_error(o, "unknown %s '%.*s'", what, (int)len, v);
+		*bits |= names[i].bit;
+		if (!v[len])
+			return 0;
+		v += len + 1;
+	}
+}
+
 static int opt_features(void *ctx, const char *v)
 {
-	static const struct { const char *name; unsigned int flag; } feat[] = {
+	static const struct named_bit feat[] = {
 		{ "p2p", MIG_F_P2P }, { "pre_copy", MIG_F_PRE_COPY },
 		{ "dirty", MIG_F_DIRTY }, { "stop_copy", MIG_F_STOP_COPY },
 	};
@@ -88,28 +117,30 @@ static int opt_features(void *ctx, const char *v)
 
 	/* An empty list: STOP_COPY alone. */
 	o->flags = MIG_F_STOP_COPY;
-	if (!*v)
-		return 0;
-	for (;;) {
-		size_t len = strcspn(v, "+"), i;
+	return plus_list(o, v, feat, ARRAY_SIZE(feat), &o->flags, "feature");
+}
 
-		for (i = 0; i < ARRAY_SIZE(feat); i++)
-			if (strlen(feat[i].name) == len && !strncmp(v, feat[i].name, len))
-				break;
-		if (i == ARRAY_SIZE(feat))
-			return opt_error(o, "unknown feature '%.*s'", (int)len, v);
-		o->flags |= feat[i].flag;
-		if (!v[len])
-			return 0;
-		v += len + 1;
-	}
+/* Deliberate breaches of the contract, one rule each (docs/sim-device.md). */
+static int opt_quirk(void *ctx, const char *v)
+{
+	static const struct named_bit quirks[] = {
+		{ "open_stop_copy", SIM_Q_OPEN_STOP_COPY }, { "arc_refused", SIM_Q_ARC_REFUSED },
+		{ "reset_stop", SIM_Q_RESET_STOP }, { "size_under", SIM_Q_SIZE_UNDER },
+		{ "precopy_grows", SIM_Q_PRECOPY_GROWS }, { "p2p_dma", SIM_Q_P2P_DMA },
+		{ "load_loses", SIM_Q_LOAD_LOSES }, { "accept_corrupt", SIM_Q_ACCEPT_CORRUPT },
+		{ "keep_refused", SIM_Q_KEEP_REFUSED }, { "dirty_no_clear", SIM_Q_DIRTY_NO_CLEAR },
+	};
+	struct sim_opts *o = ctx;
+
+	o->quirks = 0;
+	return plus_list(o, v, quirks, ARRAY_SIZE(quirks), &o->quirks, "quirk");
 }
 
 static const struct spec_opt sim_spec_opts[] = {
 	{ "size", opt_size, 0 }, { "features", opt_features, 0 },
 	{ "dirty_rate", opt_dirty_rate, 0 }, { "guest_mem", opt_guest_mem, 0 },
 	{ "load_us", opt_load_us, 0 }, { "peer", opt_peer, 0 },
-	{ "peer_rate", opt_peer_rate, 0 },
+	{ "peer_rate", opt_peer_rate, 0 }, { "quirk", opt_quirk, 0 },
 };
 
 /* "sim:NAME[,key=value]..." */

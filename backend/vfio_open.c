@@ -474,8 +474,7 @@ static int finish(struct vfio_dev *v, struct vfio_spec *s, const char *spec,
 	if (err)
 		return spec_fail(s, "%s", strerror(-err));
 	if (found != MIG_RUNNING)
-		migdev_event(&v->dev, "opened in %s (left there by its last user): reset to running",
-			     mig_state_name(found));
+		migdev_opened_in(&v->dev, found);
 	/* A handed-over device's state, and what it means, goes in the log. */
 	migdev_state(&v->dev);
 	*devp = &v->dev;

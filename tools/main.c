@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "check.h"
 #include "vfio-migctl.h"
 
 static const struct command {
@@ -40,6 +41,9 @@ static const struct command {
 	{ "watch", cmd_watch,
 "  watch [--interval MS] [--count N] [--json] DIR\n"
 "                      follow the device's state and bytes as they change\n" },
+	{ "check", cmd_check,
+"  check [--json] [--rules LIST] [--peer DIR] [--destructive] [--runs N] DIR\n"
+"                      check the device's driver against the migration contract\n" },
 	{ "prepare", cmd_prepare,
 "  prepare BDF [--driver NAME]\n"
 "                      make the VF migratable on its devlink port, then bind\n"

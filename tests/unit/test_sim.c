@@ -754,6 +754,9 @@ static void test_options(void **state)
 		{ "sim:a,guest_mem=0", "sim:a: guest_mem must be a non-zero multiple of 4096" },
 		{ "sim:a,load_us=x", "sim:a: bad load_us 'x' (0 to 10000000)" },
 		{ "sim:a,load_us=10000001", "sim:a: bad load_us '10000001' (0 to 10000000)" },
+		{ "sim:a,quirk=reset_stop+bogus", "sim:a: unknown quirk 'bogus'" },
+		{ "sim:a,quirk=reset_stop+", "sim:a: unknown quirk ''" },
+		{ "sim:a,quirk=p2p", "sim:a: unknown quirk 'p2p'" },
 	};
 	struct migdev *dev;
 	char err[160];
@@ -783,6 +786,19 @@ static void test_options(void **state)
 	migdev_close(dev);
 	dev = open_dev("sim:a,features=dirty+pre_copy");
 	assert_int_equal(dev->flags, MIG_F_STOP_COPY | MIG_F_PRE_COPY | MIG_F_DIRTY);
+	migdev_close(dev);
+	/* Quirks combine; an empty list is none. */
+	dev = open_dev("sim:a,quirk=size_under+reset_stop");
+	assert_int_equal(migdev_data_size(dev, &size), 0);
+	assert_int_equal(size, HDR + 16 * REC + (1 << 20) + END - SIM_BLOCK_SIZE);
+	assert_int_equal(migdev_set_state(dev, MIG_STOP_COPY), 0);
+	assert_int_equal(migdev_reset(dev), -EIO);
+	assert_int_equal(migdev_state(dev), MIG_STOP);
+	migdev_close(dev);
+	dev = open_dev("sim:a,quirk=");
+	assert_int_equal(migdev_set_state(dev, MIG_STOP_COPY), 0);
+	assert_int_equal(migdev_reset(dev), 0);
+	assert_int_equal(migdev_state(dev), MIG_RUNNING);
 	migdev_close(dev);
 }
 

@@ -52,6 +52,11 @@ static unsigned int state_size = SZ_4M;
 module_param(state_size, uint, 0444);
 MODULE_PARM_DESC(state_size, "Bytes of internal state per device (default 4 MiB)");
 
+/* A driver bug on purpose, for vfio-migctl check to catch (its rule 3). */
+static bool broken_reset;
+module_param(broken_reset, bool, 0644);
+MODULE_PARM_DESC(broken_reset, "VFIO_DEVICE_RESET in STOP_COPY lands in STOP, not RUNNING (a bug, for tests)");
+
 struct migtest_hdr {
 	__le32 magic;
 	__le32 version;
@@ -682,7 +687,10 @@ static void migtest_reset(struct migtest_dev *mt)
 {
 	mutex_lock(&mt->lock);
 	migtest_disable_files(mt);
-	mt->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	if (broken_reset && mt->mig_state == VFIO_DEVICE_STATE_STOP_COPY)
+		mt->mig_state = VFIO_DEVICE_STATE_STOP;
+	else
+		mt->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	mutex_unlock(&mt->lock);
 }
 
