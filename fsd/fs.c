@@ -214,10 +214,21 @@ void fs_thread_exit(void)
 
 int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 {
+	int err;
+
 	sb_reset(sb);
 	if (n->backend)
-		return migdev_attr_show(m->dev, n->attr, sb);
-	return n->attr->show(m->dev, sb);
+		err = migdev_attr_show(m->dev, n->attr, sb);
+	else
+		err = n->attr->show(m->dev, sb);
+	if (!err)
+		__atomic_store_n(&m->shown[n - m->nodes], sb->len, __ATOMIC_RELAXED);
+	return err;
+}
+
+size_t fs_attr_shown(struct mount *m, const struct node *n)
+{
+	return __atomic_load_n(&m->shown[n - m->nodes], __ATOMIC_RELAXED);
 }
 
 /*

@@ -6,6 +6,12 @@
  * one epoll set with EPOLLONESHOT: a worker takes one request, re-arms the
  * fd so another worker can take the next, then handles its request.  A
  * slow transition on one device therefore never stalls another.
+ *
+ * Nor do requests piling up on a slow device (readers of `status` waiting
+ * for its lock, from anyone with -o allow_other): a session being served
+ * by its share of workers is not re-armed until one of them is done, so
+ * its next requests wait in the kernel, holding no worker, and the other
+ * devices keep at least one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,7 +36,8 @@ struct loop {
 	int sigfd;
 	int stopfd;		/* readable once the workers must leave */
 	unsigned int live;	/* sessions still mounted */
-	pthread_mutex_t lock;
+	unsigned int share;	/* workers one session may hold */
+	pthread_mutex_t lock;	/* guards live, and each mount's gone, busy, parked */
 };
 
 static struct loop loop;
@@ -67,6 +74,10 @@ static void leave_session(struct mount *m, bool ended)
 		last = --loop.live == 0;
 	} else if (!ended) {
 		m->busy--;
+		if (m->parked && !m->gone) {
+			m->parked = false;
+			arm(m, EPOLL_CTL_MOD);
+		}
 	}
 	reap = m->gone && m->busy == 0;
 	pthread_mutex_unlock(&loop.lock);
@@ -91,8 +102,10 @@ static void serve_one(struct mount *m, struct fuse_buf *fbuf)
 	/* Counted before the next worker can see the session end. */
 	pthread_mutex_lock(&loop.lock);
 	m->busy++;
+	m->parked = m->busy >= loop.share;
+	if (!m->parked)
+		arm(m, EPOLL_CTL_MOD);
 	pthread_mutex_unlock(&loop.lock);
-	arm(m, EPOLL_CTL_MOD);
 	fuse_session_process_buf(m->se, fbuf);
 	leave_session(m, false);
 }
@@ -220,6 +233,8 @@ void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
 	for (unsigned int i = 0; i < n; i++)
 		arm(&mounts[i], EPOLL_CTL_ADD);
 	loop.live = n;
+	/* One device alone may have them all; one of several, all but one. */
+	loop.share = n > 1 && threads > 1 ? threads - 1 : threads;
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, worker, NULL))
 			fatalx("cannot start worker threads");

@@ -84,8 +84,10 @@ struct mount {
 	struct node nodes[MAX_NODES];
 	unsigned int nnodes;
 	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
+	size_t shown[MAX_NODES];	/* a text file's last length (atomic) */
 	bool gone;			/* unmounted or ended (loop.c's lock) */
 	unsigned int busy;		/* requests being served (loop.c's lock) */
+	bool parked;			/* not re-armed: busy at its share (loop.c's lock) */
 	pthread_mutex_t open_lock;	/* guards open */
 	struct handle *open;		/* files open on this mount */
 	pthread_mutex_t poll_lock;	/* guards pollers */
@@ -115,6 +117,8 @@ void fs_session_end(struct mount *m);
 void *fs_io_buffer(void);	/* this worker's IO_SIZE buffer, or NULL */
 /* Render a text file's value into sb (emptied first): 0 or -errno. */
 int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
+/* The length of its last rendering, without device work (0 before any). */
+size_t fs_attr_shown(struct mount *m, const struct node *n);
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
 
 /* tree.c: the names of a mount */
