@@ -75,6 +75,15 @@ struct handle {
 	struct migdev_stream stream;	/* data: its session (atomic) */
 	bool claimed;			/* data: this handle is the opener */
 	uint64_t origin;		/* log: stream offset of file offset 0 (atomic) */
+	unsigned int log_slot;		/* log: in the mount's log_heap (log_lock) */
+	uid_t uid;			/* who opened it; constant */
+};
+
+/* Files one user opens on a mount (fs.c): bounded but for the daemon's own. */
+struct user_opens {
+	uid_t uid;
+	unsigned int n;
+	struct user_opens *next;
 };
 
 struct mount {
@@ -88,8 +97,12 @@ struct mount {
 	bool gone;			/* unmounted or ended (loop.c's lock) */
 	unsigned int busy;		/* requests being served (loop.c's lock) */
 	bool parked;			/* not re-armed: busy at its share (loop.c's lock) */
-	pthread_mutex_t open_lock;	/* guards open */
+	pthread_mutex_t open_lock;	/* guards open and users */
 	struct handle *open;		/* files open on this mount */
+	struct user_opens *users;	/* how many each user holds */
+	pthread_mutex_t log_lock;	/* guards the heap of log_open files */
+	struct handle **log_heap;	/* open files of `log`, least origin first */
+	unsigned int log_open, log_room;
 	pthread_mutex_t poll_lock;	/* guards pollers */
 	struct handle *pollers;		/* open files waiting for a change */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
@@ -168,7 +181,8 @@ void wb_leave(struct writebehind *wb, const struct wb_ticket *t, int err);
 int wb_drain(struct writebehind *wb, bool report);
 
 /* logfile.c: `log`; logfile_size(m, NULL) is stat's size */
-void logfile_open(struct mount *m, struct handle *h);
+int logfile_open(struct mount *m, struct handle *h);
+void logfile_release(struct mount *m, struct handle *h);
 off_t logfile_size(struct mount *m, const struct handle *h);
 void logfile_read(fuse_req_t req, struct mount *m, struct handle *h,
 		  size_t size, off_t off);
