@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * poll(2) on `state`, `status` and `log`, as on a sysfs attribute after
- * sysfs_notify(): a file reports POLLPRI|POLLIN once its counter moved past
- * what the open file last rendered, and nothing before, so that waiting for
- * either blocks until a change.  Reading from offset 0 re-arms it.
+ * sysfs_notify(): every file is always readable and writable, as a
+ * regular file is (select, epoll and asyncio before a read, and pv, then
+ * read at once), and a file reports POLLPRI|POLLERR too once its counter
+ * moved past what the open file last rendered: waiting for POLLPRI blocks
+ * until a change.  Reading from offset 0 re-arms it.
  *
  * The mount's poll_lock guards the list of waiting files and each open
  * file's seen and ph.
@@ -11,6 +13,10 @@
 #include <poll.h>
 
 #include "vfio-migfsd.h"
+
+/* kernfs's DEFAULT_POLLMASK */
+#define READY		(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+#define CHANGED		(POLLPRI | POLLERR)
 
 static enum mig_poll node_poll(const struct node *n)
 {
@@ -83,19 +89,19 @@ void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct mount *m = fuse_req_userdata(req);
-	unsigned int revents = 0;
+	unsigned int revents = READY;
 
 	(void)ino;
 	if (!pollable(h->node)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+		fuse_reply_poll(req, revents);
 		return;
 	}
 	/* Counters move before the callback takes this lock: no lost wake-up. */
 	pthread_mutex_lock(&m->poll_lock);
 	if (node_events(m, h->node) != h->seen) {
-		revents = POLLPRI | POLLIN | POLLRDNORM;
+		revents |= CHANGED;
 	} else if (ph) {
 		if (!h->ph) {
 			h->next_poller = m->pollers;

@@ -107,7 +107,8 @@ static bool mounted(const struct watch *w, int read_err)
 /* Sleep until `status` changes, the interval ends or a signal comes. */
 static void wait_change(const struct watch *w, const sigset_t *asleep)
 {
-	struct pollfd pfd = { .fd = w->fd, .events = POLLPRI | POLLIN };
+	/* POLLIN is always there, as on sysfs: a change is POLLPRI (and POLLERR). */
+	struct pollfd pfd = { .fd = w->fd, .events = POLLPRI };
 	struct timespec timeout = { .tv_sec = w->interval_ms / 1000,
 				    .tv_nsec = (long)(w->interval_ms % 1000) * 1000000 };
 
