@@ -237,12 +237,22 @@ static int store(struct mount *m, const struct node *n, const char *value)
 
 	/* A transition comes after every byte written before it. */
 	wb_drain(&m->wb, false);
+	poll_storing(n);
 	if (n->backend)
 		err = migdev_attr_store(m->dev, n->attr, value);
 	else
 		err = n->attr->store(m->dev, value);
+	poll_storing(NULL);
 	if (err)
 		migdev_refused(m->dev, failures, n->name, value, err);
+	/*
+	 * The kernel takes the size of an O_TRUNC open for 0, and that of a
+	 * write for the bytes written: the value's own size only when it
+	 * shows what was written (`echo stop > state`, which then costs no
+	 * new look at its attributes at the next open).
+	 */
+	if (err || !n->attr->verbatim || !n->attr->verbatim(value))
+		poll_inval(m, n);
 	data_reap_ended(m);
 	return err;
 }

@@ -105,6 +105,7 @@ struct mount {
 	unsigned int log_open, log_room;
 	pthread_mutex_t poll_lock;	/* guards pollers */
 	struct handle *pollers;		/* open files waiting for a change */
+	uint64_t inval_state, inval_events;	/* counters at the last (dev->lock) */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
 	struct pump *pump;		/* read-ahead of a STOP_COPY session */
 	struct writebehind wb;		/* write-behind of a RESUMING one */
@@ -152,6 +153,10 @@ void poll_rendered(struct mount *m, struct handle *h);
 void poll_forget(struct mount *m, struct handle *h);
 void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		  struct fuse_pollhandle *ph);
+/* The kernel must ask for n's attributes again: its value changed. */
+void poll_inval(struct mount *m, const struct node *n);
+/* This worker stores to n (NULL: done): n's store invalidates it. */
+void poll_storing(const struct node *n);
 
 /* data.c: `data`, one opener at a time */
 int data_open(struct mount *m, struct handle *h);
