@@ -97,6 +97,7 @@ struct mount {
 	bool gone;			/* unmounted or ended (loop.c's lock) */
 	unsigned int busy;		/* requests being served (loop.c's lock) */
 	bool parked;			/* not re-armed: busy at its share (loop.c's lock) */
+	unsigned int waiting;		/* requests waiting for their user's turn (loop.c's lock) */
 	pthread_mutex_t open_lock;	/* guards open and users */
 	struct handle *open;		/* files open on this mount */
 	struct user_opens *users;	/* how many each user holds */

@@ -3,7 +3,8 @@
 # and 4): with -o allow_other anyone may stat and list every file, but
 # stat and readdir do no device work for a caller who may not read the
 # file, requests piling up on one device leave workers to the others,
-# and one user's open files are bounded.
+# another user has one request served at a time, and one user's open
+# files are bounded.
 . "$(dirname "$0")/lib.sh"
 
 A=$(mnt a)
@@ -82,6 +83,10 @@ done
 sleep 0.3
 quick "the owner's transition on B while A is jammed" sh -c "echo stop > $B/state"
 quick "and B's status" cat "$B/status"
+# ... and nobody has one request served at a time, so the owner's on A
+# itself that need no device lock are served too.
+quick "the owner's features of A while A is jammed" cat "$A/features"
+quick "the owner's ls -l of A/dirty while A is jammed" ls -l "$A/dirty"
 collect
 wait $readers "$HOLDER"
 eq "B's state" "$(cat "$B/state")" stop
