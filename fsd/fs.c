@@ -16,7 +16,7 @@
 #include "vfio-migfsd.h"
 
 #define MAX_STORE	(64 * 1024)	/* the largest value one open may build */
-#define MAX_USER_OPENS	1024	/* files one user but the daemon's may hold open */
+#define MAX_USER_OPENS	1024	/* files one untrusted user may hold open */
 
 void fs_init(struct mount *m)
 {
@@ -31,6 +31,11 @@ void fs_init(struct mount *m)
 static struct handle *fh_handle(const struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+bool fs_trusted(uid_t uid)
+{
+	return uid == 0 || uid == getuid();
 }
 
 static struct user_opens **user_find_locked(struct mount *m, uid_t uid)
@@ -52,7 +57,7 @@ static int user_open(struct mount *m, uid_t uid)
 	struct user_opens **p, *u;
 	int err = 0;
 
-	if (uid == getuid())
+	if (fs_trusted(uid))
 		return 0;
 	pthread_mutex_lock(&m->open_lock);
 	p = user_find_locked(m, uid);
@@ -74,7 +79,7 @@ static void user_close_locked(struct mount *m, uid_t uid)
 {
 	struct user_opens **p, *u;
 
-	if (uid == getuid())
+	if (fs_trusted(uid))
 		return;
 	p = user_find_locked(m, uid);
 	u = *p;

@@ -79,7 +79,7 @@ struct handle {
 	uid_t uid;			/* who opened it; constant */
 };
 
-/* Files one user opens on a mount (fs.c): bounded but for the daemon's own. */
+/* Files one user opens on a mount (fs.c): bounded but for trusted users. */
 struct user_opens {
 	uid_t uid;
 	unsigned int n;
@@ -135,6 +135,8 @@ int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
 /* The length of its last rendering, without device work (0 before any). */
 size_t fs_attr_shown(struct mount *m, const struct node *n);
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
+/* The daemon's user and root: never bounded nor made to wait their turn. */
+bool fs_trusted(uid_t uid);
 
 /* tree.c: the names of a mount */
 void tree_build(struct mount *m);
