@@ -68,6 +68,8 @@ struct mig_attr {
 	int (*store)(struct migdev *dev, const char *buf);
 	enum mig_poll poll;
 	bool lines;	/* a list, one item a line: built per open, not per line */
+	/* Optional: whether show() renders buf itself once buf is stored. */
+	bool (*verbatim)(const char *buf);
 };
 
 struct migdev_ops {

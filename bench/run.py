@@ -16,7 +16,7 @@ a tiny size and checks only that every figure came out, parseable and
 above zero.  Needs root (FUSE mounts).
 
 Environment: MIGFSD and MIGCTL (the daemon and the tool), MIGBENCH_DIR
-(where migbench-inproc, -ceiling and -rw were built).
+(where migbench-inproc, -ceiling, -rw and -storm were built).
 """
 
 import argparse
@@ -24,6 +24,7 @@ import dataclasses
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -52,6 +53,8 @@ class Sizes:
     concurrent_size: int    # bytes of state of each of them
     dirty_rate: int         # work items per second of a migrated device
     set_size: int           # bytes of state of each device of a migrated set
+    owner_size: int         # bytes of state of the device another user storms
+    owner_ops: int          # the owner's transitions per figure of that group
     runs: int
     warmup: int             # unrecorded runs first
 
@@ -59,11 +62,11 @@ class Sizes:
 FULL = Sizes(stream=1 << 30, transitions=2000, dirty_range=1 << 40,
              dirty_dma=1 << 30, dirty_big=4 << 40, dirty_repeat=5, devices=256,
              concurrent=8, concurrent_size=256 << 20, dirty_rate=1000,
-             set_size=64 << 20, runs=7, warmup=1)
+             set_size=64 << 20, owner_size=64 << 20, owner_ops=200, runs=7, warmup=1)
 TINY = Sizes(stream=4 << 20, transitions=20, dirty_range=1 << 30,
              dirty_dma=1 << 20, dirty_big=2 << 30, dirty_repeat=1, devices=8,
              concurrent=8, concurrent_size=1 << 20, dirty_rate=1000,
-             set_size=1 << 20, runs=1, warmup=0)
+             set_size=1 << 20, owner_size=1 << 20, owner_ops=20, runs=1, warmup=0)
 
 
 class BenchError(Exception):
@@ -122,9 +125,9 @@ def find_pid(argv):
 class Daemon:
     """vfio-migfsd serving DEVICE MOUNTPOINT pairs; start_s: until all mounted."""
 
-    def __init__(self, session, pairs):
+    def __init__(self, session, pairs, options=()):
         self.mounts = [m for _, m in pairs]
-        self.argv = [session.migfsd, '-t', str(THREADS)] + [x for p in pairs for x in p]
+        self.argv = [session.migfsd, '-t', str(THREADS), *options] + [x for p in pairs for x in p]
         session.daemons.append(self)    # stopped even if interrupted here
         t = time.monotonic()
         subprocess.run(self.argv, check=True, stdout=subprocess.DEVNULL)
@@ -186,9 +189,10 @@ class Session:
     def mountpoint(self, name):
         return tempfile.mkdtemp(prefix=name + '.', dir=self.tmp)
 
-    def daemon(self, *devices):
+    def daemon(self, *devices, options=()):
         """devices: (NAME, SPEC) pairs, each mounted on a directory NAME."""
-        return Daemon(self, [(spec, self.mountpoint(name)) for name, spec in devices])
+        return Daemon(self, [(spec, self.mountpoint(name)) for name, spec in devices],
+                      options)
 
     def ceiling(self, size):
         mnt = self.mountpoint('ceiling')
@@ -573,9 +577,75 @@ def group_set(s):
             line(samples, f'set{k}_downtime', 'ms', 'pair_downtime_max')]
 
 
+STORM_THREADS = 4       # as many as the daemon's workers
+NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+
+
+class Storm:
+    """migbench-storm as nobody: stats FILE from STORM_THREADS threads,
+    holding HOLD open as many times as it is let, until stopped."""
+
+    def __init__(self, session, path, hold=None):
+        def more_files():     # the daemon's bound on open files must come first
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+        self.p = subprocess.Popen(NOBODY + [session.prog('storm'), str(STORM_THREADS), path]
+                                  + ([hold] if hold else []), text=True, preexec_fn=more_files,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        session.procs.append(self.p)
+        ready = self.p.stdout.readline().split()
+        if ready[:1] != ['ready']:
+            raise BenchError(f'migbench-storm {path}: not ready')
+        self.held = int(ready[1])
+
+    def stop(self):
+        self.p.stdin.close()
+        stats = parse_result(self.p.stdout.readline(), 'storm')
+        if self.p.wait(timeout=60):
+            raise BenchError(f'migbench-storm: exit status {self.p.returncode}')
+        return stats
+
+
+def group_owner(s):
+    """The owner's transitions (open, write, close of state) while another
+    user storms the mount (-o allow_other): stats of sim/digest of a large
+    device (issue 19, item 2), or 1024 files of status held open and stats
+    of log (item 4); each against the owner's transitions idle."""
+    n = s.sizes.owner_ops
+    os.chmod(s.tmp, 0o755)      # nobody must reach the mounts
+    d = s.daemon(('a', f'sim:a,size={s.sizes.owner_size}'), ('b', 'sim:b'),
+                 options=('-o', 'allow_other'))
+    a, b = d.mounts
+    read_file(f'{a}/sim/digest')
+
+    def latency(mnt):
+        count, seconds = s.rw('toggle', n, f'{mnt}/state', 'stop', 'running')
+        return seconds / count
+
+    def stormed(path, hold, figures):
+        storm = Storm(s, path, hold)
+        values = {name: latency(mnt) for name, mnt in figures}
+        storm.stop()
+        return values
+
+    samples = interleave(s.sizes, [
+        lambda: {'owner_idle': latency(b), 'owner_idle_same': latency(a)},
+        lambda: stormed(f'{a}/sim/digest', None, [('owner_stat_storm', b)]),
+        lambda: stormed(f'{a}/log', f'{a}/status',
+                        [('owner_log_storm', b), ('owner_log_storm_same', a)]),
+    ])
+    return [line(samples, 'owner_idle', 'ms'),
+            line(samples, 'owner_stat_storm', 'ms', 'owner_idle'),
+            line(samples, 'owner_log_storm', 'ms', 'owner_idle'),
+            line(samples, 'owner_idle_same', 'ms'),
+            line(samples, 'owner_log_storm_same', 'ms', 'owner_idle_same')]
+
+
 GROUPS = {'streams': group_streams, 'transition': group_transition,
           'dirty': group_dirty, 'scale': group_scale,
-          'concurrent': group_concurrent, 'migrate': group_migrate, 'set': group_set}
+          'concurrent': group_concurrent, 'migrate': group_migrate, 'set': group_set,
+          'owner': group_owner}
 
 
 # --- the table ---
@@ -596,6 +666,9 @@ TARGETS = [  # figure, baseline, the lowest ratio wanted
 TARGETS_AT_MOST = [  # figure, baseline, the highest ratio wanted (times)
     (f'set{FULL.concurrent}_total', f'pairs{FULL.concurrent}_total', 1 / 1.6),
     (f'set{FULL.concurrent}_downtime', 'pair_downtime_max', 1.2),
+    ('owner_stat_storm', 'owner_idle', 3),     # issue 19: within 3 x of idle
+    ('owner_log_storm', 'owner_idle', 3),
+    ('owner_log_storm_same', 'owner_idle_same', 3),
 ]
 RSS_BUDGET = 1024   # KiB resident per device beyond the device's own state
 

@@ -44,6 +44,18 @@ static int state_store(struct migdev *dev, const char *buf)
 	return migdev_set_state(dev, s);
 }
 
+/* Canonical names come back as they were written: `echo stop > state`. */
+static bool state_verbatim(const char *buf)
+{
+	enum mig_state s;
+	size_t len;
+
+	if (mig_state_parse(buf, &s))
+		return false;
+	len = strlen(mig_state_name(s));
+	return !strncmp(buf, mig_state_name(s), len) && !strcmp(buf + len, "\n");
+}
+
 static int states_show(struct migdev *dev, struct strbuf *sb)
 {
 	enum mig_state cur = migdev_state(dev);
@@ -105,7 +117,8 @@ static int status_show(struct migdev *dev, struct strbuf *sb)
 }
 
 const struct mig_attr root_attrs[] = {
-	ATTR_RW_POLL(state, MIG_POLL_STATE),
+	{ .name = "state", .mode = 0600, .show = state_show, .store = state_store,
+	  .poll = MIG_POLL_STATE, .verbatim = state_verbatim },
 	ATTR_RO(states),
 	ATTR_RO(features),
 	ATTR_RO(precopy),

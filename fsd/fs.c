@@ -11,15 +11,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vfio-migfsd.h"
 
 #define MAX_STORE	(64 * 1024)	/* the largest value one open may build */
+#define MAX_USER_OPENS	1024	/* files one untrusted user may hold open */
 
 void fs_init(struct mount *m)
 {
 	pthread_mutex_init(&m->pump_lock, NULL);
 	pthread_mutex_init(&m->open_lock, NULL);
+	pthread_mutex_init(&m->log_lock, NULL);
 	wb_init(&m->wb);
 	poll_init(m);
 	tree_build(m);
@@ -28,6 +31,69 @@ void fs_init(struct mount *m)
 static struct handle *fh_handle(const struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+bool fs_trusted(uid_t uid)
+{
+	return uid == 0 || uid == getuid();
+}
+
+static struct user_opens **user_find_locked(struct mount *m, uid_t uid)
+{
+	struct user_opens **p = &m->users;
+
+	while (*p && (*p)->uid != uid)
+		p = &(*p)->next;
+	return p;
+}
+
+/*
+ * Count a file uid opens, or refuse it (EMFILE) past MAX_USER_OPENS: with
+ * -o allow_other anyone may open the 0444 files, and each open costs the
+ * daemon memory and a place in the lists a stat of `log` once walked.
+ */
+static int user_open(struct mount *m, uid_t uid)
+{
+	struct user_opens **p, *u;
+	int err = 0;
+
+	if (fs_trusted(uid))
+		return 0;
+	pthread_mutex_lock(&m->open_lock);
+	p = user_find_locked(m, uid);
+	if (!*p && (u = calloc(1, sizeof(*u)))) {
+		u->uid = uid;
+		*p = u;
+	}
+	if (!*p)
+		err = -ENOMEM;
+	else if ((*p)->n == MAX_USER_OPENS)
+		err = -EMFILE;
+	else
+		(*p)->n++;
+	pthread_mutex_unlock(&m->open_lock);
+	return err;
+}
+
+static void user_close_locked(struct mount *m, uid_t uid)
+{
+	struct user_opens **p, *u;
+
+	if (fs_trusted(uid))
+		return;
+	p = user_find_locked(m, uid);
+	u = *p;
+	if (u && --u->n == 0) {
+		*p = u->next;
+		free(u);
+	}
+}
+
+static void user_close(struct mount *m, uid_t uid)
+{
+	pthread_mutex_lock(&m->open_lock);
+	user_close_locked(m, uid);
+	pthread_mutex_unlock(&m->open_lock);
 }
 
 static void link_handle(struct mount *m, struct handle *h)
@@ -50,6 +116,7 @@ static void unlink_handle(struct mount *m, struct handle *h)
 		m->open = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
+	user_close_locked(m, h->uid);
 	pthread_mutex_unlock(&m->open_lock);
 }
 
@@ -57,6 +124,8 @@ static void free_handle(struct mount *m, struct handle *h)
 {
 	data_unclaim(m, h);
 	poll_forget(m, h);
+	if (h->node && h->node->kind == NODE_LOG)
+		logfile_release(m, h);
 	sb_free(&h->text);
 	sb_free(&h->written);
 	pthread_mutex_destroy(&h->lock);
@@ -66,10 +135,15 @@ static void free_handle(struct mount *m, struct handle *h)
 void fs_session_end(struct mount *m)
 {
 	struct handle *h, *next;
+	struct user_opens *u;
 
 	pthread_mutex_lock(&m->open_lock);
 	h = m->open;
 	m->open = NULL;
+	while ((u = m->users)) {
+		m->users = u->next;
+		free(u);
+	}
 	pthread_mutex_unlock(&m->open_lock);
 	for (; h; h = next) {
 		next = h->next;
@@ -111,7 +185,7 @@ static int new_handle(struct mount *m, fuse_ino_t ino, const struct node *n,
 		fi->nonseekable = 1;
 	}
 	if (!err && n && n->kind == NODE_LOG)
-		logfile_open(m, h);
+		err = logfile_open(m, h);
 	if (err) {
 		pthread_mutex_destroy(&h->lock);
 		free(h);
@@ -128,6 +202,7 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct mount *m = fuse_req_userdata(req);
 	const struct node *n = tree_node(m, ino);
+	uid_t uid = fuse_req_ctx(req)->uid;
 	struct handle *h;
 	int err;
 
@@ -135,11 +210,17 @@ static void migfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	err = new_handle(m, ino, n, fi, &h);
+	err = user_open(m, uid);
+	if (!err) {
+		err = new_handle(m, ino, n, fi, &h);
+		if (err)
+			user_close(m, uid);
+	}
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
+	h->uid = uid;
 	fi->direct_io = 1;
 	fi->fh = (uintptr_t)h;
 	link_handle(m, h);
@@ -161,12 +242,22 @@ static int store(struct mount *m, const struct node *n, const char *value)
 
 	/* A transition comes after every byte written before it. */
 	wb_drain(&m->wb, false);
+	poll_storing(n);
 	if (n->backend)
 		err = migdev_attr_store(m->dev, n->attr, value);
 	else
 		err = n->attr->store(m->dev, value);
+	poll_storing(NULL);
 	if (err)
 		migdev_refused(m->dev, failures, n->name, value, err);
+	/*
+	 * The kernel takes the size of an O_TRUNC open for 0, and that of a
+	 * write for the bytes written: the value's own size only when it
+	 * shows what was written (`echo stop > state`, which then costs no
+	 * new look at its attributes at the next open).
+	 */
+	if (err || !n->attr->verbatim || !n->attr->verbatim(value))
+		poll_inval(m, n);
 	data_reap_ended(m);
 	return err;
 }
@@ -302,10 +393,21 @@ void fs_thread_exit(void)
 
 int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
 {
+	int err;
+
 	sb_reset(sb);
 	if (n->backend)
-		return migdev_attr_show(m->dev, n->attr, sb);
-	return n->attr->show(m->dev, sb);
+		err = migdev_attr_show(m->dev, n->attr, sb);
+	else
+		err = n->attr->show(m->dev, sb);
+	if (!err)
+		__atomic_store_n(&m->shown[n - m->nodes], sb->len, __ATOMIC_RELAXED);
+	return err;
+}
+
+size_t fs_attr_shown(struct mount *m, const struct node *n)
+{
+	return __atomic_load_n(&m->shown[n - m->nodes], __ATOMIC_RELAXED);
 }
 
 /*

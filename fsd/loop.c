@@ -6,6 +6,19 @@
  * one epoll set with EPOLLONESHOT: a worker takes one request, re-arms the
  * fd so another worker can take the next, then handles its request.  A
  * slow transition on one device therefore never stalls another.
+ *
+ * Nor do requests piling up on a slow device (readers of `status` waiting
+ * for its lock, from anyone with -o allow_other): a session being served
+ * by its share of workers is not re-armed until one of them is done, so
+ * its next requests wait in the kernel, holding no worker, and the other
+ * devices keep at least one.
+ *
+ * Nor do another user's (-o allow_other): a user other than the daemon's
+ * and root has one request served at a time.  A worker that receives one
+ * while that user has its turn keeps a copy on the user's queue and
+ * takes the next request; the worker serving the user serves the queue
+ * after it.  Such a user's requests are small (it can open nothing for
+ * writing), and it has as many waiting as it has threads in them.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +33,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <linux/fuse.h>
 
 #include "vfio-migfsd.h"
 
@@ -30,10 +44,27 @@ struct loop {
 	int sigfd;
 	int stopfd;		/* readable once the workers must leave */
 	unsigned int live;	/* sessions still mounted */
-	pthread_mutex_t lock;
+	unsigned int share;	/* workers one session may hold */
+	pthread_mutex_t lock;	/* guards live, and each mount's gone, busy, parked */
 };
 
 static struct loop loop;
+
+/* A request received while its user had its turn. */
+struct waiting {
+	struct waiting *next;
+	struct mount *m;
+	struct fuse_buf buf;	/* a copy */
+};
+
+/* A user with a request being served (loop.lock guards the list and each). */
+struct turn {
+	uid_t uid;
+	struct waiting *head, **tail;
+	struct turn *next;
+};
+
+static struct turn *turns;
 
 static void arm(struct mount *m, int op)
 {
@@ -67,8 +98,12 @@ static void leave_session(struct mount *m, bool ended)
 		last = --loop.live == 0;
 	} else if (!ended) {
 		m->busy--;
+		if (m->parked && !m->gone) {
+			m->parked = false;
+			arm(m, EPOLL_CTL_MOD);
+		}
 	}
-	reap = m->gone && m->busy == 0;
+	reap = m->gone && m->busy == 0 && m->waiting == 0;
 	pthread_mutex_unlock(&loop.lock);
 	if (reap)
 		fs_session_end(m);
@@ -76,8 +111,92 @@ static void leave_session(struct mount *m, bool ended)
 		stop_workers();
 }
 
+static struct turn **turn_find_locked(uid_t uid)
+{
+	struct turn **p = &turns;
+
+	while (*p && (*p)->uid != uid)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Keep a copy of the request for the user's turn: false if out of memory. */
+static bool wait_turn_locked(struct turn *t, struct mount *m, const struct fuse_buf *fbuf)
+{
+	struct waiting *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->buf.mem = malloc(fbuf->size))) {
+		free(w);
+		return false;
+	}
+	memcpy(w->buf.mem, fbuf->mem, fbuf->size);
+	w->buf.size = fbuf->size;
+	w->m = m;
+	*t->tail = w;
+	t->tail = &w->next;
+	m->waiting++;
+	return true;
+}
+
+/*
+ * Whether the request is this worker's to serve now: the daemon's user
+ * and root always; another user if none of its requests is being served,
+ * which gives the user its turn (*tp), else it waits on the turn's queue.
+ */
+static bool take_turn(struct mount *m, const struct fuse_buf *fbuf, struct turn **tp)
+{
+	uid_t uid = ((const struct fuse_in_header *)fbuf->mem)->uid;
+	struct turn **p, *t;
+	bool now = true;
+
+	*tp = NULL;
+	if (fs_trusted(uid))
+		return true;
+	pthread_mutex_lock(&loop.lock);
+	p = turn_find_locked(uid);
+	if (*p) {
+		now = !wait_turn_locked(*p, m, fbuf);
+	} else if ((t = calloc(1, sizeof(*t)))) {
+		t->uid = uid;
+		t->tail = &t->head;
+		*p = t;
+		*tp = t;
+	}
+	pthread_mutex_unlock(&loop.lock);
+	return now;
+}
+
+/* The user's requests that came during its turn, in order; then the turn ends. */
+static void serve_turn(struct turn *t)
+{
+	struct waiting *w;
+
+	for (;;) {
+		pthread_mutex_lock(&loop.lock);
+		w = t->head;
+		if (!w) {
+			*turn_find_locked(t->uid) = t->next;
+			pthread_mutex_unlock(&loop.lock);
+			free(t);
+			return;
+		}
+		t->head = w->next;
+		if (!t->head)
+			t->tail = &t->head;
+		w->m->waiting--;
+		w->m->busy++;
+		pthread_mutex_unlock(&loop.lock);
+		fuse_session_process_buf(w->m->se, &w->buf);
+		leave_session(w->m, false);
+		free(w->buf.mem);
+		free(w);
+	}
+}
+
 static void serve_one(struct mount *m, struct fuse_buf *fbuf)
 {
+	struct turn *t;
+
 	int r = fuse_session_receive_buf(m->se, fbuf);
 
 	if (r == -EAGAIN || r == -EINTR) {
@@ -91,10 +210,15 @@ static void serve_one(struct mount *m, struct fuse_buf *fbuf)
 	/* Counted before the next worker can see the session end. */
 	pthread_mutex_lock(&loop.lock);
 	m->busy++;
+	m->parked = m->busy >= loop.share;
+	if (!m->parked)
+		arm(m, EPOLL_CTL_MOD);
 	pthread_mutex_unlock(&loop.lock);
-	arm(m, EPOLL_CTL_MOD);
-	fuse_session_process_buf(m->se, fbuf);
+	if (take_turn(m, fbuf, &t))
+		fuse_session_process_buf(m->se, fbuf);
 	leave_session(m, false);
+	if (t)
+		serve_turn(t);
 }
 
 static void *worker(void *arg)
@@ -220,6 +344,8 @@ void loop_run(struct mount *mounts, unsigned int n, unsigned int threads,
 	for (unsigned int i = 0; i < n; i++)
 		arm(&mounts[i], EPOLL_CTL_ADD);
 	loop.live = n;
+	/* One device alone may have them all; one of several, all but one. */
+	loop.share = n > 1 && threads > 1 ? threads - 1 : threads;
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, worker, NULL))
 			fatalx("cannot start worker threads");

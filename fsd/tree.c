@@ -16,6 +16,7 @@
 
 #define BITMAP_INO	(1ull << 20)
 #define STATIC_TIMEOUT	1.0
+#define BITMAP_MODE	(S_IFREG | 0600)
 
 static void add_node(struct mount *m, const char *name, enum node_kind kind,
 		     unsigned int parent, const struct mig_attr *attr, bool backend)
@@ -91,15 +92,35 @@ static mode_t node_mode(const struct node *n)
 }
 
 /*
+ * Whether the caller may open a file of this mode for reading, as the
+ * kernel's default_permissions checks at open: root, the daemon's user by
+ * the owner bits, anyone else by the others bits (the group bits are the
+ * others bits in every mode here).  Only for such a caller does stat do
+ * device work: anyone may stat a file of a mount with -o allow_other.
+ */
+static bool caller_reads(fuse_req_t req, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (ctx->uid == 0)
+		return true;
+	return ctx->uid == getuid() ? mode & S_IRUSR : mode & S_IROTH;
+}
+
+/*
  * A text file's size is the length of its value now, so that tail, less
  * and tar read it right (sysfs says 4096 whatever the value).  A value
- * that cannot be rendered now (precopy outside pre_copy) is empty.
+ * that cannot be rendered now (precopy outside pre_copy) is empty.  For a
+ * caller who may not read it, the length of its last rendering, with no
+ * device work and no device lock.
  */
-static off_t attr_length(struct mount *m, const struct node *n)
+static off_t attr_length(struct mount *m, const struct node *n, bool render)
 {
 	struct strbuf sb = { 0 };
 	off_t len = 0;
 
+	if (!render)
+		return (off_t)fs_attr_shown(m, n);
 	if (n->attr->show && !fs_attr_show(m, n, &sb))
 		len = (off_t)sb.len;
 	sb_free(&sb);
@@ -113,23 +134,30 @@ static void set_times(struct stat *st, struct timespec at)
 
 /*
  * `data` is a stream: size 0, as procfs says of what it makes at read, and
- * when the stream last moved.  A size would be trusted: coreutils' `wc -c
- * < data` prints a regular file's size without reading it when lseek
- * fails, and tar reads exactly that many bytes.  A bitmap file has its
- * size, and when it was last read (a read clears what it reports).
+ * when the stream last moved (epoch to a caller who may not open it: the
+ * device's lock keeps that time).  A size would be trusted: coreutils'
+ * `wc -c < data` prints a regular file's size without reading it when
+ * lseek fails, and tar reads exactly that many bytes.  A bitmap file has
+ * its size, and when it was last read (a read clears what it reports).
  */
-static void fill_data(struct mount *m, struct stat *st)
+static void fill_data(struct mount *m, struct stat *st, bool reads)
 {
 	st->st_size = 0;
-	set_times(st, migdev_data_at(m->dev));
+	if (reads)
+		set_times(st, migdev_data_at(m->dev));
 }
 
-/* h: the open file a getattr came with (lseek(SEEK_END)), or NULL. */
-static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
-		     struct stat *st)
+/*
+ * h: the open file a getattr came with (lseek(SEEK_END)), or NULL.
+ * *rendered: whether the answer is fresh, or a text file's last length.
+ */
+static int fill_attr(fuse_req_t req, fuse_ino_t ino, const struct handle *h,
+		     struct stat *st, bool *rendered)
 {
+	struct mount *m = fuse_req_userdata(req);
 	const struct node *n = tree_node(m, ino);
 	struct mig_range r;
+	bool reads;
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -137,20 +165,23 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
 	st->st_gid = getgid();
 	st->st_blksize = IO_SIZE;
 	st->st_nlink = 1;
+	*rendered = true;
 	if (n) {
 		st->st_mode = node_mode(n);
 		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
+		reads = caller_reads(req, st->st_mode);
 		if (n->kind == NODE_ATTR)
-			st->st_size = attr_length(m, n);
+			st->st_size = attr_length(m, n, reads);
 		else if (n->kind == NODE_DATA)
-			fill_data(m, st);
+			fill_data(m, st, reads);
 		else if (n->kind == NODE_LOG)
 			st->st_size = logfile_size(m, h);
+		*rendered = reads || n->kind != NODE_ATTR;
 		return 0;
 	}
 	if (tree_bitmap_range(m, ino, &r))
 		return -ENOENT;
-	st->st_mode = S_IFREG | 0600;
+	st->st_mode = BITMAP_MODE;
 	st->st_size = (off_t)dirty_bitmap_bytes(r.length, migdev_dirty_page_size(m->dev));
 	set_times(st, migdev_dirty_read_at(m->dev, r));
 	return 0;
@@ -159,22 +190,26 @@ static int fill_attr(struct mount *m, fuse_ino_t ino, const struct handle *h,
 /*
  * What the streams say in stat moves all the time, and `tail -f log` polls
  * it: the kernel keeps none of it.  A text file's keeps for a second: a
- * permission check at each open asks again once it is stale.
+ * permission check at each open asks again once it is stale.  A text
+ * file's last length given to a caller who may not read it is kept by the
+ * kernel for no one: its owner's next stat asks again.
  */
-static double attr_timeout(struct mount *m, fuse_ino_t ino)
+static double attr_timeout(struct mount *m, fuse_ino_t ino, bool rendered)
 {
 	const struct node *n = tree_node(m, ino);
 
-	return n && (n->kind == NODE_DIR || n->kind == NODE_ATTR) ? STATIC_TIMEOUT : 0;
+	if (!n || !rendered)
+		return 0;
+	return n->kind == NODE_DIR || n->kind == NODE_ATTR ? STATIC_TIMEOUT : 0;
 }
 
-static void reply_entry(fuse_req_t req, struct mount *m, fuse_ino_t ino,
-			double timeout)
+static void reply_entry(fuse_req_t req, fuse_ino_t ino, double timeout)
 {
-	struct fuse_entry_param e = { .ino = ino, .attr_timeout = attr_timeout(m, ino),
-				      .entry_timeout = timeout };
-	int err = fill_attr(m, ino, NULL, &e.attr);
+	struct fuse_entry_param e = { .ino = ino, .entry_timeout = timeout };
+	bool rendered;
+	int err = fill_attr(req, ino, NULL, &e.attr, &rendered);
 
+	e.attr_timeout = attr_timeout(fuse_req_userdata(req), ino, rendered);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -203,13 +238,13 @@ void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	for (unsigned int i = 1; i < m->nnodes; i++) {
 		if (m->nodes[i].parent + 1 == parent && !strcmp(m->nodes[i].name, name)) {
-			reply_entry(req, m, i + 1, STATIC_TIMEOUT);
+			reply_entry(req, i + 1, STATIC_TIMEOUT);
 			return;
 		}
 	}
 	if (m->dirty_dir && parent == m->dirty_dir + 1 &&
 	    (ino = lookup_bitmap(m, name))) {
-		reply_entry(req, m, ino, 0);
+		reply_entry(req, ino, 0);
 		return;
 	}
 	fuse_reply_err(req, ENOENT);
@@ -217,15 +252,15 @@ void tree_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void tree_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct mount *m = fuse_req_userdata(req);
 	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh : NULL;
 	struct stat st;
-	int err = fill_attr(m, ino, h, &st);
+	bool rendered;
+	int err = fill_attr(req, ino, h, &st, &rendered);
 
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(m, ino));
+		fuse_reply_attr(req, &st, attr_timeout(fuse_req_userdata(req), ino, rendered));
 }
 
 /* Only truncation to 0 (truncate(2) to 0; shell `>` comes with open) is accepted. */
@@ -239,7 +274,10 @@ void tree_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	tree_getattr(req, ino, fi);
 }
 
-/* Entry idx of a directory listing, after "." and "..". */
+/*
+ * Entry idx of a directory listing, after "." and "..": its name, inode
+ * and type, all that readdir(3) gives; ls -l asks stat for the rest.
+ */
 static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 		      char *name, size_t len, struct stat *st)
 {
@@ -251,7 +289,9 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 			continue;
 		if (idx-- == 0) {
 			snprintf(name, len, "%s", m->nodes[i].name);
-			return fill_attr(m, i + 1, NULL, st) == 0;
+			st->st_ino = i + 1;
+			st->st_mode = node_mode(&m->nodes[i]);
+			return true;
 		}
 	}
 	if (!m->dirty_dir || dir != m->dirty_dir + 1)
@@ -260,7 +300,9 @@ static bool dir_entry(struct mount *m, fuse_ino_t dir, unsigned int idx,
 	if (idx >= n)
 		return false;
 	bitmap_name(&r[idx], name, len);
-	return fill_attr(m, BITMAP_INO + idx, NULL, st) == 0;
+	st->st_ino = BITMAP_INO + idx;
+	st->st_mode = BITMAP_MODE;
+	return true;
 }
 
 void tree_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

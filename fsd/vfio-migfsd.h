@@ -75,6 +75,15 @@ struct handle {
 	struct migdev_stream stream;	/* data: its session (atomic) */
 	bool claimed;			/* data: this handle is the opener */
 	uint64_t origin;		/* log: stream offset of file offset 0 (atomic) */
+	unsigned int log_slot;		/* log: in the mount's log_heap (log_lock) */
+	uid_t uid;			/* who opened it; constant */
+};
+
+/* Files one user opens on a mount (fs.c): bounded but for trusted users. */
+struct user_opens {
+	uid_t uid;
+	unsigned int n;
+	struct user_opens *next;
 };
 
 struct mount {
@@ -85,12 +94,20 @@ struct mount {
 	struct node nodes[MAX_NODES];
 	unsigned int nnodes;
 	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
+	size_t shown[MAX_NODES];	/* a text file's last length (atomic) */
 	bool gone;			/* unmounted or ended (loop.c's lock) */
 	unsigned int busy;		/* requests being served (loop.c's lock) */
-	pthread_mutex_t open_lock;	/* guards open */
+	bool parked;			/* not re-armed: busy at its share (loop.c's lock) */
+	unsigned int waiting;		/* requests waiting for their user's turn (loop.c's lock) */
+	pthread_mutex_t open_lock;	/* guards open and users */
 	struct handle *open;		/* files open on this mount */
+	struct user_opens *users;	/* how many each user holds */
+	pthread_mutex_t log_lock;	/* guards the heap of log_open files */
+	struct handle **log_heap;	/* open files of `log`, least origin first */
+	unsigned int log_open, log_room;
 	pthread_mutex_t poll_lock;	/* guards pollers */
 	struct handle *pollers;		/* open files waiting for a change */
+	uint64_t inval_state, inval_events;	/* counters at the last (dev->lock) */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
 	struct pump *pump;		/* read-ahead of a STOP_COPY session */
 	struct writebehind wb;		/* write-behind of a RESUMING one */
@@ -117,7 +134,11 @@ void fs_session_end(struct mount *m);
 void *fs_io_buffer(void);	/* this worker's IO_SIZE buffer, or NULL */
 /* Render a text file's value into sb (emptied first): 0 or -errno. */
 int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
+/* The length of its last rendering, without device work (0 before any). */
+size_t fs_attr_shown(struct mount *m, const struct node *n);
 void fs_thread_exit(void);	/* frees a worker's I/O buffer */
+/* The daemon's user and root: never bounded nor made to wait their turn. */
+bool fs_trusted(uid_t uid);
 
 /* tree.c: the names of a mount */
 void tree_build(struct mount *m);
@@ -137,6 +158,10 @@ void poll_rendered(struct mount *m, struct handle *h);
 void poll_forget(struct mount *m, struct handle *h);
 void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		  struct fuse_pollhandle *ph);
+/* The kernel must ask for n's attributes again: its value changed. */
+void poll_inval(struct mount *m, const struct node *n);
+/* This worker stores to n (NULL: done): n's store invalidates it. */
+void poll_storing(const struct node *n);
 
 /* data.c: `data`, one opener at a time */
 int data_open(struct mount *m, struct handle *h);
@@ -166,7 +191,8 @@ void wb_leave(struct writebehind *wb, const struct wb_ticket *t, int err);
 int wb_drain(struct writebehind *wb, bool report);
 
 /* logfile.c: `log`; logfile_size(m, NULL) is stat's size */
-void logfile_open(struct mount *m, struct handle *h);
+int logfile_open(struct mount *m, struct handle *h);
+void logfile_release(struct mount *m, struct handle *h);
 off_t logfile_size(struct mount *m, const struct handle *h);
 void logfile_read(fuse_req_t req, struct mount *m, struct handle *h,
 		  size_t size, off_t off);

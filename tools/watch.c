@@ -159,7 +159,8 @@ static bool mounted(const struct watch *w, int read_err)
  */
 static void wait_change(const struct watch *w, const sigset_t *asleep)
 {
-	struct pollfd pfd[2] = { { .fd = w->fd, .events = POLLPRI | POLLIN },
+	/* POLLIN is always there, as on sysfs: a change is POLLPRI (and POLLERR). */
+	struct pollfd pfd[2] = { { .fd = w->fd, .events = POLLPRI },
 				 { .fd = STDOUT_FILENO } };
 	struct timespec timeout = { .tv_sec = w->interval_ms / 1000,
 				    .tv_nsec = (long)(w->interval_ms % 1000) * 1000000 };

@@ -7,37 +7,66 @@ A=$(mnt a)
 P=$(mnt p)
 start sim:a,size=64K "$A" sim:p,features=p2p "$P"
 
-# An unchanged file is not ready: a watcher sleeps.
+# Waiting for POLLPRI, as on a sysfs attribute: an unchanged file sleeps.
 eq "poll state, nothing happens" "$("$PW" "$A/state" 200)" none
 eq "poll status, nothing happens" "$("$PW" "$A/status" 200)" none
+eq "select state, nothing happens" "$("$PW" --select "$A/state" 200)" none
 
-# A change from another writer wakes it with POLLPRI|POLLIN; reading from
-# offset 0 re-arms it.
-eq "poll state across a transition" "$("$PW" "$A/state" 5000 now sh -c "echo stop > $A/state")" "PRI IN
+# A change from another writer wakes it with POLLPRI|POLLERR (exceptional
+# to select); reading from offset 0 re-arms it.
+eq "poll state across a transition" "$("$PW" "$A/state" 5000 now sh -c "echo stop > $A/state")" "PRI ERR
 re-armed"
-eq "epoll state across a transition" "$("$PW" --epoll "$A/state" 5000 now sh -c "echo running > $A/state")" "PRI IN
+eq "epoll state across a transition" "$("$PW" --epoll "$A/state" 5000 now sh -c "echo running > $A/state")" "PRI ERR
 re-armed"
-eq "poll status across a transition" "$("$PW" "$A/status" 5000 now sh -c "echo stop > $A/state")" "PRI IN
+eq "select state across a transition" "$("$PW" --select "$A/state" 5000 now sh -c "echo stop > $A/state")" "PRI
 re-armed"
-eq "poll state across a reset" "$("$PW" "$A/state" 5000 now sh -c "echo 1 > $A/reset")" "PRI IN
+eq "poll status across a transition" "$("$PW" "$A/status" 5000 now sh -c "echo running > $A/state")" "PRI ERR
 re-armed"
-eq "poll log across a transition" "$("$PW" "$A/log" 5000 now sh -c "echo stop > $A/state; echo running > $A/state")" "PRI IN
+eq "poll state across a reset" "$("$PW" "$A/state" 5000 now sh -c "echo stop > $A/state; echo 1 > $A/reset")" "PRI ERR
+re-armed"
+eq "poll log across a transition" "$("$PW" "$A/log" 5000 now sh -c "echo stop > $A/state; echo running > $A/state")" "PRI ERR
 re-armed"
 eq "poll log, nothing happens" "$("$PW" "$A/log" 200)" none
 # A refusal changes status (last_error), not the state.
-eq "poll status across a refusal" "$("$PW" "$P/status" 5000 now sh -c "echo pre_copy > $P/state 2>/dev/null")" "PRI IN
+eq "poll status across a refusal" "$("$PW" "$P/status" 5000 now sh -c "echo pre_copy > $P/state 2>/dev/null")" "PRI ERR
 re-armed"
 eq "poll state across a refusal" "$("$PW" "$P/state" 300 now sh -c "echo pre_copy > $P/state 2>/dev/null")" none
 # A write that stores the same state is no change.
 eq "poll state, same state written" "$("$PW" "$A/state" 300 now sh -c "echo running > $A/state")" none
 # A waiter already asleep is woken (the notification, not the first check).
-eq "poll state, change while asleep" "$("$PW" "$A/state" 5000 later sh -c "echo stop_copy > $A/state")" "PRI IN
+eq "poll state, change while asleep" "$("$PW" "$A/state" 5000 later sh -c "echo stop_copy > $A/state")" "PRI ERR
 re-armed"
-eq "epoll status, change while asleep" "$("$PW" --epoll "$A/status" 5000 later sh -c "echo 1 > $A/reset")" "PRI IN
+eq "epoll status, change while asleep" "$("$PW" --epoll "$A/status" 5000 later sh -c "echo 1 > $A/reset")" "PRI ERR
 re-armed"
-# Files without events are always ready, like regular files.
-eq "poll features" "$("$PW" "$A/features" 200)" "IN
-still ready"
+eq "select status, change while asleep" "$("$PW" --select "$A/status" 5000 later sh -c "echo stop > $A/state")" "PRI
+re-armed"
+echo running > "$A/state"
+
+# Every file is readable at once, changed or not, as a regular file and a
+# sysfs attribute are: select, epoll or poll before a read, pv and asyncio
+# never wait (issue 20, item 6).
+for f in state status log features; do
+	for how in --poll --epoll --select; do
+		eq "$how for POLLIN on $f" "$("$PW" ${how#--poll} --in "$A/$f" 2000)" IN
+	done
+done
+eq "poll for POLLIN on a changed state" "$("$PW" --in "$A/state" 2000 now sh -c "echo stop > $A/state")" "ERR IN"
+eq "features never changes" "$("$PW" "$A/features" 200)" none
+got=$(timeout 10 python3 - "$A/state" "$A/status" "$A/log" <<'PY'
+import asyncio, os, sys
+async def read_when_ready(path):
+    fd = os.open(path, os.O_RDONLY)
+    ready = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().add_reader(fd, ready.set_result, None)
+    await asyncio.wait_for(ready, 2)
+    return len(os.read(fd, 65536)) > 0
+async def main():
+    print(all([await read_when_ready(p) for p in sys.argv[1:]]))
+asyncio.run(main())
+PY
+)
+eq "asyncio reads state, status and log when ready" "$got" True
+echo running > "$A/state"
 
 # log: one line per event, UTC timestamps, oldest first.
 echo 1 > "$A/reset"

@@ -211,5 +211,31 @@ eq "status state" "$(printf '%s\n' "$st" | sed -n 's/^state: //p')" stop
 printf '%s\n' "$st" | grep -q "^last_transition: running -> stop, 2 arcs, [0-9]* us, ok$" && ok ||
 	fail "last_transition: $(printf '%s\n' "$st" | grep last_transition)"
 
+# Readers that splice (busybox cat, sendfile(2)) read up to the size the
+# kernel keeps: after a refused write (whose O_TRUNC open made it 0), a
+# change made through another file, a value written otherwise than shown,
+# each reads the whole value at once (issue 20, item 7).
+if command -v busybox >/dev/null; then
+	echo running > "$A/state"
+	cat "$A/state" > /dev/null
+	werr "$A/state" bogus > /dev/null
+	eq "busybox cat state after a refused write" "$(busybox cat "$A/state")" running
+	echo stop > "$A/state"
+	echo 1 > "$A/reset"
+	eq "busybox cat state after a reset" "$(busybox cat "$A/state")" running
+	printf stop_copy > "$A/state"
+	eq "busybox cat state written without a newline" "$(busybox cat "$A/state" | od -c | head -1)" \
+		"$(echo stop_copy | od -c | head -1)"
+	echo running > "$A/state"
+	eq "busybox cat state written as usual" "$(busybox cat "$A/state")" running
+	echo "0 1M" > "$A/dirty/ranges"
+	eq "busybox cat dirty/ranges" "$(busybox cat "$A/dirty/ranges")" "0x0 0x100000"
+	echo > "$A/dirty/ranges"
+	eq "busybox cat status" "$(busybox cat "$A/status" | grep -v ^last_error_age)" \
+		"$(cat "$A/status" | grep -v ^last_error_age)"
+else
+	echo "SKIP: busybox cat: busybox is not installed"
+fi
+
 stop_daemon
 finish
