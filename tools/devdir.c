@@ -40,15 +40,11 @@ int devdir_path(const char *dir, const char *file, char *path, size_t len)
 
 int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 {
-	char path[PATH_MAX];
 	ssize_t n = 0, got = 0;
-	int fd, err = devdir_path(dir, file, path, sizeof(path));
+	int fd = devdir_open(dir, file, O_RDONLY), err;
 
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* A text file is rendered at offset 0; read it whole. */
 	while ((size_t)n < len - 1 && (got = read(fd, buf + n, len - 1 - (size_t)n)) > 0)
 		n += got;
@@ -62,26 +58,22 @@ int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+/* One newline-terminated write: one store (ABI section 2). */
 int devdir_write(const char *dir, const char *file, const char *value)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(value);
-	int fd, err = devdir_path(dir, file, path, sizeof(path));
+	char line[128];
+	int len = snprintf(line, sizeof(line), "%s\n", value);
+	int fd, err;
 
-	if (err)
-		return err;
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return -EINVAL;
+	fd = devdir_open(dir, file, O_WRONLY | O_TRUNC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* The daemon answers the whole value or an error, never a part. */
-	err = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
+	err = write(fd, line, (size_t)len) == len ? 0 : -errno;
 	close(fd);
 	return err;
-}
-
-int devdir_set_state(const char *dir, const char *state)
-{
-	return devdir_write(dir, "state", state);
 }
 
 int devdir_state(const char *dir, char *buf, size_t len)
@@ -202,18 +194,40 @@ bool devdir_gone_error(int err)
 bool devdir_gone(const char *dir)
 {
 	struct statfs sfs;
+	int err;
 
 	for (int i = 0; i < GONE_SETTLE_TRIES; i++) {
-		if (!statfs(dir, &sfs) || !devdir_gone_error(-errno))
+		err = devdir_statfs(dir, &sfs);
+		if (!err || !devdir_gone_error(err))
 			return false;
 		nanosleep(&(struct timespec){ 0, GONE_SETTLE_NS }, NULL);
 	}
 	return true;
 }
 
+int daemon_gone_then(const char *cmd, const char *dir, const char *then)
+{
+	fprintf(stderr, "vfio-migctl: %s%sthe vfio-migfsd serving %s is gone%s\n",
+		cmd ? cmd : "", cmd ? ": " : "", dir, then);
+	return EXIT_DAEMON_GONE;
+}
+
 int daemon_gone(const char *cmd, const char *dir)
 {
-	fprintf(stderr, "vfio-migctl: %s%sthe vfio-migfsd serving %s is gone\n",
-		cmd ? cmd : "", cmd ? ": " : "", dir);
-	return EXIT_DAEMON_GONE;
+	return daemon_gone_then(cmd, dir, "");
+}
+
+void devdir_left(const char *dir, struct errmsg *e)
+{
+	char state[64], line[PATH_MAX + 96];
+
+	if (devdir_gone(dir))
+		snprintf(line, sizeof(line), "; the vfio-migfsd serving %s is gone", dir);
+	else if (devdir_unmounted(dir))
+		snprintf(line, sizeof(line), "; the mount at %s is gone (unmounted)", dir);
+	else if (devdir_state(dir, state, sizeof(state)))
+		snprintf(line, sizeof(line), "; %s cannot be read", dir);
+	else
+		snprintf(line, sizeof(line), "; %s is left in %s", dir, state);
+	errmsg_add(e, line);
 }

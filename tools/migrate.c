@@ -13,7 +13,7 @@
 
 #include "vfio-migctl.h"
 
-/* Whether save_device would take the source: running or stop. */
+/* Whether save_transfer would take the source: running or stop. */
 static bool source_ready(const char *src)
 {
 	struct errmsg e;
@@ -22,37 +22,94 @@ static bool source_ready(const char *src)
 	return devdir_idle(src, "saving", state, sizeof(state), &e) == 0;
 }
 
-/* *device_error: the destination is left in error. */
-static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
-		   bool *device_error)
+/* Where a migration got to, for its roll-back. */
+struct migration {
+	const char *src, *dst;
+	bool dst_touched;	/* resuming was asked of the destination */
+	bool dst_whole;		/* it took the whole stream, and checked it in stop */
+	uint64_t t_running;	/* now_usec() when it ran */
+	struct errmsg undo;	/* what the roll-back did */
+	enum recovery worst;
+};
+
+/*
+ * Up to the commit point, the destination running.  The source is drained
+ * in stop_copy, the destination checks the whole stream in stop and runs;
+ * the source stops only after that (save_finish), so nothing it does can
+ * cost the state that the destination runs.
+ */
+static int migrate_to_commit(struct save_job *job, struct migration *m)
 {
 	struct data_sink *sink = (struct data_sink *)job->sink;
 	int err;
 
 	/*
-	 * save_device refuses such a source before it changes anything, but
+	 * save_transfer refuses such a source before it changes anything, but
 	 * once the destination is resuming a failure resets it: refuse first.
 	 */
-	if (!source_ready(job->opts->dir))
-		return save_device(job);
-	err = check_destination(dst, &job->err);
+	if (!source_ready(m->src))
+		return save_transfer(job);
+	err = check_destination(m->dst, &job->err);
 	if (err)
 		return err;
-	err = open_resuming(dst, &sink->fd, &job->err);
-	err = err ? err : save_device(job);
+	m->dst_touched = true;
+	err = open_resuming(m->dst, &sink->fd, &job->err);
+	err = err ? err : save_transfer(job);
 	if (sink->fd >= 0)
-		err = close_resuming(dst, sink->fd, err, &job->err);
-	if (err) {
-		*device_error = abandon_resuming(dst, &job->err);
-		return err;
-	}
-	err = finish_resuming(dst, true, &job->err);
-	*t_running = now_usec();
-	if (err) {
-		*device_error = abandon_resuming(dst, &job->err);
-		job->source_error = restore_source(job->opts->dir, &job->err) == NOT_RECOVERED;
-	}
+		err = close_resuming(m->dst, sink->fd, err, &job->err);
+	sink->fd = -1;
+	err = err ? err : finish_resuming(m->dst, false, &job->err);
+	m->dst_whole = !err;
+	err = err ? err : devdir_check_mounted(m->dst, &job->err);
+	if (!err && interrupted)
+		err = interrupt_error(&job->err);
+	err = err ? err : run_destination(m->dst, &job->err);
+	m->t_running = now_usec();
 	return err;
+}
+
+/*
+ * Before the commit point: the source back to running, the destination
+ * reset, unless the source could not get its state back and the
+ * destination holds it whole: then that is the only copy, kept in stop.
+ */
+static void migrate_roll_back(struct save_job *job, struct migration *m)
+{
+	save_roll_back(job, &m->undo);
+	m->worst = job->recovery;
+	if (!m->dst_touched)
+		return;
+	if (m->dst_whole && job->touched && job->recovery != RECOVERED) {
+		errmsg_add(&m->undo, "; ");
+		errmsg_add(&m->undo, m->dst);
+		errmsg_add(&m->undo, " keeps the migrated state in stop (the only copy: not reset)");
+		return;
+	}
+	if (abandon_resuming(m->dst, &m->undo))
+		m->worst = NOT_RECOVERED;
+}
+
+static int migrate_failed(struct save_job *job, struct migration *m)
+{
+	migrate_roll_back(job, m);
+	if (devdir_gone(m->src))
+		return daemon_gone_then("migrate", m->src, m->undo.text);
+	if (m->dst_touched && devdir_gone(m->dst))
+		return daemon_gone_then("migrate", m->dst, m->undo.text);
+	fprintf(stderr, "vfio-migctl: migrate %s %s: %s%s\n", m->src, m->dst,
+		job->err.text, m->undo.text);
+	return transfer_failed(m->worst);
+}
+
+/* After the commit point: the source's stop failed; nothing is undone. */
+static int migrate_commit_failed(struct save_job *job, const struct migration *m)
+{
+	const char *dirs[] = { m->src, m->dst };
+	char cmd[2 * PATH_MAX + 16], done[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "migrate %s %s", m->src, m->dst);
+	snprintf(done, sizeof(done), "%s runs the migrated state", m->dst);
+	return commit_failed(cmd, &job->err, done, dirs, 2);
 }
 
 /*
@@ -90,8 +147,7 @@ int cmd_migrate(int argc, char **argv)
 	struct data_sink sink = { .sink.put = data_sink_put, .fd = -1 };
 	struct save_job job = { .opts = &o, .sink = &sink.sink };
 	const struct save_stats *st = &job.stats;
-	uint64_t t_running = 0;
-	bool device_error = false;
+	struct migration m = { .undo = { "" } };
 	char dst_data[PATH_MAX], counts[160];
 	int c, err;
 
@@ -108,27 +164,28 @@ int cmd_migrate(int argc, char **argv)
 		usage_error("migrate: %s and %s are on one mount: a device cannot "
 			    "migrate into itself",
 			    argv[optind], argv[optind + 1]);
-	o.dir = argv[optind];
-	snprintf(dst_data, sizeof(dst_data), "%s/data", argv[optind + 1]);
+	o.dir = m.src = argv[optind];
+	m.dst = argv[optind + 1];
+	for (int i = 0; i < 2; i++) {
+		err = devdir_claim(argv[optind + i], &job.err);
+		if (err)
+			return claim_failed("migrate", argv[optind + i], err, &job.err);
+	}
+	snprintf(dst_data, sizeof(dst_data), "%s/data", m.dst);
 	sink.sink.name = dst_data;
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
-	err = migrate(&job, argv[optind + 1], &t_running, &device_error);
+	err = migrate_to_commit(&job, &m);
 	free(job.buf);
-	if (err && devdir_gone(o.dir))
-		return daemon_gone("migrate", o.dir);
-	if (err && devdir_gone(argv[optind + 1]))
-		return daemon_gone("migrate", argv[optind + 1]);
-	if (err) {
-		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
-			argv[optind + 1], job.err.text);
-		return transfer_failed(device_error || job.source_error);
-	}
+	if (err)
+		return migrate_failed(&job, &m);
+	if (save_finish(&job))
+		return migrate_commit_failed(&job, &m);
 	save_summary(st, counts, sizeof(counts));
 	printf("migrated %s -> %s: %" PRIu64 " bytes (%s), %.3f s, downtime %.1f ms\n",
-	       o.dir, argv[optind + 1], st->precopy_bytes + st->stopcopy_bytes, counts,
-	       (double)(t_running - st->t_start) / 1e6,
-	       (double)(t_running - st->t_stopcopy) / 1e3);
+	       m.src, m.dst, st->precopy_bytes + st->stopcopy_bytes, counts,
+	       (double)(m.t_running - st->t_start) / 1e6,
+	       (double)(m.t_running - st->t_stopcopy) / 1e3);
 	return 0;
 }

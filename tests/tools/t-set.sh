@@ -33,11 +33,16 @@ pairs() {
 	local i
 	for ((i = 0; i < $1; i++)); do printf '%s=%s ' "${S[i]}" "${D[i]}"; done
 }
-# back N: the first N sources running again, their destinations reset.
+# back N: the first N sources running again (reset if in error), their
+# destinations reset.
 back() {
 	local i
 	for ((i = 0; i < $1; i++)); do
-		[ "$(cat "${S[i]}/state")" = running ] || echo running >"${S[i]}/state"
+		case $(cat "${S[i]}/state") in
+		running) ;;
+		error) echo 1 >"${S[i]}/reset" ;;
+		*) echo running >"${S[i]}/state" ;;
+		esac
 		echo 1 >"${D[i]}/reset"
 	done
 }
@@ -144,7 +149,8 @@ back 2
 "$MIGCTL" save --output - "${S[0]}" "${S[1]}" 2>"$T/err" | head -c 100 >/dev/null
 RC=${PIPESTATUS[0]}
 ERR=$(cat "$T/err")
-failed "save: the reader goes away" 1 "writing the stream: Broken pipe; 2 sources running again, 0 destinations reset"
+failed "save: the reader goes away" 141 "2 sources running again, 0 destinations reset"
+check "save: the reader goes away: SIGPIPE said" grep -q "SIGPIPE)\?; 2 sources" "$T/err"
 is "save: the reader goes away" "${S[0]}" running
 is "save: the reader goes away" "${S[1]}" running
 head -c -30 "$T/two.img" > "$T/cut.img"
@@ -190,33 +196,50 @@ ctl migrate --keep-source $(pairs 2)
 passed "--keep-source"
 is "--keep-source" "${S[1]}" running
 
-# ---- a failure in each phase, on one device: all put back ----
-# fail_in PHASE DIR STATE: arm DIR/sim/fail for an arc into STATE, run
-# the set of 3, and check the message and that every device is back.  A
-# destination starts in stop: from running, resuming passes through
-# running_p2p and stop, and the arc armed would fail there.
-fail_in() {
-	local phase=$1 dir=$2 state=$3 i
+# ---- a failure in each phase, on one device ----
+# arm PHASE DIR STATE: arm DIR/sim/fail for an arc into STATE and run the
+# set of 3.  A destination starts in stop: from running, resuming passes
+# through running_p2p and stop, and the arc armed would fail there.
+arm() {
 	back 3
-	case $dir in */d?) echo stop >"$dir/state" ;; esac
-	echo "$state EIO" >"$dir/sim/fail"
+	case $2 in */d?) echo stop >"$2/state" ;; esac
+	echo "$3 EIO" >"$2/sim/fail"
 	ctl migrate $(pairs 3)
-	failed "$phase" 1 "migrate: $phase phase: $dir"
-	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset" "$T/err"
+	echo none >"$2/sim/fail"
+}
+# Before the commit point (the first destination running), all put back:
+# rolled_back PHASE DIR STATE STATUS [TEXT].  A source that failed an arc is
+# in error: only a reset brings it back, its state lost, and exit 6 says so.
+rolled_back() {
+	local phase=$1 dir=$2 i
+	arm "$@"
+	failed "$phase" "$4" "migrate: $phase phase: $dir"
+	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset${5:-}" "$T/err"
 	for ((i = 0; i < 3; i++)); do
 		is "$phase" "${S[i]}" running
 		is "$phase" "${D[i]}" running
 	done
-	echo none >"$dir/sim/fail"
 }
-fail_in resuming "${D[1]}" resuming
-fail_in precopy "${S[1]}" pre_copy
-fail_in p2p "${S[2]}" pre_copy_p2p
-fail_in stop_copy "${S[1]}" stop_copy
-fail_in "destination stop" "${D[2]}" stop
-fail_in "destination running_p2p" "${D[0]}" running_p2p
-fail_in "destination running" "${D[1]}" running
-fail_in "source stop" "${S[0]}" stop
+rolled_back resuming "${D[1]}" resuming 1 '$'
+rolled_back precopy "${S[1]}" pre_copy 6 "; ${S[1]} was reset to run again \\(its state is lost\\)$"
+rolled_back p2p "${S[2]}" pre_copy_p2p 6 "; ${S[2]} was reset to run again"
+rolled_back stop_copy "${S[1]}" stop_copy 6 "; ${S[1]} was reset to run again"
+rolled_back "destination stop" "${D[2]}" stop 1 '$'
+rolled_back "destination running_p2p" "${D[0]}" running_p2p 1 '$'
+# After it, nothing is undone: no destination reset, no source run again;
+# committed PHASE DIR STATE LEFT: the one line says what was left where.
+committed() {
+	local phase=$1 dir=$2 i
+	arm "$@"
+	failed "$phase" 5 "migrate: $phase phase: $dir: $3: Input/output error; after the commit point: $4, nothing was rolled back; $dir is left in error"
+	for ((i = 0; i < 3; i++)); do
+		[ "${S[i]}" = "$dir" ] || is "$phase" "${S[i]}" stop
+		[ "${D[i]}" = "$dir" ] || is "$phase" "${D[i]}" running "$(digest "${S[i]}")"
+	done
+	is "$phase" "$dir" error
+}
+committed "destination running" "${D[1]}" running "2 of 3 destinations run their new states"
+committed "source stop" "${S[0]}" stop "3 of 3 destinations run their new states"
 
 # ---- signals ----
 # A set that never converges (--threshold 0) until SIGINT comes.
@@ -226,7 +249,7 @@ bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
 wait_for "the set's precopy" has "${S[1]}/state" pre_copy
 kill -INT "$PID"
 collect
-failed "SIGINT mid-migrate" 130 "interrupted; 2 sources running again, 2 destinations reset"
+failed "SIGINT mid-migrate" 130 "interrupted by SIGINT; 2 sources running again, 2 destinations reset"
 for i in 0 1; do
 	is "SIGINT mid-migrate" "${S[i]}" running
 	is "SIGINT mid-migrate" "${D[i]}" running
@@ -241,7 +264,7 @@ sleep 0.2
 kill -TERM "$PID"
 collect
 exec 8<&-
-failed "SIGTERM while the reader stalls" 143 "interrupted; 2 sources running again, 0 destinations reset"
+failed "SIGTERM while the reader stalls" 143 "interrupted by SIGTERM; 2 sources running again, 0 destinations reset"
 is "SIGTERM while the reader stalls" "${S[0]}" running
 
 # A device refused before anything changed costs the set nothing.

@@ -274,7 +274,7 @@ refused() {
 		as_before "$1" "$D"
 		;;
 	*)
-		failed "$1" 1 "vfio-migctl: load $D: $3; the device was reset"
+		failed "$1" 1 "vfio-migctl: load $D: $3; $D was reset"
 		is "$1" "$D" running "$D0"
 		ctl load "$D" "$T/x1"
 		;;
@@ -349,7 +349,7 @@ failed "migrate from pre_copy" 1 "$X is in pre_copy; saving needs running or sto
 as_before "migrate from pre_copy" "$X" "$D"
 echo stop > "$X/state"
 ctl save "$T" "$T/bad.s"
-failed "save from no device" 1 "reading $T/state: No such file or directory"
+failed "save from no device" 1 "vfio-migctl: save: $T: not a vfio-migfs mount"
 check "save from no device: no file" [ ! -e "$T/bad.s" ]
 
 # ---- devices that fail or refuse ----
@@ -358,36 +358,37 @@ echo running > "$S/state"
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl save "$S" "$T/bad.s"
 # The failed arc leaves the simulated device in error: only a reset, which
-# loses its state, brings it back, and the message says so.
-failed "source fails mid-save" 1 \
-	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost)"
+# loses its state, brings it back, and the message and the status say so.
+failed "source fails mid-save" 6 \
+	"$S: stop_copy: Input/output error; $S was reset to run again (its state is lost)"
 check "source fails mid-save: the partial file is removed" [ ! -e "$T/bad.s" ]
 is "source fails mid-save" "$S" running
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl migrate "$S" "$D"
-failed "source fails mid-migrate" 1 \
-	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost); the device was reset"
+failed "source fails mid-migrate" 6 \
+	"$S: stop_copy: Input/output error; $S was reset to run again (its state is lost); $D was reset"
 is "source fails mid-migrate" "$S" running
 # --abort: a complete stream, but a source that only a reset brought back
-# has lost its state, and that is a failure.
+# has lost its state: a failure after the commit point, the stream kept.
 echo "running EIO" > "$S/sim/fail"
 ctl save --abort "$S" "$T/abort.s"
-failed "--abort, the way back fails" 1 "$S could not go back to running; it was reset (its state is lost)"
+failed "--abort, the way back fails" 5 "$S could not go back to running but by a reset (its state is lost); after the commit point: the stream to $T/abort.s is whole, nothing was rolled back; $S is left in running"
 is "--abort, the way back fails" "$S" running
+check "--abort, the way back fails: the stream is kept" [ -s "$T/abort.s" ]
 is "source fails mid-migrate" "$D" running "$D0"
 
 # O has half the blocks: it refuses the stream's first bytes.
 ctl load "$O" "$T/x1"
-failed "load into another size" 1 "writing $O/data: Invalid argument; the device was reset"
+failed "load into another size" 1 "writing $O/data: Invalid argument; $O was reset"
 is "load into another size" "$O" running
 # One write, answered before the device refused it: close(2) says so.
 ctl save "$W" "$T/w1"
 passed "save W"
 ctl load "$O" "$T/w1"
-failed "refused at close" 1 "writing $O/data: Invalid argument; the device was reset"
+failed "refused at close" 1 "writing $O/data: Invalid argument; $O was reset"
 is "refused at close" "$O" running
 ctl migrate "$X" "$O"
-failed "migrate into another size" 1 "Invalid argument; the source is running again; the device was reset"
+failed "migrate into another size" 1 "Invalid argument; $X is running again; $O was reset"
 is "migrate into another size" "$X" running
 is "migrate into another size" "$O" running
 
@@ -401,7 +402,7 @@ echo "stop EIO" > "$D/sim/fail"
 ctl migrate "$X" "$D"
 failed "migrate: destination fails at stop" 1 "$D refused the stream (resuming -> stop failed"
 case $ERR in
-*"; the device was reset; the source is running again") ok ;;
+*"; $X is running again; $D was reset") ok ;;
 *) fail "migrate: destination fails at stop: '$ERR' does not end in both recoveries" ;;
 esac
 is "migrate: destination fails at stop" "$X" running
@@ -417,14 +418,14 @@ bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
 wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
 kill -INT "$PID"
 collect
-failed "SIGINT mid-save" 130 "save $F: interrupted; the source is running again"
+failed "SIGINT mid-save" 130 "save $F: interrupted by SIGINT; $F is running again"
 is "SIGINT mid-save" "$F" running
 check "SIGINT mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
 
 "$MIGCTL" save "$S" - 2>"$T/err" | head -c 100 >/dev/null
 RC=${PIPESTATUS[0]}
 ERR=$(cat "$T/err")
-failed "reader goes away" 1 "writing the stream: Broken pipe; the source is running again"
+failed "reader goes away" 141 "writing the stream: Broken pipe (SIGPIPE); $S is running again"
 is "reader goes away" "$S" running
 
 bg "$MIGCTL" save "$S" "$T/fifo"
@@ -433,7 +434,7 @@ wait_for "$S in pre_copy" has "$S/state" pre_copy
 kill -INT "$PID"
 collect
 exec 8<&-
-failed "SIGINT while the reader stalls" 130 "interrupted; the source is running again"
+failed "SIGINT while the reader stalls" 130 "interrupted by SIGINT; $S is running again"
 is "SIGINT while the reader stalls" "$S" running
 
 ctl load "$D" "$T/x1"
@@ -444,7 +445,7 @@ wait_for "$D in resuming" has "$D/state" resuming
 kill -TERM "$PID"
 collect
 exec 8>&-
-failed "SIGTERM while the writer stalls" 143 "load $D: interrupted; the device was reset"
+failed "SIGTERM while the writer stalls" 143 "load $D: interrupted by SIGTERM; $D was reset"
 is "SIGTERM while the writer stalls" "$D" running "$D0"
 
 # The same status from load and migrate for SIGINT as from save.
@@ -455,13 +456,13 @@ wait_for "$D in resuming" has "$D/state" resuming
 kill -INT "$PID"
 collect
 exec 8>&-
-failed "SIGINT mid-load" 130 "load $D: interrupted; the device was reset"
+failed "SIGINT mid-load" 130 "load $D: interrupted by SIGINT; $D was reset"
 echo running > "$F/state"
 bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
 wait_for "the migration of $F to begin" has "$F/state" pre_copy
 kill -INT "$PID"
 collect
-failed "SIGINT mid-migrate" 130 "interrupted; the source is running again; the device was reset"
+failed "SIGINT mid-migrate" 130 "interrupted by SIGINT; $F is running again; $D was reset"
 is "SIGINT mid-migrate" "$F" running
 is "SIGINT mid-migrate" "$D" running "$D0"
 
