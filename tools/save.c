@@ -100,6 +100,27 @@ enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
 	return PRECOPY_NONE;
 }
 
+int save_round_limit(const struct save_opts *o, uint64_t initial, uint64_t dirty,
+		     uint64_t rate, unsigned int rounds, enum precopy_end *end,
+		     struct errmsg *e)
+{
+	char estimate[64] = "unknown (no round sent bytes)";
+
+	*end = PRECOPY_MAX_ROUNDS;
+	if (!o->downtime_ms)
+		return 0;
+	*end = PRECOPY_FORCED;
+	if (o->force_switchover)
+		return 0;
+	if (rate)
+		snprintf(estimate, sizeof(estimate), "%" PRIu64 " ms",
+			 (initial + dirty) * 1000 / rate);
+	return errmsg_set(e, -ETIME, "%u precopy rounds left %" PRIu64 " bytes to send "
+			  "in stop_copy, an estimated downtime of %s, over --downtime-limit "
+			  "%" PRIu64 " ms (--force-switchover switches over anyway)",
+			  rounds, initial + dirty, estimate, o->downtime_ms);
+}
+
 static int read_precopy(struct save_job *job)
 {
 	int err = devdir_precopy(job->opts->dir, &job->initial, &job->dirty);
@@ -139,7 +160,8 @@ static int precopy_rounds(struct save_job *job)
 		if (job->stats.end != PRECOPY_NONE)
 			break;
 		if (job->stats.rounds >= o->max_rounds) {
-			job->stats.end = PRECOPY_MAX_ROUNDS;
+			err = save_round_limit(o, job->initial, job->dirty, job->rate,
+					       job->stats.rounds, &job->stats.end, &job->err);
 			break;
 		}
 		if (!job->round_bytes)	/* give the device time to dirty something */
@@ -345,6 +367,7 @@ void save_summary(const struct save_stats *st, char *buf, size_t len)
 		[PRECOPY_CONVERGED] = "converged",
 		[PRECOPY_DOWNTIME] = "within the downtime limit",
 		[PRECOPY_MAX_ROUNDS] = "at the round limit",
+		[PRECOPY_FORCED] = "at the round limit, over the downtime limit (forced)",
 	};
 
 	snprintf(buf, len, "%" PRIu64 " precopy in %u rounds, %s, %" PRIu64 " stop_copy",
@@ -368,6 +391,9 @@ void save_option(int c, const char *arg, struct save_opts *o)
 	case 'd':
 		if (parse_u64(arg, &o->downtime_ms, 0) || !o->downtime_ms)
 			usage_error("--downtime-limit takes milliseconds, not '%s'", arg);
+		break;
+	case 'F':
+		o->force_switchover = true;
 		break;
 	case 'a':
 		o->keep_running = true;

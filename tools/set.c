@@ -170,6 +170,7 @@ int set_begin(struct dev_set *s)
 int set_precopy(struct dev_set *s)
 {
 	uint64_t initial, dirty, rate, sent;
+	struct errmsg e;
 	bool any = false;
 	int err = 0;
 
@@ -192,8 +193,11 @@ int set_precopy(struct dev_set *s)
 			sent += j->round_bytes;
 		}
 		s->end = save_converged(s->opts, initial, dirty, rate);
-		if (s->end == PRECOPY_NONE && s->rounds >= s->opts->max_rounds)
-			s->end = PRECOPY_MAX_ROUNDS;
+		if (s->end == PRECOPY_NONE && s->rounds >= s->opts->max_rounds &&
+		    save_round_limit(s->opts, initial, dirty, rate, s->rounds, &s->end, &e)) {
+			set_failed(s, "the set", "precopy", &e);
+			err = -ECANCELED;
+		}
 		if (s->end != PRECOPY_NONE)
 			break;
 		if (!sent)	/* give the devices time to dirty something */

@@ -253,6 +253,7 @@ struct save_opts {
 	unsigned int max_rounds;	/* precopy rounds at most */
 	uint64_t threshold;		/* dirty bytes low enough to stop at */
 	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
+	bool force_switchover;		/* switch over at --max-rounds, over that limit */
 	bool keep_running;		/* --abort: the source runs on */
 	bool no_p2p;			/* a set: no P2P barrier, stop one by one */
 	bool keep_source;		/* a set: the sources run on at the end */
@@ -262,7 +263,8 @@ struct save_opts {
 #define SAVE_LONGOPTS \
 	{ "max-rounds", required_argument, NULL, 'r' }, \
 	{ "threshold", required_argument, NULL, 't' }, \
-	{ "downtime-limit", required_argument, NULL, 'd' }
+	{ "downtime-limit", required_argument, NULL, 'd' }, \
+	{ "force-switchover", no_argument, NULL, 'F' }
 #define SET_LONGOPTS \
 	{ "no-p2p", no_argument, NULL, 'P' }
 
@@ -272,6 +274,7 @@ enum precopy_end {
 	PRECOPY_CONVERGED,	/* dirty bytes at or below --threshold */
 	PRECOPY_DOWNTIME,	/* the estimated stop_copy within --downtime-limit */
 	PRECOPY_MAX_ROUNDS,	/* --max-rounds reached */
+	PRECOPY_FORCED,		/* and over --downtime-limit: --force-switchover */
 };
 
 struct save_stats {
@@ -376,6 +379,14 @@ int save_enter(struct save_job *job, const char *state);
 /* Whether the dirty bytes left (of a device or a set) are few enough to stop. */
 enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
 				uint64_t dirty, uint64_t rate);
+/*
+ * --max-rounds reached without converging: switch over (*end says how),
+ * or, over a --downtime-limit without --force-switchover, -ETIME with e
+ * saying why: a limit is kept, as QEMU keeps it.
+ */
+int save_round_limit(const struct save_opts *o, uint64_t initial, uint64_t dirty,
+		     uint64_t rate, unsigned int rounds, enum precopy_end *end,
+		     struct errmsg *e);
 /* A device's features and name (its `status` device: line), for a stream header. */
 void stream_describe(struct stream_device *d, const char *dir);
 /* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */

@@ -466,6 +466,89 @@ failed "SIGINT mid-migrate" 130 "interrupted by SIGINT; $F is running again; $D 
 is "SIGINT mid-migrate" "$F" running
 is "SIGINT mid-migrate" "$D" running "$D0"
 
+# Every signal that ends a process and can be caught rolls back as SIGINT
+# does, in each phase it can come in: 128 + its number and one line.
+for sig in INT TERM HUP PIPE QUIT USR1; do
+	n=$((128 + $(kill -l "$sig")))
+	echo running > "$F/state"
+	bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+	wait_for "the migration of $F to begin" has "$F/state" pre_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-migrate" "$n" "migrate $F $D: interrupted by SIG$sig; $F is running again; $D was reset"
+	is "SIG$sig mid-migrate" "$F" running
+	is "SIG$sig mid-migrate" "$D" running "$D0"
+	bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
+	wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-save" "$n" "save $F: interrupted by SIG$sig; $F is running again"
+	check "SIG$sig mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
+	bg "$MIGCTL" load "$D" "$T/fifo"
+	exec 8>"$T/fifo"
+	head -c "$(chunk_at "$T/x1" 1)" "$T/x1" >&8
+	wait_for "$D in resuming" has "$D/state" resuming
+	kill -"$sig" "$PID"
+	collect
+	exec 8>&-
+	failed "SIG$sig mid-load" "$n" "load $D: interrupted by SIG$sig; $D was reset"
+	is "SIG$sig mid-load" "$D" running "$D0"
+done
+
+# ---- the commit point ----
+# Before it (the destination running, a stream whole) a failure rolls
+# back; after it nothing is undone, and the line says what was left where.
+# X's stop fails once it is drained: D runs X's state, which is kept.
+echo stop > "$X/state"
+ctl load --run "$X" "$T/x1"
+XD=$(digest "$X")
+echo "stop EIO" > "$X/sim/fail"
+ctl migrate "$X" "$D"
+failed "migrate: the source's stop fails" 5 "migrate $X $D: $X: stop: Input/output error; after the commit point: $D runs the migrated state, nothing was rolled back; $X is left in error; $D is left in running"
+is "migrate: the source's stop fails" "$D" running "$XD"
+echo 1 > "$X/reset"
+ctl load --run "$X" "$T/x1"
+echo "stop EIO" > "$X/sim/fail"
+ctl save "$X" "$T/x.s"
+failed "save: the source's stop fails" 5 "save $X: $X: stop: Input/output error; after the commit point: the stream to $T/x.s is whole, nothing was rolled back; $X is left in error"
+ctl load --run "$D" "$T/x.s"
+passed "save: the source's stop fails: the stream loads"
+is "save: the source's stop fails: the stream holds the state" "$D" running "$XD"
+echo 1 > "$X/reset"
+echo 1 > "$D/reset"
+
+# --downtime-limit is kept: F never gets within 1 ms, and at --max-rounds
+# the migration fails (rolled back) unless --force-switchover.
+ctl migrate --threshold 0 --max-rounds 2 --downtime-limit 1 "$F" "$D"
+failed "over the downtime limit" 1 "2 precopy rounds left"
+check "over the downtime limit: says so" grep -q "over --downtime-limit 1 ms (--force-switchover switches over anyway); $F is running again; $D was reset" "$T/err"
+is "over the downtime limit" "$F" running
+is "over the downtime limit" "$D" running "$D0"
+ctl migrate --threshold 0 --max-rounds 2 --downtime-limit 1 --force-switchover "$F" "$D"
+passed "--force-switchover"
+check "--force-switchover: said" grep -q "in 2 rounds, at the round limit, over the downtime limit (forced)," "$T/out"
+echo running > "$F/state"
+echo 1 > "$D/reset"
+
+# One migration per device at a time: a second command on a device that
+# one holds is refused before it changes anything.
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+MPID=$PID
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+remember "$X"
+for other in "migrate $F $X" "migrate $X $D" "save $F $T/two.s" "load $D $T/x1"; do
+	# shellcheck disable=SC2086
+	run timeout 30 "$MIGCTL" $other
+	failed "while $F migrates: $other" 1 "is in use by another vfio-migctl command (one migration per device at a time; nothing was changed)"
+done
+check "the refused save left no file" [ ! -e "$T/two.s" ]
+as_before "refused while another migrates" "$X"
+eq "the first migration goes on" "$(cat "$F/state")" pre_copy
+kill -INT "$MPID"
+PID=$MPID
+collect
+failed "the first migration, interrupted" 130 "interrupted by SIGINT; $F is running again; $D was reset"
+
 if command -v script >/dev/null; then
 	remember "$X"
 	run script -qec "$MIGCTL save $X" /dev/null </dev/null
