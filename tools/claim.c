@@ -159,6 +159,6 @@ int devdir_check_mounted(const char *dir, struct errmsg *e)
 {
 	if (!devdir_unmounted(dir))
 		return 0;
-	return errmsg_set(e, -ENODEV, "the mount at %s is gone (unmounted): its daemon "
+	return errmsg_set(e, -ENODEV, "%s: its mount is gone (unmounted): its daemon "
 			  "would end with the device", dir);
 }

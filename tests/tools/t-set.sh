@@ -19,6 +19,8 @@ for i in 0 1 2 3 4 5 6 7; do
 done
 N=$(mnt n)	# no p2p
 args+=(sim:n,size=256K,features=stop_copy "$N")
+L=$(mnt l)	# a destination slow to load: its stop waits a second
+args+=(sim:l,size=256K,dirty_rate=0,load_us=1000000 "$L")
 start "${args[@]}"
 
 lost() { sed -n 's/^lost: //p' "$1/sim/peer"; }
@@ -267,6 +269,60 @@ exec 8<&-
 failed "SIGTERM while the reader stalls" 143 "interrupted by SIGTERM; 2 sources running again, 0 destinations reset"
 is "SIGTERM while the reader stalls" "${S[0]}" running
 
+# Every signal that ends a process and can be caught, in precopy and in
+# a load's resuming: rolled back, 128 + its number, one line.
+for sig in INT TERM HUP PIPE; do
+	n=$((128 + $(kill -l "$sig")))
+	back 2
+	bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
+	wait_for "the set's precopy" has "${S[1]}/state" pre_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-migrate" "$n" "migrate: precopy phase: ${S[0]}: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
+	for i in 0 1; do
+		is "SIG$sig mid-migrate" "${S[i]}" running
+		is "SIG$sig mid-migrate" "${D[i]}" running
+	done
+	bg "$MIGCTL" load --run --input "$T/fifo" "${D[0]}" "${D[1]}"
+	exec 8>"$T/fifo"
+	head -c 1000 "$T/two.img" >&8	# the header and a part of a chunk
+	wait_for "the set's resuming" has "${D[1]}/state" resuming
+	kill -"$sig" "$PID"
+	collect
+	exec 8>&-
+	failed "SIG$sig mid-load" "$n" "load: resuming phase: ${D[0]}: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
+	is "SIG$sig mid-load" "${D[0]}" running
+	is "SIG$sig mid-load" "${D[1]}" running
+done
+
+# One migration per device at a time: two commands on one source at the
+# same moment, one wins; whatever the other names, it changes nothing.
+back 4
+"$MIGCTL" migrate "${ENDLESS[@]}" "${S[0]}=${D[0]}" "${S[1]}=${D[1]}" >"$T/out1" 2>"$T/err1" &
+P1=$!
+"$MIGCTL" migrate "${ENDLESS[@]}" "${S[0]}=${D[2]}" "${S[1]}=${D[3]}" >"$T/out2" 2>"$T/err2" &
+P2=$!
+wait_for "the set's precopy" has "${S[1]}/state" pre_copy
+wait_for "one of the two to give up" eval '! kill -0 $P1 2>/dev/null || ! kill -0 $P2 2>/dev/null'
+if kill -0 "$P1" 2>/dev/null; then WIN=$P1 LOSE=$P2 ERRF=$T/err2; else WIN=$P2 LOSE=$P1 ERRF=$T/err1; fi
+rc=0
+wait "$LOSE" || rc=$?
+eq "two at once: the loser's status" "$rc" 1
+check "two at once: the loser says why ($(cat "$ERRF"))" grep -q "is in use by another vfio-migctl command (one migration per device at a time; nothing was changed)$" "$ERRF"
+eq "two at once: the winner goes on" "$(cat "${S[0]}/state")" pre_copy
+remember "${D[4]}" "${S[4]}"
+ctl migrate "${S[4]}=${D[4]}" "${S[0]}=${D[5]}"
+failed "a set with one busy member" 1 "is in use by another vfio-migctl command"
+as_before "a set with one busy member" "${D[4]}" "${S[4]}"
+kill -INT "$WIN"
+PID=$WIN
+collect
+eq "two at once: the winner, interrupted" "$RC" 130
+for i in 0 1 2 3; do
+	is "two at once" "${S[i]}" running
+	is "two at once" "${D[i]}" running
+done
+
 # A device refused before anything changed costs the set nothing.
 back 2
 echo stop_copy >"${S[1]}/state"
@@ -276,5 +332,24 @@ failed "a source in stop_copy" 1 "${S[1]} is in stop_copy; saving needs running 
 as_before "a busy source" "${D[0]}" "${D[1]}"
 is "a busy source" "${S[0]}" running
 echo stop >"${S[1]}/state"
+
+# ---- a member unmounted (umount -l): said so, never a device error ----
+# L is slow to load: while it checks its stream the mount goes, and the
+# set is rolled back before any destination runs (its daemon would end
+# with the command), through the directories the command holds.
+back 2
+bg "$MIGCTL" migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+wait_for "the set's stop_copy" has "${S[0]}/state" stop_copy
+umount -l "$L"
+collect
+failed "a destination unmounted" 1 "migrate: destination running phase: $L: its mount is gone (unmounted): its daemon would end with the device; 2 sources running again, 2 destinations reset; $L is no longer mounted (umount): its daemon ends with this command"
+is "a destination unmounted" "${S[0]}" running
+is "a destination unmounted" "${D[1]}" running
+# Unmounted before: refused as status refuses it, nothing changed.
+remember "${D[1]}"
+ctl migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+failed "a member not mounted" 1 "migrate: $L: not a vfio-migfs mount"
+as_before "a member not mounted" "${D[1]}"
+is "a member not mounted" "${S[0]}" running
 
 finish
