@@ -217,6 +217,19 @@ int daemon_gone(const char *cmd, const char *dir)
 	return daemon_gone_then(cmd, dir, "");
 }
 
+int devdir_io_error(const char *dir, const char *verb, const char *file, int err,
+		    struct errmsg *e)
+{
+	char state[64];
+
+	if (err != -ESTALE && err != -ENODATA)
+		return errmsg_sys(e, err, "%s %s/%s", verb, dir, file);
+	if (devdir_state(dir, state, sizeof(state)))
+		snprintf(state, sizeof(state), "a state that cannot be read");
+	return errmsg_set(e, err, "%s: its migration was cancelled under vfio-migctl "
+			  "(its state or reset written by another; it is now in %s)", dir, state);
+}
+
 void devdir_left(const char *dir, struct errmsg *e)
 {
 	char state[64], line[PATH_MAX + 96];

@@ -49,7 +49,7 @@ int open_resuming(const char *dir, int *fd, struct errmsg *e)
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e)
 {
 	if (close(fd) && !err)
-		return errmsg_sys(e, -errno, "writing %s/data", dir);
+		return devdir_io_error(dir, "writing", "data", -errno, e);
 	return err;
 }
 
@@ -89,7 +89,7 @@ static int feed(struct load_job *job, int fd)
 			return errmsg_set(&job->err, -EBADMSG, "%s", job->reader.error);
 		err = write_all(fd, job->buf, len);
 		if (err)
-			return errmsg_sys(&job->err, err, "writing %s/data", job->dir);
+			return devdir_io_error(job->dir, "writing", "data", err, &job->err);
 		progress_update(&job->progress, job->reader.offset);
 	}
 	return 0;

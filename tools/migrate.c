@@ -173,6 +173,7 @@ int cmd_migrate(int argc, char **argv)
 	}
 	snprintf(dst_data, sizeof(dst_data), "%s/data", m.dst);
 	sink.sink.name = dst_data;
+	sink.sink.dir = m.dst;
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);

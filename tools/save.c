@@ -55,6 +55,8 @@ static int sink_error(struct save_job *job, int err)
 	}
 	if (cancelled(job))
 		return cancel_error(job);
+	if (job->sink->dir)
+		return devdir_io_error(job->sink->dir, "writing", "data", err, &job->err);
 	return errmsg_sys(&job->err, err, "writing %s", job->sink->name);
 }
 
@@ -77,7 +79,7 @@ static int drain(struct save_job *job, uint32_t type, uint64_t limit, uint64_t *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return errmsg_sys(&job->err, -errno, "reading %s/data", o->dir);
+			return devdir_io_error(o->dir, "reading", "data", -errno, &job->err);
 		err = job->sink->put(job->sink, type, job->buf, (uint32_t)n);
 		if (err)
 			return sink_error(job, err);
@@ -125,7 +127,7 @@ static int read_precopy(struct save_job *job)
 {
 	int err = devdir_precopy(job->opts->dir, &job->initial, &job->dirty);
 
-	return err ? errmsg_sys(&job->err, err, "reading %s/precopy", job->opts->dir) : 0;
+	return err ? devdir_io_error(job->opts->dir, "reading", "precopy", err, &job->err) : 0;
 }
 
 /*
@@ -521,7 +523,7 @@ int cmd_save(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct save_opts o = SAVE_DEFAULTS;
-	struct stream_sink out = { .sink = { stream_put, "the stream" } };
+	struct stream_sink out = { .sink = { stream_put, "the stream", NULL } };
 	struct save_job job = { .opts = &o, .sink = &out.sink };
 	const char *file = NULL;
 	bool created;

@@ -164,6 +164,7 @@ static void split_pairs(struct dev_set *s, char **argv, const char **dirs)
 		*eq = '\0';
 		s->dev[i].src = s->dev[i].opts.dir = dirs[2 * i] = argv[i];
 		s->dev[i].dst = s->dev[i].to_dst.sink.name = dirs[2 * i + 1] = eq + 1;
+		s->dev[i].to_dst.sink.dir = s->dev[i].dst;
 		s->dev[i].save.sink = &s->dev[i].to_dst.sink;
 	}
 }
@@ -293,7 +294,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		struct set_dev *d = &s.dev[i];
 
 		d->src = d->opts.dir = argv[i];
-		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream" },
+		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream", NULL },
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
@@ -351,7 +352,7 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 		d = &s->dev[r->dev];
 		err = write_all(d->to_dst.fd, buf, len);
 		if (err) {
-			errmsg_sys(&d->err, err, "writing %s/data", d->dst);
+			devdir_io_error(d->dst, "writing", "data", err, &d->err);
 			set_failed(s, d->dst, "resuming", &d->err);
 			return -ECANCELED;
 		}

@@ -117,6 +117,13 @@ enum recovery {
 
 /* Back to running, by a reset if need be (or at once). */
 enum recovery devdir_recover(const char *dir, bool reset_first);
+/*
+ * A failed VERB (reading, writing) of DIR/FILE, in e.  ESTALE (a data
+ * session ended) and ENODATA (`precopy` out of pre_copy) mean that someone
+ * else wrote DIR's state or reset: a manual cancel, said as such.
+ */
+int devdir_io_error(const char *dir, const char *verb, const char *file, int err,
+		    struct errmsg *e);
 /* "; DIR is left in STATE" (or is gone, or no longer mounted) added to e. */
 void devdir_left(const char *dir, struct errmsg *e);
 /* Whether err, or DIR's mount now, says that its daemon is gone. */
@@ -289,6 +296,7 @@ struct save_stats {
 struct sink {
 	int (*put)(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 	const char *name;	/* for errors: "the stream", "DST/data" */
+	const char *dir;	/* DST, for DST/data; NULL for the stream */
 };
 
 struct stream_sink {

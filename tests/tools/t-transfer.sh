@@ -549,6 +549,19 @@ PID=$MPID
 collect
 failed "the first migration, interrupted" 130 "interrupted by SIGINT; $F is running again; $D was reset"
 
+# A manual cancel (another writer of state, or of reset) is said as such,
+# naming the device, not as "Stale file handle".
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+echo running > "$F/state"
+collect
+failed "the source cancelled by hand" 1 "migrate $F $D: $F: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+echo 1 > "$D/reset"
+collect
+failed "the destination reset by hand" 1 "migrate $F $D: $D: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+
 if command -v script >/dev/null; then
 	remember "$X"
 	run script -qec "$MIGCTL save $X" /dev/null </dev/null
