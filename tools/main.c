@@ -17,8 +17,9 @@ static const struct command {
 	const char *help;	/* its lines of the usage text */
 } commands[] = {
 	{ "save", cmd_save,
-"  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--abort]\n"
-"       DIR [FILE|-]   save the device's migration stream (stdout by default)\n"
+"  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS]\n"
+"       [--force-switchover] [--abort] DIR [FILE|-]\n"
+"                      save the device's migration stream (stdout by default)\n"
 "  save [...] [--no-p2p] --output FILE|- DIR...\n"
 "                      save a set of devices together into one stream\n" },
 	{ "load", cmd_load,
@@ -27,7 +28,8 @@ static const struct command {
 "  load [--run] [--no-p2p] --input FILE|- DIR...\n"
 "                      load a set's stream, one DIR per device in its order\n" },
 	{ "migrate", cmd_migrate,
-"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] SRC DST\n"
+"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS]\n"
+"          [--force-switchover] SRC DST\n"
 "                      move SRC's state into DST on this host\n"
 "  migrate [...] [--no-p2p] [--keep-source] SRC1=DST1 SRC2=DST2 ...\n"
 "                      move a set of devices together, keeping the P2P barrier\n" },

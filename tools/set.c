@@ -30,7 +30,7 @@ void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e)
 {
 	atomic_store(&s->cancel, true);
-	if (s->failed_what)
+	if (s->failed_phase)
 		return;
 	s->failed_what = what;
 	s->failed_phase = phase;
@@ -42,7 +42,7 @@ void set_interrupted(struct dev_set *s, const char *phase)
 	struct errmsg e;
 
 	interrupt_error(&e);
-	set_failed(s, s->dev[0].src ? s->dev[0].src : s->dev[0].dst, phase, &e);
+	set_failed(s, NULL, phase, &e);	/* the set's, no device's */
 }
 
 /* A step's sub-step: what a failure from here on is called. */
@@ -60,11 +60,15 @@ void set_step_failed(struct set_dev *d)
 
 /* --- the steps, one device each --- */
 
-/* The save job's message is the device's. */
+/*
+ * The save job's message is the device's.  A step that stopped because
+ * another device failed, or for a signal (set_each names it, as the
+ * set's), failed on no account of its own.
+ */
 static int set_error(struct set_dev *d, int err)
 {
-	if (err == -EINTR && !interrupted)
-		return -ECANCELED;	/* stopped because another device failed */
+	if (err == -EINTR)
+		return -ECANCELED;
 	d->err = d->save.err;
 	return err;
 }
@@ -366,9 +370,9 @@ static void roll_back_device(struct set_dev *d, struct rollback *r)
 static void set_cause(const struct dev_set *s, struct errmsg *e)
 {
 	/* The cause names its device already, mostly ("DIR: stop_copy: EIO"). */
-	size_t n = strlen(s->failed_what);
-	bool named = !strncmp(s->err.text, s->failed_what, n) &&
-		     (s->err.text[n] == ':' || s->err.text[n] == ' ');
+	size_t n = s->failed_what ? strlen(s->failed_what) : 0;
+	bool named = !s->failed_what || (!strncmp(s->err.text, s->failed_what, n) &&
+		     (s->err.text[n] == ':' || s->err.text[n] == ' '));
 
 	errmsg_set(e, 0, "%s phase: %s%s%s", s->failed_phase, named ? "" : s->failed_what,
 		   named ? "" : ": ", s->err.text);

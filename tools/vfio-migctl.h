@@ -461,7 +461,7 @@ struct dev_set {
 	bool run;			/* the destinations are to run */
 	atomic_bool cancel;		/* a device failed, or a signal came */
 	bool committing;		/* set_run began: signals are no longer heard */
-	const char *failed_what, *failed_phase;	/* the first failure */
+	const char *failed_what, *failed_phase;	/* the first failure (what: NULL for a signal) */
 	struct errmsg err;		/* and why */
 	unsigned int rounds;
 	enum precopy_end end;

@@ -251,7 +251,7 @@ bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
 wait_for "the set's precopy" has "${S[1]}/state" pre_copy
 kill -INT "$PID"
 collect
-failed "SIGINT mid-migrate" 130 "interrupted by SIGINT; 2 sources running again, 2 destinations reset"
+failed "SIGINT mid-migrate" 130 "migrate: precopy phase: interrupted by SIGINT; 2 sources running again, 2 destinations reset"
 for i in 0 1; do
 	is "SIGINT mid-migrate" "${S[i]}" running
 	is "SIGINT mid-migrate" "${D[i]}" running
@@ -278,7 +278,7 @@ for sig in INT TERM HUP PIPE; do
 	wait_for "the set's precopy" has "${S[1]}/state" pre_copy
 	kill -"$sig" "$PID"
 	collect
-	failed "SIG$sig mid-migrate" "$n" "migrate: precopy phase: ${S[0]}: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
+	failed "SIG$sig mid-migrate" "$n" "migrate: precopy phase: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
 	for i in 0 1; do
 		is "SIG$sig mid-migrate" "${S[i]}" running
 		is "SIG$sig mid-migrate" "${D[i]}" running
@@ -290,7 +290,7 @@ for sig in INT TERM HUP PIPE; do
 	kill -"$sig" "$PID"
 	collect
 	exec 8>&-
-	failed "SIG$sig mid-load" "$n" "load: resuming phase: ${D[0]}: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
+	failed "SIG$sig mid-load" "$n" "load: resuming phase: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
 	is "SIG$sig mid-load" "${D[0]}" running
 	is "SIG$sig mid-load" "${D[1]}" running
 done
