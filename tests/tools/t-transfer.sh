@@ -542,6 +542,7 @@ for other in "migrate $F $X" "migrate $X $D" "save $F $T/two.s" "load $D $T/x1";
 	failed "while $F migrates: $other" 1 "is in use by another vfio-migctl command (one migration per device at a time; nothing was changed)"
 done
 check "the refused save left no file" [ ! -e "$T/two.s" ]
+if flock -n "$F/state" true; then fail "the migration does not hold $F's state locked (ABI 9.1)"; else ok; fi
 as_before "refused while another migrates" "$X"
 eq "the first migration goes on" "$(cat "$F/state")" pre_copy
 kill -INT "$MPID"
@@ -561,6 +562,21 @@ wait_for "the migration of $F to begin" has "$F/state" pre_copy
 echo 1 > "$D/reset"
 collect
 failed "the destination reset by hand" 1 "migrate $F $D: $D: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+
+# Each transition is one newline-terminated write through the state each
+# device holds open: no open, flush and release per transition.
+if command -v strace >/dev/null; then
+	echo running > "$X/state"
+	echo 1 > "$D/reset"
+	run strace -f -qq -e trace=openat,pwrite64 -o "$T/trace" "$MIGCTL" migrate "$X" "$D"
+	passed "migrate under strace"
+	eq "each state opened once, to be held" "$(grep -c '"state", O_RDWR' "$T/trace")" 2
+	eq "no state opened for a transition" "$(grep -c 'state", O_WRONLY' "$T/trace")" 0
+	eq "the transitions, one write each" "$(grep -o 'pwrite64([0-9]*, "[a-z_]*\\n", [0-9]*, 0) *= [0-9]*' "$T/trace" | cut -d'"' -f2 | tr '\n' ' ')" \
+		'resuming\n pre_copy\n stop_copy\n stop\n running\n stop\n '
+else
+	echo "SKIP: no strace(1): the writes of a transition are not counted" >&2
+fi
 
 if command -v script >/dev/null; then
 	remember "$X"
