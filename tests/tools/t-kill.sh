@@ -154,6 +154,10 @@ failed "(e) set, a destination's daemon killed" 4 "migrate: the vfio-migfsd serv
 check "(e) says what became of the rest" grep -q "; 2 sources running again, 1 destination reset$" "$T/err"
 eq "(e) the sources run again" "$(cat "$S/state") $(cat "$S2/state")" "running running"
 eq "(e) the other destination was reset" "$(cat "$D/state")" running
+# A member whose daemon is gone is named, before anything changes.
+ctl migrate "$S=$D" "$S2=$D2"
+failed "(e) a set with a member gone" 4 "migrate: the vfio-migfsd serving $D2 is gone"
+eq "(e) nothing changed" "$(cat "$S/state") $(cat "$S2/state") $(cat "$D/state")" "running running running"
 
 # ---- (f) the source's daemon dies once the destination has it all ----
 # K (no pre_copy) is drained at once; L takes a second to load it: the

@@ -243,6 +243,27 @@ committed() {
 committed "destination running" "${D[1]}" running "2 of 3 destinations run their new states"
 committed "source stop" "${S[0]}" stop "3 of 3 destinations run their new states"
 
+# save: the stream whole is the commit point; a source failing its stop
+# after it loses nothing saved, and the stream is kept.
+back 2
+echo "stop EIO" >"${S[1]}/sim/fail"
+ctl save --output "$T/commit.img" "${S[0]}" "${S[1]}"
+echo none >"${S[1]}/sim/fail"
+failed "save: a source's stop fails" 5 "save: source stop phase: ${S[1]}: stop: Input/output error; after the commit point: the stream to $T/commit.img is whole, nothing was rolled back; ${S[1]} is left in error"
+saved="$(digest "${S[0]}") $(digest "${S[1]}")"
+ctl load --run --input "$T/commit.img" "${D[0]}" "${D[1]}"
+passed "save: a source's stop fails: the stream loads"
+eq "save: a source's stop fails: the states kept" "$(digest "${D[0]}") $(digest "${D[1]}")" "$saved"
+# load --run: the first destination running is the commit point.
+back 2
+echo stop >"${D[1]}/state"
+echo "running EIO" >"${D[1]}/sim/fail"
+ctl load --run --input "$T/two.img" "${D[0]}" "${D[1]}"
+echo none >"${D[1]}/sim/fail"
+failed "load: a destination fails to run" 5 "load: destination running phase: ${D[1]}: running: Input/output error; after the commit point: 1 of 2 destinations run their new states, nothing was rolled back; ${D[1]} is left in error"
+is "load: a destination fails to run" "${D[0]}" running
+back 2
+
 # ---- signals ----
 # A set that never converges (--threshold 0) until SIGINT comes.
 ENDLESS=(--threshold 0 --max-rounds 100000)
