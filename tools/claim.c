@@ -59,16 +59,20 @@ static int check_fuse(const char *dir, int dirfd, struct errmsg *e)
 static int lock_state(struct claim *c, struct errmsg *e)
 {
 	struct stat st;
+	int err;
 
 	c->state = openat(c->dirfd, "state", O_RDWR | O_CLOEXEC);
 	if (c->state < 0 && errno == ENOENT)
 		return devdir_not_mount(c->dir, e);
 	if (c->state < 0)
 		return errmsg_sys(e, -errno, "opening %s/state", c->dir);
-	if (flock(c->state, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK)
+	err = flock(c->state, LOCK_EX | LOCK_NB) ? -errno : 0;
+	if (err == -EWOULDBLOCK)
 		return errmsg_set(e, -EBUSY, "%s is in use by another vfio-migctl command "
 				  "(one migration per device at a time; nothing was changed)",
 				  c->dir);
+	if (err)
+		return errmsg_sys(e, err, "locking %s/state", c->dir);
 	if (fstat(c->dirfd, &st))
 		return errmsg_sys(e, -errno, "%s", c->dir);
 	c->dev = st.st_dev;
@@ -131,7 +135,7 @@ int devdir_set_state(const char *dir, const char *state)
 	ssize_t n;
 
 	if (!c)
-		return devdir_write(dir, "state", state);
+		return -EBADF;	/* every device a command changes is claimed first */
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return -EINVAL;
 	while ((n = pwrite(c->state, line, (size_t)len, 0)) < 0 && errno == EINTR)
@@ -152,7 +156,12 @@ bool devdir_unmounted(const char *dir)
 	const struct claim *c = claim_of(dir);
 	struct stat st;
 
-	return c && (stat(dir, &st) || st.st_dev != c->dev);
+	if (!c)
+		return false;
+	/* A dead daemon's mount answers ENOTCONN: gone, not unmounted. */
+	if (stat(dir, &st))
+		return !devdir_gone_error(-errno);
+	return st.st_dev != c->dev;
 }
 
 int devdir_check_mounted(const char *dir, struct errmsg *e)

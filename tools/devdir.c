@@ -151,6 +151,13 @@ int status_u64(const char *status, const char *key, uint64_t *v)
 	return find_u64(status, key, v);
 }
 
+bool devdir_in(const char *dir, const char *state)
+{
+	char now[64];
+
+	return !devdir_state(dir, now, sizeof(now)) && !strcmp(now, state);
+}
+
 int devdir_idle(const char *dir, const char *verb, char *state, size_t len,
 		struct errmsg *e)
 {

@@ -79,10 +79,11 @@ static void migrate_roll_back(struct save_job *job, struct migration *m)
 	m->worst = job->recovery;
 	if (!m->dst_touched)
 		return;
-	if (m->dst_whole && job->touched && job->recovery != RECOVERED) {
+	if (m->dst_whole && job->touched && job->recovery != RECOVERED &&
+	    devdir_in(m->dst, "stop")) {
 		errmsg_add(&m->undo, "; ");
 		errmsg_add(&m->undo, m->dst);
-		errmsg_add(&m->undo, " keeps the migrated state in stop (the only copy: not reset)");
+		errmsg_add(&m->undo, " keeps the migrated state (the only copy: not reset)");
 		return;
 	}
 	if (abandon_resuming(m->dst, &m->undo))

@@ -258,6 +258,8 @@ enum recovery restore_source(const char *dir, struct errmsg *e)
 	enum recovery r = devdir_recover(dir, false);
 	char line[PATH_MAX + 64];
 
+	if (r == NOT_RECOVERED && devdir_gone(dir))
+		return r;	/* the line says that its daemon is gone */
 	snprintf(line, sizeof(line), "; %s %s", dir, how[r]);
 	errmsg_add(e, line);
 	return r;

@@ -327,8 +327,9 @@ static enum recovery roll_back_source(struct set_dev *d, struct rollback *r)
  */
 static void roll_back_destination(struct set_dev *d, struct rollback *r, bool source_lost)
 {
-	if (source_lost && d->dst_whole) {
-		except(r, d->dst, "keeps the migrated state in stop (the only copy: not reset)");
+	if (source_lost && d->dst_whole &&
+	    (devdir_in(d->dst, "stop") || devdir_in(d->dst, "running_p2p"))) {
+		except(r, d->dst, "keeps the migrated state (the only copy: not reset)");
 	} else if (devdir_recover(d->dst, true) == NOT_RECOVERED) {
 		except(r, d->dst, "is left in error");
 		r->worst = NOT_RECOVERED;

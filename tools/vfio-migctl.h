@@ -98,7 +98,10 @@ int devdir_path(const char *dir, const char *file, char *path, size_t len);
 int devdir_read(const char *dir, const char *file, char *buf, size_t len);
 int devdir_write(const char *dir, const char *file, const char *value);
 int devdir_state(const char *dir, char *buf, size_t len);
+/* Through the held `state` of a claimed DIR (claim.c); -EBADF unclaimed. */
 int devdir_set_state(const char *dir, const char *state);
+/* Whether DIR is in STATE now. */
+bool devdir_in(const char *dir, const char *state);
 int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty);
 int devdir_u64(const char *dir, const char *file, uint64_t *v);
 unsigned int devdir_features(const char *dir);

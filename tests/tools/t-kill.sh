@@ -175,6 +175,21 @@ failed "(f) migrate, the source's daemon killed once drained" 5 "migrate $K $L: 
 check "(f) says where the state is" grep -q "; after the commit point: $L runs the migrated state, nothing was rolled back; the vfio-migfsd serving $K is gone; $L is left in running$" "$T/err"
 eq "(f) the destination runs the source's state" "$(cat "$L/state") $(cat "$L/sim/digest")" "running $KD"
 
+# ---- (g) the same, and a signal before the commit point ----
+# The roll-back cannot run K again: L, which checked the whole state, is
+# not reset but keeps it, the only copy.
+serve sim:k,size=128K,dirty_rate=0,features=stop_copy "$K"
+echo 1 >"$L/reset"
+KD=$(cat "$K/sim/digest")
+bg "$MIGCTL" migrate "$K" "$L"
+wait_for "the stop_copy of $K" has "$K/state" stop_copy
+sleep 0.2
+kill_daemon "$K"
+kill -INT "$PID"
+collect
+failed "(g) migrate, the source's daemon killed, then SIGINT" 4 "migrate: the vfio-migfsd serving $K is gone; $L keeps the migrated state (the only copy: not reset)"
+eq "(g) the destination keeps the source's state" "$(cat "$L/state") $(cat "$L/sim/digest")" "stop $KD"
+
 for dir in "$S2" "$L"; do
 	DPID=${SERVED[$dir]}
 	stop_daemon
