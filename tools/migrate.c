@@ -5,6 +5,7 @@
  * transport in between to damage it).  The destination is made ready
  * first, so that a destination that cannot resume costs the source
  * nothing; if the destination refuses the data, the source runs again.
+ * The destination running is the commit point: the source stops after it.
  */
 #include <inttypes.h>
 #include <string.h>

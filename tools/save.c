@@ -2,9 +2,11 @@
 /*
  * The saving side of a migration: precopy rounds while the device runs,
  * then stop_copy and a drain, handed chunk by chunk to a sink (a stream
- * for `save`, the destination's `data` for `migrate`).  Any failure or
- * interrupt takes the source back to running: a failed migration must
- * never strand the workload.
+ * for `save`, the destination's `data` for `migrate`).  Before the commit
+ * point (the stream whole, or the destination running) any failure or
+ * signal takes the source back to running: a failed migration must never
+ * strand the workload.  After it nothing is undone: the source's last
+ * step, to stop, comes only then, and its failure costs nothing moved.
  */
 #include <fcntl.h>
 #include <inttypes.h>

@@ -13,8 +13,10 @@
  *   the destinations out of resuming to stop, all to running_p2p, and
  *   only then any to running; last, the sources to stop.
  *
- * A failure on any device, or a signal, ends the phase on all of them and
- * rolls the set back: sources to running, destinations reset.  The
+ * Before the commit point (the first destination running; for a save,
+ * the stream whole) a failure on any device, or a signal, ends the phase
+ * on all of them and rolls the set back: sources to running, destinations
+ * reset.  After it nothing is undone, and signals are not heard.  The
  * commands (setcmd.c) choose the phases: migrate all of them, save those
  * of the sources, load those of the destinations; setpool.c keeps the
  * threads.
