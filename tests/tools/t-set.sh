@@ -354,6 +354,29 @@ as_before "a busy source" "${D[0]}" "${D[1]}"
 is "a busy source" "${S[0]}" running
 echo stop >"${S[1]}/state"
 
+# The same signals while a destination checks its stream (L takes a
+# second), in a migration's stop_copy phase and in a load's destination
+# stop: still before the commit point, everything rolled back.
+for sig in INT TERM HUP PIPE; do
+	n=$((128 + $(kill -l "$sig")))
+	back 2
+	echo 1 >"$L/reset"
+	bg "$MIGCTL" migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+	wait_for "the set's stop_copy" has "${S[1]}/state" stop_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig in stop_copy" "$n" "migrate: stop_copy phase: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
+	is "SIG$sig in stop_copy" "${S[0]}" running
+	is "SIG$sig in stop_copy" "$L" running
+	bg "$MIGCTL" load --run --input "$T/two.img" "$L" "${D[1]}"
+	wait_for "the set's destination stop" has "${D[1]}/state" running_p2p
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig in destination stop" "$n" "load: destination stop phase: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
+	is "SIG$sig in destination stop" "$L" running
+	is "SIG$sig in destination stop" "${D[1]}" running
+done
+
 # ---- a member unmounted (umount -l): said so, never a device error ----
 # L is slow to load: while it checks its stream the mount goes, and the
 # set is rolled back before any destination runs (its daemon would end
