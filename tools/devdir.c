@@ -70,15 +70,11 @@ int devdir_path(const char *dir, const char *file, char *path, size_t len)
 
 int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 {
-	char path[PATH_MAX];
 	ssize_t n = 0, got = 0;
-	int fd, err = devdir_path(dir, file, path, sizeof(path));
+	int fd = devdir_open(dir, file, O_RDONLY), err;
 
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* A text file is rendered at offset 0; read it whole. */
 	while ((size_t)n < len - 1 && (got = read(fd, buf + n, len - 1 - (size_t)n)) > 0)
 		n += got;
@@ -92,29 +88,26 @@ int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-/* A value ends with its newline: the daemon stores it at that write. */
+/* One newline-terminated write: one store (ABI section 2). */
 int devdir_write(const char *dir, const char *file, const char *value)
 {
-	char path[PATH_MAX], *line;
-	int fd, len, err = devdir_path(dir, file, path, sizeof(path));
+	char *line;
+	int fd, len, err = 0;
 
-	if (err)
-		return err;
 	if ((len = asprintf(&line, "%s\n", value)) < 0)
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	fd = devdir_open(dir, file, O_WRONLY | O_TRUNC);
+	if (fd < 0) {
+		free(line);
+		return fd;
+	}
 	/* The daemon answers the whole value or an error, never a part. */
-	if (fd < 0 || write(fd, line, (size_t)len) != len)
+	if (write(fd, line, (size_t)len) != len)
 		err = -errno;
-	if (fd >= 0 && close(fd) && !err)
+	if (close(fd) && !err)
 		err = -errno;
 	free(line);
 	return err;
-}
-
-int devdir_set_state(const char *dir, const char *state)
-{
-	return devdir_write(dir, "state", state);
 }
 
 int devdir_state(const char *dir, char *buf, size_t len)
@@ -192,6 +185,13 @@ int status_u64(const char *status, const char *key, uint64_t *v)
 	return find_u64(status, key, v);
 }
 
+bool devdir_in(const char *dir, const char *state)
+{
+	char now[64];
+
+	return !devdir_state(dir, now, sizeof(now)) && !strcmp(now, state);
+}
+
 int devdir_idle(const char *dir, const char *verb, char *state, size_t len,
 		struct errmsg *e)
 {
@@ -235,19 +235,21 @@ bool devdir_gone_error(int err)
 bool devdir_gone(const char *dir)
 {
 	struct statfs sfs;
+	int err;
 
 	for (int i = 0; i < GONE_SETTLE_TRIES; i++) {
-		if (!statfs(dir, &sfs) || !devdir_gone_error(-errno))
+		err = devdir_statfs(dir, &sfs);
+		if (!err || !devdir_gone_error(err))
 			return false;
 		nanosleep(&(struct timespec){ 0, GONE_SETTLE_NS }, NULL);
 	}
 	return true;
 }
 
-int daemon_gone(const char *cmd, const char *dir)
+int daemon_gone_then(const char *cmd, const char *dir, const char *then)
 {
-	fprintf(stderr, "vfio-migctl: %s%sthe vfio-migfsd serving %s is gone\n",
-		cmd ? cmd : "", cmd ? ": " : "", dir);
+	fprintf(stderr, "vfio-migctl: %s%sthe vfio-migfsd serving %s is gone%s\n",
+		cmd ? cmd : "", cmd ? ": " : "", dir, then);
 	return EXIT_DAEMON_GONE;
 }
 
@@ -258,4 +260,37 @@ void device_name(const char *dir, char *name, size_t len)
 	name[0] = '\0';
 	if (devdir_read(dir, "status", status, sizeof(status)) == 0)
 		status_field(status, "device", name, len);
+}
+
+int daemon_gone(const char *cmd, const char *dir)
+{
+	return daemon_gone_then(cmd, dir, "");
+}
+
+int devdir_io_error(const char *dir, const char *verb, const char *file, int err,
+		    struct errmsg *e)
+{
+	char state[64];
+
+	if (err != -ESTALE && err != -ENODATA)
+		return errmsg_sys(e, err, "%s %s/%s", verb, dir, file);
+	if (devdir_state(dir, state, sizeof(state)))
+		snprintf(state, sizeof(state), "a state that cannot be read");
+	return errmsg_set(e, err, "%s: its migration was cancelled under vfio-migctl "
+			  "(its state or reset written by another; it is now in %s)", dir, state);
+}
+
+void devdir_left(const char *dir, struct errmsg *e)
+{
+	char state[64], line[PATH_MAX + 96];
+
+	if (devdir_gone(dir))
+		snprintf(line, sizeof(line), "; the vfio-migfsd serving %s is gone", dir);
+	else if (devdir_unmounted(dir))
+		snprintf(line, sizeof(line), "; the mount at %s is gone (unmounted)", dir);
+	else if (devdir_state(dir, state, sizeof(state)))
+		snprintf(line, sizeof(line), "; %s cannot be read", dir);
+	else
+		snprintf(line, sizeof(line), "; %s is left in %s", dir, state);
+	errmsg_add(e, line);
 }

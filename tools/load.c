@@ -90,9 +90,9 @@ int refused_data(struct errmsg *e, int err, const char *dir, const char *source)
 {
 	char device[PATH_MAX];
 
-	errmsg_sys(e, err, "writing %s/data", dir);
 	if (err != -EINVAL)
-		return err;
+		return devdir_io_error(dir, "writing", "data", err, e);
+	errmsg_sys(e, err, "writing %s/data", dir);
 	device_name(dir, device, sizeof(device));
 	errmsg_add(e, " (the device refused the state of ");
 	errmsg_add(e, source[0] ? source : "an unnamed source");
@@ -106,15 +106,15 @@ int refused_data(struct errmsg *e, int err, const char *dir, const char *source)
 
 int open_resuming(const char *dir, int *fd, struct errmsg *e)
 {
-	char path[PATH_MAX];
 	int err = devdir_set_state(dir, "resuming");
 
+	*fd = -1;
 	if (err)
 		return errmsg_sys(e, err, "%s: resuming", dir);
-	err = devdir_path(dir, "data", path, sizeof(path));
-	*fd = err ? -1 : open(path, O_WRONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return errmsg_sys(e, err ? err : -errno, "opening %s", path);
+	err = devdir_open(dir, "data", O_WRONLY);
+	if (err < 0)
+		return errmsg_sys(e, err, "opening %s/data", dir);
+	*fd = err;
 	return 0;
 }
 
@@ -126,7 +126,7 @@ int open_resuming(const char *dir, int *fd, struct errmsg *e)
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e)
 {
 	if (close(fd) && !err)
-		return errmsg_sys(e, -errno, "writing %s/data", dir);
+		return devdir_io_error(dir, "writing", "data", -errno, e);
 	return err;
 }
 
@@ -144,7 +144,13 @@ int finish_resuming(const char *dir, bool run, struct errmsg *e)
 			status_field(status, "last_error", why, sizeof(why));
 		return errmsg_set(e, err, "%s refused the stream (%s)", dir, why);
 	}
-	err = run ? devdir_set_state(dir, "running") : 0;
+	return run ? run_destination(dir, e) : 0;
+}
+
+int run_destination(const char *dir, struct errmsg *e)
+{
+	int err = devdir_set_state(dir, "running");
+
 	return err ? errmsg_sys(e, err, "%s: running", dir) : 0;
 }
 
@@ -155,7 +161,7 @@ static int feed(struct load_job *job, int fd, const char *source)
 
 	while ((type = stream_read_chunk(&job->reader, job->buf, &len)) != CHUNK_END) {
 		if (interrupted)
-			return errmsg_set(&job->err, -EINTR, "interrupted");
+			return interrupt_error(&job->err);
 		if (type < 0)
 			return errmsg_set(&job->err, -EBADMSG, "%s", job->reader.error);
 		err = write_all(fd, job->buf, len);
@@ -166,12 +172,16 @@ static int feed(struct load_job *job, int fd, const char *source)
 	return 0;
 }
 
-/* Reset a device that failed to load; true if it is left in error. */
+/* Reset a device that failed to load, and say so, naming it. */
 bool abandon_resuming(const char *dir, struct errmsg *e)
 {
 	bool ok = devdir_recover(dir, true) != NOT_RECOVERED;
+	char line[PATH_MAX + 32];
 
-	errmsg_add(e, ok ? "; the device was reset" : "; the device is left in error");
+	if (!ok && devdir_gone(dir))
+		return true;	/* the line says that its daemon is gone */
+	snprintf(line, sizeof(line), "; %s %s", dir, ok ? "was reset" : "is left in error");
+	errmsg_add(e, line);
 	return !ok;
 }
 
@@ -199,7 +209,13 @@ int load_device(struct load_job *job)
 	err = err ? err : feed(job, fd, h.dev[0].source);
 	if (fd >= 0)
 		err = close_resuming(job->dir, fd, err, &job->err);
-	err = err ? err : finish_resuming(job->dir, job->run, &job->err);
+	err = err ? err : finish_resuming(job->dir, false, &job->err);
+	if (!err && job->run)
+		err = devdir_check_mounted(job->dir, &job->err);
+	if (!err && interrupted)
+		err = interrupt_error(&job->err);
+	/* The commit point: the destination running, the last step. */
+	err = err || !job->run ? err : run_destination(job->dir, &job->err);
 	job->t_end = now_usec();
 	progress_done(&job->progress);
 	if (err)
@@ -284,6 +300,9 @@ int cmd_load(int argc, char **argv)
 	job.dir = argv[optind];
 	devdir_require(job.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
+	err = devdir_claim(job.dir, &job.err);
+	if (err)
+		return claim_failed("load", job.dir, err, &job.err);
 	job.reader.fd = open_input(file, &job.size);
 	job.buf = devdir_buffer(STREAM_CHUNK_MAX);
 	transfer_signals();
@@ -294,7 +313,7 @@ int cmd_load(int argc, char **argv)
 		status = daemon_gone("load", job.dir);
 	} else if (err) {
 		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
-		status = transfer_failed(job.device_error);
+		status = transfer_failed(job.device_error ? NOT_RECOVERED : RECOVERED);
 	}
 	if (status || json)
 		report_load(&job, job.source[0] ? job.source : NULL, status);

@@ -18,8 +18,8 @@ static const struct command {
 	const char *help;	/* its lines of the usage text */
 } commands[] = {
 	{ "save", cmd_save,
-"  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--abort]\n"
-"       [--json] DIR [FILE|-]\n"
+"  save [--max-rounds N] [--threshold BYTES] [--downtime-limit MS]\n"
+"       [--force-switchover] [--abort] [--json] DIR [FILE|-]\n"
 "                      save the device's migration stream (stdout by default)\n"
 "  save [...] [--no-p2p] --output FILE|- DIR...\n"
 "                      save a set of devices together into one stream\n" },
@@ -30,8 +30,8 @@ static const struct command {
 "                      load a set's stream, each device by the name it was\n"
 "                      saved under (its status's device: line) or #N\n" },
 	{ "migrate", cmd_migrate,
-"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS] [--json]\n"
-"       SRC DST\n"
+"  migrate [--max-rounds N] [--threshold BYTES] [--downtime-limit MS]\n"
+"          [--force-switchover] [--json] SRC DST\n"
 "                      move SRC's state into DST on this host\n"
 "  migrate [...] [--no-p2p] [--keep-source] SRC1=DST1 SRC2=DST2 ...\n"
 "                      move a set of devices together, keeping the P2P barrier\n" },

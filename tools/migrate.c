@@ -5,6 +5,7 @@
  * transport in between to damage it).  The destination is made ready
  * first, so that a destination that cannot resume costs the source
  * nothing; if the destination refuses the data, the source runs again.
+ * The destination running is the commit point: the source stops after it.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 
 #include "vfio-migctl.h"
 
-/* Whether save_device would take the source: running or stop. */
+/* Whether save_transfer would take the source: running or stop. */
 static bool source_ready(const char *src)
 {
 	struct errmsg e;
@@ -22,40 +23,98 @@ static bool source_ready(const char *src)
 	return devdir_idle(src, "saving", state, sizeof(state), &e) == 0;
 }
 
-/* *device_error: the destination is left in error. */
-static int migrate(struct save_job *job, const char *dst, uint64_t *t_running,
-		   bool *device_error)
+/* Where a migration got to, for its roll-back. */
+struct migration {
+	const char *src, *dst;
+	bool dst_touched;	/* resuming was asked of the destination */
+	bool dst_whole;		/* it took the whole stream, and checked it in stop */
+	uint64_t t_running;	/* now_usec() when it ran */
+	struct errmsg undo;	/* what the roll-back did */
+	enum recovery worst;
+};
+
+/*
+ * Up to the commit point, the destination running.  The source is drained
+ * in stop_copy, the destination checks the whole stream in stop and runs;
+ * the source stops only after that (save_finish), so nothing it does can
+ * cost the state that the destination runs.
+ */
+static int migrate_to_commit(struct save_job *job, struct migration *m)
 {
 	struct data_sink *sink = (struct data_sink *)job->sink;
 	char source[PATH_MAX];
 	int err;
 
 	/*
-	 * save_device refuses such a source before it changes anything, but
+	 * save_transfer refuses such a source before it changes anything, but
 	 * once the destination is resuming a failure resets it: refuse first.
 	 */
-	if (!source_ready(job->opts->dir))
-		return save_device(job);
-	device_name(job->opts->dir, source, sizeof(source));
-	err = check_destination(dst, &job->err);
-	err = err ? err : check_fits(source, dst, &job->err);
+	if (!source_ready(m->src))
+		return save_transfer(job);
+	device_name(m->src, source, sizeof(source));
+	err = check_destination(m->dst, &job->err);
+	err = err ? err : check_fits(source, m->dst, &job->err);
 	if (err)
 		return err;
-	err = open_resuming(dst, &sink->fd, &job->err);
-	err = err ? err : save_device(job);
+	m->dst_touched = true;
+	err = open_resuming(m->dst, &sink->fd, &job->err);
+	err = err ? err : save_transfer(job);
 	if (sink->fd >= 0)
-		err = close_resuming(dst, sink->fd, err, &job->err);
-	if (err) {
-		*device_error = abandon_resuming(dst, &job->err);
-		return err;
-	}
-	err = finish_resuming(dst, true, &job->err);
-	*t_running = now_usec();
-	if (err) {
-		*device_error = abandon_resuming(dst, &job->err);
-		job->source_error = restore_source(job->opts->dir, &job->err) == NOT_RECOVERED;
-	}
+		err = close_resuming(m->dst, sink->fd, err, &job->err);
+	sink->fd = -1;
+	err = err ? err : finish_resuming(m->dst, false, &job->err);
+	m->dst_whole = !err;
+	err = err ? err : devdir_check_mounted(m->dst, &job->err);
+	if (!err && interrupted)
+		err = interrupt_error(&job->err);
+	err = err ? err : run_destination(m->dst, &job->err);
+	m->t_running = now_usec();
 	return err;
+}
+
+/*
+ * Before the commit point: the source back to running, the destination
+ * reset, unless the source could not get its state back and the
+ * destination holds it whole: then that is the only copy, kept in stop.
+ */
+static void migrate_roll_back(struct save_job *job, struct migration *m)
+{
+	save_roll_back(job, &m->undo);
+	m->worst = job->recovery;
+	if (!m->dst_touched)
+		return;
+	if (m->dst_whole && job->touched && job->recovery != RECOVERED &&
+	    devdir_in(m->dst, "stop")) {
+		errmsg_add(&m->undo, "; ");
+		errmsg_add(&m->undo, m->dst);
+		errmsg_add(&m->undo, " keeps the migrated state (the only copy: not reset)");
+		return;
+	}
+	if (abandon_resuming(m->dst, &m->undo))
+		m->worst = NOT_RECOVERED;
+}
+
+static int migrate_failed(struct save_job *job, struct migration *m)
+{
+	migrate_roll_back(job, m);
+	if (devdir_gone(m->src))
+		return daemon_gone_then("migrate", m->src, m->undo.text);
+	if (m->dst_touched && devdir_gone(m->dst))
+		return daemon_gone_then("migrate", m->dst, m->undo.text);
+	fprintf(stderr, "vfio-migctl: migrate %s %s: %s%s\n", m->src, m->dst,
+		job->err.text, m->undo.text);
+	return transfer_failed(m->worst);
+}
+
+/* After the commit point: the source's stop failed; nothing is undone. */
+static int migrate_commit_failed(struct save_job *job, const struct migration *m)
+{
+	const char *dirs[] = { m->src, m->dst };
+	char cmd[2 * PATH_MAX + 16], done[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "migrate %s %s", m->src, m->dst);
+	snprintf(done, sizeof(done), "%s runs the migrated state", m->dst);
+	return commit_failed(cmd, &job->err, done, dirs, 2);
 }
 
 /*
@@ -117,8 +176,7 @@ int cmd_migrate(int argc, char **argv)
 	struct save_opts o = SAVE_DEFAULTS;
 	struct data_sink sink = { .sink.put = data_sink_put, .fd = -1 };
 	struct save_job job = { .opts = &o, .sink = &sink.sink };
-	uint64_t t_running = 0;
-	bool device_error = false;
+	struct migration m = { .undo = { "" } };
 	char dst_data[PATH_MAX];
 	int c, err, status = 0;
 
@@ -138,26 +196,28 @@ int cmd_migrate(int argc, char **argv)
 		usage_error("migrate: %s and %s are on one mount: a device cannot "
 			    "migrate into itself",
 			    argv[optind], argv[optind + 1]);
-	o.dir = argv[optind];
-	snprintf(dst_data, sizeof(dst_data), "%s/data", argv[optind + 1]);
+	o.dir = m.src = argv[optind];
+	m.dst = argv[optind + 1];
+	for (int i = 0; i < 2; i++) {
+		err = devdir_claim(argv[optind + i], &job.err);
+		if (err)
+			return claim_failed("migrate", argv[optind + i], err, &job.err);
+	}
+	snprintf(dst_data, sizeof(dst_data), "%s/data", m.dst);
 	sink.sink.name = dst_data;
+	sink.sink.dir = m.dst;
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
-	err = migrate(&job, argv[optind + 1], &t_running, &device_error);
+	err = migrate_to_commit(&job, &m);
 	free(job.buf);
-	if (err && devdir_gone(o.dir)) {
-		status = daemon_gone("migrate", o.dir);
-	} else if (err && devdir_gone(argv[optind + 1])) {
-		status = daemon_gone("migrate", argv[optind + 1]);
-	} else if (err) {
-		fprintf(stderr, "vfio-migctl: migrate %s %s: %s\n", o.dir,
-			argv[optind + 1], job.err.text);
-		status = transfer_failed(device_error || job.source_error);
-	}
+	if (err)
+		status = migrate_failed(&job, &m);
+	else if (save_finish(&job))
+		status = migrate_commit_failed(&job, &m);
 	if (status || o.json)
-		report_migrate(&job, argv[optind + 1], t_running, status);
+		report_migrate(&job, m.dst, m.t_running, status);
 	else
-		print_summary(&job, argv[optind + 1], t_running);
+		print_summary(&job, m.dst, m.t_running);
 	return status;
 }

@@ -2,9 +2,11 @@
 /*
  * The saving side of a migration: precopy rounds while the device runs,
  * then stop_copy and a drain, handed chunk by chunk to a sink (a stream
- * for `save`, the destination's `data` for `migrate`).  Any failure or
- * interrupt takes the source back to running: a failed migration must
- * never strand the workload.
+ * for `save`, the destination's `data` for `migrate`).  Before the commit
+ * point (the stream whole, or the destination running) any failure or
+ * signal takes the source back to running: a failed migration must never
+ * strand the workload.  After it nothing is undone: the source's last
+ * step, to stop, comes only then, and its failure costs nothing moved.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,17 +32,33 @@ static bool cancelled(const struct save_job *job)
 	return interrupted || (job->cancel && atomic_load(job->cancel));
 }
 
+int interrupt_error(struct errmsg *e)
+{
+	const char *name = sigabbrev_np(interrupted);
+
+	return errmsg_set(e, -EINTR, "interrupted by SIG%s", name ? name : "?");
+}
+
 static int cancel_error(struct save_job *job)
 {
-	return errmsg_set(&job->err, -EINTR, interrupted ? "interrupted" :
-			  "stopped: another device of the set failed");
+	if (interrupted)
+		return interrupt_error(&job->err);
+	return errmsg_set(&job->err, -EINTR, "stopped: another device of the set failed");
 }
 
 /* A failed write to the sink, in words; one a signal cut short is the interrupt. */
 static int sink_error(struct save_job *job, int err)
 {
+	/* A reader that went away: SIGPIPE, said with its cause. */
+	if (interrupted == SIGPIPE) {
+		errmsg_sys(&job->err, -EPIPE, "writing %s", job->sink->name);
+		errmsg_add(&job->err, " (SIGPIPE)");
+		return err;
+	}
 	if (cancelled(job))
 		return cancel_error(job);
+	if (job->sink->dir)
+		return devdir_io_error(job->sink->dir, "writing", "data", err, &job->err);
 	return errmsg_sys(&job->err, err, "writing %s", job->sink->name);
 }
 
@@ -63,7 +81,7 @@ static int drain(struct save_job *job, uint32_t type, uint64_t limit, uint64_t *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return errmsg_sys(&job->err, -errno, "reading %s/data", o->dir);
+			return devdir_io_error(o->dir, "reading", "data", -errno, &job->err);
 		err = job->sink->put(job->sink, type, job->buf, (uint32_t)n);
 		if (err)
 			return sink_error(job, err);
@@ -86,11 +104,32 @@ enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
 	return PRECOPY_NONE;
 }
 
+int save_round_limit(const struct save_opts *o, uint64_t initial, uint64_t dirty,
+		     uint64_t rate, unsigned int rounds, enum precopy_end *end,
+		     struct errmsg *e)
+{
+	char estimate[64] = "unknown (no round sent bytes)";
+
+	*end = PRECOPY_MAX_ROUNDS;
+	if (!o->downtime_ms)
+		return 0;
+	*end = PRECOPY_FORCED;
+	if (o->force_switchover)
+		return 0;
+	if (rate)
+		snprintf(estimate, sizeof(estimate), "%" PRIu64 " ms",
+			 (initial + dirty) * 1000 / rate);
+	return errmsg_set(e, -ETIME, "%u precopy rounds left %" PRIu64 " bytes to send "
+			  "in stop_copy, an estimated downtime of %s, over --downtime-limit "
+			  "%" PRIu64 " ms (--force-switchover switches over anyway)",
+			  rounds, initial + dirty, estimate, o->downtime_ms);
+}
+
 static int read_precopy(struct save_job *job)
 {
 	int err = devdir_precopy(job->opts->dir, &job->initial, &job->dirty);
 
-	return err ? errmsg_sys(&job->err, err, "reading %s/precopy", job->opts->dir) : 0;
+	return err ? devdir_io_error(job->opts->dir, "reading", "precopy", err, &job->err) : 0;
 }
 
 /*
@@ -144,7 +183,8 @@ static int precopy_rounds(struct save_job *job)
 		if (job->stats.end != PRECOPY_NONE)
 			break;
 		if (job->stats.rounds >= o->max_rounds) {
-			job->stats.end = PRECOPY_MAX_ROUNDS;
+			err = save_round_limit(o, job->initial, job->dirty, job->rate,
+					       job->stats.rounds, &job->stats.end, &job->err);
 			break;
 		}
 		if (!job->round_bytes)	/* give the device time to dirty something */
@@ -155,13 +195,18 @@ static int precopy_rounds(struct save_job *job)
 
 static int open_data(struct save_job *job, int flags)
 {
-	char path[PATH_MAX];
-	int err = devdir_path(job->opts->dir, "data", path, sizeof(path));
+	int fd = devdir_open(job->opts->dir, "data", flags);
 
-	job->fd = err ? -1 : open(path, flags | O_CLOEXEC);
-	if (job->fd < 0)
-		return errmsg_sys(&job->err, err ? err : -errno, "opening %s", path);
-	return 0;
+	job->fd = fd < 0 ? -1 : fd;
+	return fd < 0 ? errmsg_sys(&job->err, fd, "opening %s/data", job->opts->dir) : 0;
+}
+
+int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg *e)
+{
+	if (devdir_gone_error(err))
+		return daemon_gone(cmd, dir);
+	fprintf(stderr, "vfio-migctl: %s: %s\n", cmd, e->text);
+	return EXIT_FAILURE;
 }
 
 int save_enter(struct save_job *job, const char *state)
@@ -223,50 +268,61 @@ void save_close(struct save_job *job)
 	job->fd = -1;
 }
 
-/* Back to running, by a reset if need be, and say how. */
+/* Back to running, by a reset if need be, and say how (naming DIR). */
 enum recovery restore_source(const char *dir, struct errmsg *e)
 {
 	static const char *const how[] = {
-		[RECOVERED] = "; the source is running again",
-		[RECOVERED_BY_RESET] = "; the source was reset to run again (its state is lost)",
-		[NOT_RECOVERED] = "; the source is left in error",
+		[RECOVERED] = "is running again",
+		[RECOVERED_BY_RESET] = "was reset to run again (its state is lost)",
+		[NOT_RECOVERED] = "is left in error",
 	};
 	enum recovery r = devdir_recover(dir, false);
+	char line[PATH_MAX + 64];
 
-	errmsg_add(e, how[r]);
+	if (r == NOT_RECOVERED && devdir_gone(dir))
+		return r;	/* the line says that its daemon is gone */
+	snprintf(line, sizeof(line), "; %s %s", dir, how[r]);
+	errmsg_add(e, line);
 	return r;
 }
 
-int save_device(struct save_job *job)
+int save_transfer(struct save_job *job)
 {
-	const struct save_opts *o = job->opts;
-	int err;
+	int err = save_begin(job);
 
-	err = save_begin(job);
 	if (job->precopy && !err)
 		err = precopy_rounds(job);
 	if (!err)
 		err = save_stop_copy(job);
 	save_close(job);
 	if (interrupted && !err)
-		err = errmsg_set(&job->err, -EINTR, "interrupted");
-	if (!err && !o->keep_running)
-		err = save_enter(job, "stop");
-	if (err && job->touched) {
-		job->source_error = restore_source(o->dir, &job->err) == NOT_RECOVERED;
-	} else if (!err && o->keep_running) {
-		/* --abort: the stream is whole, but the source must keep its state. */
-		enum recovery r = devdir_recover(o->dir, false);
-
-		if (r != RECOVERED)
-			err = errmsg_set(&job->err, -EIO, "%s could not go back to running%s",
-					 o->dir, r == NOT_RECOVERED ? "; it is left in error" :
-					 "; it was reset (its state is lost)");
-		job->source_error = r == NOT_RECOVERED;
-	}
+		err = interrupt_error(&job->err);
 	job->stats.t_end = now_usec();
 	progress_done(&job->progress);
 	return err;
+}
+
+void save_roll_back(struct save_job *job, struct errmsg *undo)
+{
+	save_close(job);
+	if (job->touched)
+		job->recovery = restore_source(job->opts->dir, undo);
+}
+
+int save_finish(struct save_job *job)
+{
+	const struct save_opts *o = job->opts;
+
+	if (!o->keep_running)
+		return save_enter(job, "stop");
+	/* --abort: the stream is whole, but the source must keep its state. */
+	job->recovery = devdir_recover(o->dir, false);
+	job->stats.t_end = now_usec();
+	if (job->recovery == RECOVERED)
+		return 0;
+	return errmsg_set(&job->err, -EIO, "%s could not go back to running%s", o->dir,
+			  job->recovery == NOT_RECOVERED ? "" :
+			  " but by a reset (its state is lost)");
 }
 
 /* --- vfio-migctl save --- */
@@ -280,18 +336,48 @@ void transfer_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	/* No SA_RESTART: a blocked write to a pipe returns to be checked. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* A reader that went away is an error to handle, not a death. */
-	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Every signal that would end the process and can be caught, but the
+	 * faults (a fault is a bug: nothing is safe to run after it) and
+	 * SIGABRT: a lost terminal (SIGHUP), a reader gone (SIGPIPE), a
+	 * limit (SIGXCPU) roll back as Ctrl-C does.  No SA_RESTART: a blocked
+	 * write to a pipe returns to be checked.
+	 */
+	static const int sigs[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2,
+		SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
+	};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
 }
 
-int transfer_failed(bool device_error)
+int transfer_failed(enum recovery worst)
 {
-	if (device_error)
+	if (worst == NOT_RECOVERED)
 		return EXIT_DEVICE_ERROR;
+	if (worst == RECOVERED_BY_RESET)
+		return EXIT_STATE_LOST;
 	return interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE;
+}
+
+/*
+ * After the commit point: the one line, what failed, what was done, and
+ * where each device was left; EXIT_COMMITTED.
+ */
+int commit_failed(const char *cmd, const struct errmsg *why, const char *done,
+		  const char *const *dirs, unsigned int n)
+{
+	struct errmsg e = { "" };
+
+	errmsg_set(&e, 0, "%s; after the commit point: %s, nothing was rolled back",
+		   why->text, done);
+	for (unsigned int i = 0; i < n; i++)
+		devdir_left(dirs[i], &e);
+	fprintf(stderr, "vfio-migctl: %s: %s\n", cmd, e.text);
+	return EXIT_COMMITTED;
 }
 
 FILE *summary_file(bool stream_on_stdout)
@@ -306,6 +392,7 @@ void save_summary(const struct save_stats *st, char *buf, size_t len)
 		[PRECOPY_CONVERGED] = "converged",
 		[PRECOPY_DOWNTIME] = "within the downtime limit",
 		[PRECOPY_MAX_ROUNDS] = "at the round limit",
+		[PRECOPY_FORCED] = "at the round limit, over the downtime limit (forced)",
 	};
 
 	snprintf(buf, len, "%" PRIu64 " precopy in %u rounds, %s, %" PRIu64 " stop_copy",
@@ -329,6 +416,9 @@ void save_option(int c, const char *arg, struct save_opts *o)
 	case 'd':
 		if (parse_u64(arg, &o->downtime_ms, 0) || !o->downtime_ms)
 			usage_error("--downtime-limit takes milliseconds, not '%s'", arg);
+		break;
+	case 'F':
+		o->force_switchover = true;
 		break;
 	case 'a':
 		o->keep_running = true;
@@ -370,8 +460,9 @@ int open_output(const char *file, bool *created)
 }
 
 /*
- * The end chunk, and a FILE closed: only then is the stream complete.  The
- * source stopped before this; if it fails, the source runs again.
+ * The end chunk, and a FILE closed: only then is the stream whole, and
+ * that is save's commit point.  The source, drained in stop_copy, stops
+ * only after it: a source that fails its stop then loses nothing.
  */
 static int finish_output(struct save_job *job, struct stream_sink *out)
 {
@@ -379,11 +470,7 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 
 	if (!err && out->w.fd != STDOUT_FILENO && close(out->w.fd))
 		err = -errno;
-	if (!err)
-		return 0;
-	sink_error(job, err);
-	job->source_error = restore_source(job->opts->dir, &job->err) == NOT_RECOVERED;
-	return err;
+	return err ? sink_error(job, err) : 0;
 }
 
 void stream_describe(struct stream_device *d, const char *dir)
@@ -401,7 +488,7 @@ static int save_to(struct save_job *job, struct stream_sink *out)
 	err = err ? err : stream_write_header(&out->w, &h);
 	if (err)
 		return sink_error(job, err);
-	err = save_device(job);
+	err = save_transfer(job);
 	return err ? err : finish_output(job, out);
 }
 
@@ -440,6 +527,29 @@ static void print_summary(const struct save_job *job, const char *file)
 		(double)(st->t_end - st->t_stopcopy) / 1e3);
 }
 
+/* Before the commit point: the source put back, and the one line. */
+static int save_failed(struct save_job *job)
+{
+	struct errmsg undo = { "" };
+	const char *dir = job->opts->dir;
+
+	save_roll_back(job, &undo);
+	if (devdir_gone(dir))
+		return daemon_gone("save", dir);
+	fprintf(stderr, "vfio-migctl: save %s: %s%s\n", dir, job->err.text, undo.text);
+	return transfer_failed(job->recovery);
+}
+
+static int save_commit_failed(const struct save_job *job, const char *file)
+{
+	char cmd[PATH_MAX + 8], done[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "save %s", job->opts->dir);
+	snprintf(done, sizeof(done), "the stream to %s is whole",
+		 strcmp(file, "-") ? file : "standard output");
+	return commit_failed(cmd, &job->err, done, &job->opts->dir, 1);
+}
+
 int cmd_save(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -451,7 +561,7 @@ int cmd_save(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct save_opts o = SAVE_DEFAULTS;
-	struct stream_sink out = { .sink = { stream_put, "the stream" } };
+	struct stream_sink out = { .sink = { stream_put, "the stream", NULL } };
 	struct save_job job = { .opts = &o, .sink = &out.sink };
 	const char *file = NULL;
 	bool created;
@@ -473,19 +583,21 @@ int cmd_save(int argc, char **argv)
 	devdir_require(o.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	report_init("save", o.json, summary_file(!strcmp(file, "-")));
+	err = devdir_claim(o.dir, &job.err);
+	if (err)
+		return claim_failed("save", o.dir, err, &job.err);
 	out.w.fd = open_output(file, &created);
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	progress_init(&job.progress, o.dir);
 	err = save_to(&job, &out);
 	free(job.buf);
-	if (err && created)
-		unlink(file);	/* no half stream left to be loaded */
-	if (err && devdir_gone(o.dir)) {
-		status = daemon_gone("save", o.dir);
-	} else if (err) {
-		fprintf(stderr, "vfio-migctl: save %s: %s\n", o.dir, job.err.text);
-		status = transfer_failed(job.source_error);
+	if (err) {
+		if (created)
+			unlink(file);	/* no half stream left to be loaded */
+		status = save_failed(&job);
+	} else if (save_finish(&job)) {
+		status = save_commit_failed(&job, file);
 	}
 	if (status)
 		report_save(&job, status);

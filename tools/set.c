@@ -13,8 +13,10 @@
  *   the destinations out of resuming to stop, all to running_p2p, and
  *   only then any to running; last, the sources to stop.
  *
- * A failure on any device, or a signal, ends the phase on all of them and
- * rolls the set back: sources to running, destinations reset.  The
+ * Before the commit point (the first destination running; for a save,
+ * the stream whole) a failure on any device, or a signal, ends the phase
+ * on all of them and rolls the set back: sources to running, destinations
+ * reset.  After it nothing is undone, and signals are not heard.  The
  * commands (setcmd.c) choose the phases: migrate all of them, save those
  * of the sources, load those of the destinations; setpool.c keeps the
  * threads.
@@ -30,11 +32,19 @@ void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e)
 {
 	atomic_store(&s->cancel, true);
-	if (s->failed_what)
+	if (s->failed_phase)
 		return;
 	s->failed_what = what;
 	s->failed_phase = phase;
 	s->err = *e;
+}
+
+void set_interrupted(struct dev_set *s, const char *phase)
+{
+	struct errmsg e;
+
+	interrupt_error(&e);
+	set_failed(s, NULL, phase, &e);	/* the set's, no device's */
 }
 
 /* A step's sub-step: what a failure from here on is called. */
@@ -52,11 +62,15 @@ void set_step_failed(struct set_dev *d)
 
 /* --- the steps, one device each --- */
 
-/* The save job's message is the device's. */
+/*
+ * The save job's message is the device's.  A step that stopped because
+ * another device failed, or for a signal (set_each names it, as the
+ * set's), failed on no account of its own.
+ */
 static int set_error(struct set_dev *d, int err)
 {
-	if (err == -EINTR && !interrupted)
-		return -ECANCELED;	/* stopped because another device failed */
+	if (err == -EINTR)
+		return -ECANCELED;
 	d->err = d->save.err;
 	return err;
 }
@@ -98,6 +112,7 @@ static int src_stop(struct set_dev *d)
 {
 	int err = save_enter(&d->save, d->set->keep_source ? "running" : "stop");
 
+	d->src_done = !err;
 	return err ? set_error(d, err) : 0;
 }
 
@@ -114,6 +129,7 @@ static int dst_settle(struct set_dev *d)
 	err = close_resuming(d->dst, d->to_dst.fd, 0, &d->err);
 	d->to_dst.fd = -1;
 	err = err ? err : finish_resuming(d->dst, false, &d->err);
+	d->dst_whole = !err;
 	if (err || !d->set->run || !d->set->p2p)
 		return err;
 	step_phase(d, "destination running_p2p", true);
@@ -137,9 +153,10 @@ static int src_copy(struct set_dev *d)
 
 static int dst_run(struct set_dev *d)
 {
-	int err = devdir_set_state(d->dst, "running");
+	int err = run_destination(d->dst, &d->err);
 
-	return err ? errmsg_sys(&d->err, err, "%s: running", d->dst) : 0;
+	d->dst_running = !err;
+	return err;
 }
 
 /* --- the phases, every device --- */
@@ -177,6 +194,7 @@ static void set_round_progress(struct dev_set *s, uint64_t remaining, uint64_t d
 int set_precopy(struct dev_set *s)
 {
 	uint64_t initial, dirty, rate, sent, t0;
+	struct errmsg e;
 	bool any = false;
 	int err = 0;
 
@@ -201,8 +219,11 @@ int set_precopy(struct dev_set *s)
 		}
 		set_round_progress(s, initial + dirty, dirty, rate, now_usec() - t0);
 		s->end = save_converged(s->opts, initial, dirty, rate);
-		if (s->end == PRECOPY_NONE && s->rounds >= s->opts->max_rounds)
-			s->end = PRECOPY_MAX_ROUNDS;
+		if (s->end == PRECOPY_NONE && s->rounds >= s->opts->max_rounds &&
+		    save_round_limit(s->opts, initial, dirty, rate, s->rounds, &s->end, &e)) {
+			set_failed(s, "the set", "precopy", &e);
+			err = -ECANCELED;
+		}
 		if (s->end != PRECOPY_NONE)
 			break;
 		if (!sent)	/* give the devices time to dirty something */
@@ -242,13 +263,39 @@ int set_settle(struct dev_set *s)
 	return err;
 }
 
-/* Every destination is in running_p2p (or stop): now any may run. */
+/*
+ * Every destination is in running_p2p (or stop): now any may run, and the
+ * first that does is the commit point.  A signal that came before is a
+ * roll-back; one that comes from here on is not heard: the set finishes.
+ */
 int set_run(struct dev_set *s)
 {
-	int err = set_each(s, "destination running", dst_run, true, true);
+	struct errmsg e;
+	int err;
 
+	if (interrupted) {
+		set_interrupted(s, "destination running");
+		return -ECANCELED;
+	}
+	/* A destination unmounted since (umount -l) would end with this command. */
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (devdir_check_mounted(s->dev[i].dst, &e)) {
+			set_failed(s, s->dev[i].dst, "destination running", &e);
+			return -ECANCELED;
+		}
+	}
+	s->committing = true;
+	err = set_each(s, "destination running", dst_run, true, true);
 	s->t_end = now_usec();
 	return err;
+}
+
+bool set_committed(const struct dev_set *s)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (s->dev[i].dst_running)
+			return true;
+	return false;
 }
 
 /* --- after a failure --- */
@@ -256,7 +303,8 @@ int set_run(struct dev_set *s)
 struct rollback {
 	unsigned int sources, destinations;	/* put back */
 	char exceptions[1024];			/* those that were not, or by a reset */
-	bool device_error;
+	enum recovery worst;
+	const char *gone;			/* a device whose daemon is gone */
 };
 
 static void except(struct rollback *r, const char *dir, const char *what)
@@ -266,34 +314,92 @@ static void except(struct rollback *r, const char *dir, const char *what)
 	snprintf(r->exceptions + n, sizeof(r->exceptions) - n, "; %s %s", dir, what);
 }
 
+/* A device whose daemon is gone: nothing can be done to it; named once. */
+static bool roll_back_gone(struct rollback *r, const char *dir)
+{
+	if (!devdir_gone(dir))
+		return false;
+	if (!r->gone)
+		r->gone = dir;
+	else
+		except(r, dir, "is gone (its vfio-migfsd died)");
+	return true;
+}
+
+static enum recovery roll_back_source(struct set_dev *d, struct rollback *r)
+{
+	enum recovery how = devdir_recover(d->src, false);
+
+	switch (how) {
+	case RECOVERED:
+		r->sources++;
+		break;
+	case RECOVERED_BY_RESET:
+		except(r, d->src, "was reset to run again (its state is lost)");
+		break;
+	case NOT_RECOVERED:
+		except(r, d->src, "is left in error");
+		break;
+	}
+	return how;
+}
+
+/*
+ * A destination is reset, unless its source could not be brought back with
+ * its state and the destination holds that state whole: the only copy.
+ */
+static void roll_back_destination(struct set_dev *d, struct rollback *r, bool source_lost)
+{
+	if (source_lost && d->dst_whole &&
+	    (devdir_in(d->dst, "stop") || devdir_in(d->dst, "running_p2p"))) {
+		except(r, d->dst, "keeps the migrated state (the only copy: not reset)");
+	} else if (devdir_recover(d->dst, true) == NOT_RECOVERED) {
+		except(r, d->dst, "is left in error");
+		r->worst = NOT_RECOVERED;
+	} else {
+		r->destinations++;
+	}
+}
+
 static void roll_back_device(struct set_dev *d, struct rollback *r)
 {
+	bool source_lost = false;
+	enum recovery how;
+
 	save_close(&d->save);
 	if (d->to_dst.fd >= 0)
 		close(d->to_dst.fd);
 	d->to_dst.fd = -1;
 	if (d->save.touched) {
-		switch (devdir_recover(d->src, false)) {
-		case RECOVERED:
-			r->sources++;
-			break;
-		case RECOVERED_BY_RESET:
-			except(r, d->src, "was reset to run again (its state is lost)");
-			break;
-		case NOT_RECOVERED:
-			except(r, d->src, "is left in error");
-			r->device_error = true;
-			break;
+		source_lost = roll_back_gone(r, d->src);
+		if (!source_lost) {
+			how = roll_back_source(d, r);
+			source_lost = how != RECOVERED;
+			if (how > r->worst)
+				r->worst = how;
 		}
 	}
-	if (d->dst_touched) {
-		if (devdir_recover(d->dst, true) == NOT_RECOVERED) {
-			except(r, d->dst, "is left in error");
-			r->device_error = true;
-		} else {
-			r->destinations++;
-		}
+	if (d->dst_touched && !roll_back_gone(r, d->dst))
+		roll_back_destination(d, r, source_lost);
+	for (int side = 0; side < 2; side++) {
+		const char *dir = side ? d->dst : d->src;
+
+		if (dir && devdir_unmounted(dir))
+			except(r, dir, "is no longer mounted (umount): its daemon ends with "
+			       "this command");
 	}
+}
+
+/* "PHASE phase: [WHAT: ]CAUSE" of the set's first failure. */
+static void set_cause(const struct dev_set *s, struct errmsg *e)
+{
+	/* The cause names its device already, mostly ("DIR: stop_copy: EIO"). */
+	size_t n = s->failed_what ? strlen(s->failed_what) : 0;
+	bool named = !s->failed_what || (!strncmp(s->err.text, s->failed_what, n) &&
+		     (s->err.text[n] == ':' || s->err.text[n] == ' '));
+
+	errmsg_set(e, 0, "%s phase: %s%s%s", s->failed_phase, named ? "" : s->failed_what,
+		   named ? "" : ": ", s->err.text);
 }
 
 /*
@@ -304,25 +410,53 @@ static void roll_back_device(struct set_dev *d, struct rollback *r)
 int set_roll_back(struct dev_set *s, const char *cmd)
 {
 	struct rollback r = { 0 };
-	bool named;
-	size_t n;
+	struct errmsg e;
+	char counts[128];
 
 	for (unsigned int i = 0; i < s->n; i++)
 		roll_back_device(&s->dev[i], &r);
-	for (unsigned int i = 0; i < s->n; i++) {
-		const char *dir = s->dev[i].src ? s->dev[i].src : s->dev[i].dst;
+	set_cause(s, &e);
+	snprintf(counts, sizeof(counts), "; %u source%s running again, %u destination%s reset",
+		 r.sources, r.sources == 1 ? "" : "s", r.destinations,
+		 r.destinations == 1 ? "" : "s");
+	errmsg_add(&e, counts);
+	errmsg_add(&e, r.exceptions);
+	if (r.gone) {
+		char then[sizeof(e.text) + 2];
 
-		if (devdir_gone(dir))
-			return daemon_gone(cmd, dir);
+		/* "the vfio-migfsd serving X is gone; PHASE phase: ..." */
+		snprintf(then, sizeof(then), "; %s", e.text);
+		return daemon_gone_then(cmd, r.gone, then);
 	}
-	/* The cause names its device already, mostly ("DIR: stop_copy: EIO"). */
-	n = strlen(s->failed_what);
-	named = !strncmp(s->err.text, s->failed_what, n) &&
-		(s->err.text[n] == ':' || s->err.text[n] == ' ');
-	fprintf(stderr, "vfio-migctl: %s: %s phase: %s%s%s; %u source%s running again, "
-		"%u destination%s reset%s\n", cmd, s->failed_phase,
-		named ? "" : s->failed_what, named ? "" : ": ", s->err.text,
-		r.sources, r.sources == 1 ? "" : "s", r.destinations,
-		r.destinations == 1 ? "" : "s", r.exceptions);
-	return transfer_failed(r.device_error);
+	fprintf(stderr, "vfio-migctl: %s: %s\n", cmd, e.text);
+	return transfer_failed(r.worst);
+}
+
+/*
+ * After the commit point: nothing undone, the first failure and every
+ * device that is not where a success leaves it.
+ */
+int set_commit_failed(struct dev_set *s, const char *cmd, const char *done)
+{
+	const char *dirs[2 * STREAM_SET_MAX];
+	unsigned int n = 0, running = 0;
+	char line[96];
+	struct errmsg why;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		const struct set_dev *d = &s->dev[i];
+
+		running += d->dst_running;
+		if (d->dst && s->run && !d->dst_running)
+			dirs[n++] = d->dst;
+		if (d->src && !d->src_done)
+			dirs[n++] = d->src;
+	}
+	if (!done) {
+		snprintf(line, sizeof(line), "%u of %u destinations run their new states",
+			 running, s->n);
+		done = line;
+	}
+	set_cause(s, &why);
+	return commit_failed(cmd, &why, done, dirs, n);
 }

@@ -99,25 +99,40 @@ static int check_source(const struct dev_set *s, const char *dir, struct errmsg 
 	return devdir_idle(dir, "saving", state, sizeof(state), e) ?: check_p2p(s, dir, e);
 }
 
+/* Claim every member (claim.c); the exit status of a refusal, or 0. */
+static int claim_set(const char *const *dirs, unsigned int n, const char *cmd)
+{
+	struct errmsg e;
+	int err;
+
+	for (unsigned int i = 0; i < n; i++) {
+		err = devdir_claim(dirs[i], &e);
+		if (err)
+			return claim_failed(cmd, dirs[i], err, &e);
+	}
+	return 0;
+}
+
 /* Each member, before anything changes; the exit status of a refusal, or 0. */
 static int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
 {
 	struct errmsg e = { "" };
+	const char *dir = NULL;	/* the one checked last: a refusal's */
 	int err = 0;
 
 	for (unsigned int i = 0; i < s->n && !err; i++) {
 		struct set_dev *d = &s->dev[i];
 
 		if (d->src)
-			err = check_source(s, d->src, &e);
+			err = check_source(s, dir = d->src, &e);
 		if (!err && d->dst)
-			err = check_destination(d->dst, &e);
+			err = check_destination(dir = d->dst, &e);
 		if (!err && d->dst)
 			err = check_fits_source(d, &e);
 		if (!err && d->dst && dst_p2p)
 			err = check_p2p(s, d->dst, &e);
 		if (err && devdir_gone_error(err))
-			return daemon_gone(cmd, d->src && devdir_gone(d->src) ? d->src : d->dst);
+			return daemon_gone(cmd, dir);
 	}
 	if (!err)
 		return 0;
@@ -208,10 +223,15 @@ static void split_pairs(struct dev_set *s, char **argv, const char **dirs)
 		*eq = '\0';
 		s->dev[i].src = s->dev[i].opts.dir = dirs[2 * i] = argv[i];
 		s->dev[i].dst = s->dev[i].to_dst.sink.name = dirs[2 * i + 1] = eq + 1;
+		s->dev[i].to_dst.sink.dir = s->dev[i].dst;
 		s->dev[i].save.sink = &s->dev[i].to_dst.sink;
 	}
 }
 
+/*
+ * Up to the commit point (the first destination running) a failure rolls
+ * back; from there on the sources stop whatever else failed.
+ */
 static int run_migrate(struct dev_set *s)
 {
 	int err = set_open_destinations(s);
@@ -220,7 +240,9 @@ static int run_migrate(struct dev_set *s)
 	err = err ? err : set_precopy(s);
 	err = err ? err : set_stop_copy(s);
 	err = err ? err : set_run(s);
-	return err ? err : set_stop_sources(s);
+	if (err && !set_committed(s))
+		return err;
+	return set_stop_sources(s) ?: err;
 }
 
 int migrate_set(int argc, char **argv, const struct save_opts *o)
@@ -228,13 +250,14 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 	const char *dirs[2 * STREAM_SET_MAX];
 	struct dev_set s;
 	uint64_t total;
-	int status;
+	int status, err;
 
 	set_init(&s, (unsigned int)argc, o);
 	split_pairs(&s, argv, dirs);
 	set_progress_init(&s);
 	check_mounts(dirs, 2 * s.n);
-	status = check_set(&s, "migrate", true);
+	status = claim_set(dirs, 2 * s.n, "migrate");
+	status = status ? status : check_set(&s, "migrate", true);
 	if (status)
 		return status;
 	for (unsigned int i = 0; i < s.n; i++)
@@ -242,7 +265,11 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 	s.run = true;
 	transfer_signals();
 	set_pool_start(&s);
-	if (run_migrate(&s)) {
+	err = run_migrate(&s);
+	if (err && set_committed(&s)) {
+		status = set_commit_failed(&s, "migrate", NULL);
+		report_set(&s, status, NULL);
+	} else if (err) {
 		status = set_roll_back(&s, "migrate");
 		report_set(&s, status, NULL);
 	} else if (report_json()) {
@@ -276,6 +303,10 @@ static int stream_failed(struct dev_set *s, const char *phase, int err)
 {
 	struct errmsg e;
 
+	if (interrupted) {
+		set_interrupted(s, phase);
+		return -ECANCELED;
+	}
 	errmsg_sys(&e, err, "writing the stream");
 	set_failed(s, "the stream", phase, &e);
 	return -ECANCELED;
@@ -296,13 +327,19 @@ static int run_save(struct dev_set *s)
 	err = err ? err : set_precopy(s);
 	err = err ? err : set_stop_copy(s);
 	s->t_end = now_usec();
-	err = err ? err : set_stop_sources(s);
 	if (err)
 		return err;
-	err = stream_write_end(&s->out);
+	err = interrupted ? -EINTR : stream_write_end(&s->out);
 	if (!err && s->out.fd != STDOUT_FILENO && close(s->out.fd))
 		err = -errno;
-	return err ? stream_failed(s, "end of stream", err) : 0;
+	if (err)
+		return stream_failed(s, "end of stream", err);
+	/*
+	 * The stream is whole: the commit point.  The sources, drained in
+	 * stop_copy, stop only now; one that fails then costs nothing saved.
+	 */
+	s->committing = true;
+	return set_stop_sources(s);
 }
 
 int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
@@ -310,8 +347,9 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 	struct dev_set s;
 	bool created;
 	uint64_t total;
+	char done[PATH_MAX + 32];
 	FILE *f = summary_file(!strcmp(file, "-"));
-	int status;
+	int status, err;
 
 	if (o->keep_running)
 		usage_error("--abort is for one device; a set's sources stop");
@@ -320,13 +358,14 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		struct set_dev *d = &s.dev[i];
 
 		d->src = d->opts.dir = argv[i];
-		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream" },
+		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream", NULL },
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
 	set_progress_init(&s);
 	check_mounts((const char *const *)argv, s.n);
-	status = check_set(&s, "save", false);
+	status = claim_set((const char *const *)argv, s.n, "save");
+	status = status ? status : check_set(&s, "save", false);
 	if (status)
 		return status;
 	s.out.fd = open_output(file, &created);
@@ -334,7 +373,13 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		s.dev[i].save.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
 	set_pool_start(&s);
-	if (run_save(&s)) {
+	err = run_save(&s);
+	if (err && s.committing) {
+		snprintf(done, sizeof(done), "the stream to %s is whole",
+			 strcmp(file, "-") ? file : "standard output");
+		status = set_commit_failed(&s, "save", done);
+		report_set(&s, status, NULL);
+	} else if (err) {
 		if (created)
 			unlink(file);	/* no half stream left to be loaded */
 		status = set_roll_back(&s, "save");
@@ -364,10 +409,12 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 	int type, err;
 
 	while ((type = stream_read_chunk(r, buf, &len)) != CHUNK_END) {
-		if (interrupted)
-			type = -EINTR;
+		if (interrupted) {
+			set_interrupted(s, "resuming");
+			return -ECANCELED;
+		}
 		if (type < 0) {
-			errmsg_set(&e, type, "%s", interrupted ? "interrupted" : r->error);
+			errmsg_set(&e, type, "%s", r->error);
 			set_failed(s, "the stream", "resuming", &e);
 			return -ECANCELED;
 		}
@@ -534,7 +581,8 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	for (unsigned int i = 0; i < s.n; i++)
 		dirs[i] = s.dev[i].dst;
 	check_mounts(dirs, s.n);
-	status = check_set(&s, "load", run);
+	status = claim_set(dirs, s.n, "load");
+	status = status ? status : check_set(&s, "load", run);
 	if (status)
 		return status;
 	print_map(&s);
@@ -546,7 +594,8 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	progress_phase(&s.progress, "resuming", size);
 	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
 	    (run && set_run(&s))) {
-		status = set_roll_back(&s, "load");
+		status = set_committed(&s) ? set_commit_failed(&s, "load", NULL) :
+			 set_roll_back(&s, "load");
 		report_set(&s, status, &r);
 	} else if (report_json()) {
 		report_set(&s, 0, &r);

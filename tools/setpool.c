@@ -135,8 +135,7 @@ int set_each(struct dev_set *s, const char *phase, set_step *step, bool dst_side
 	for (unsigned int i = 0; i < s->n; i++)
 		if (s->dev[i].step_err && s->dev[i].step_err != -ECANCELED)
 			set_step_failed(&s->dev[i]);
-	if (interrupted)
-		set_failed(s, s->dev[0].src ? s->dev[0].src : s->dev[0].dst, phase,
-			   &(struct errmsg){ "interrupted" });
+	if (interrupted && !s->committing)
+		set_interrupted(s, phase);
 	return atomic_load(&s->cancel) ? -ECANCELED : 0;
 }

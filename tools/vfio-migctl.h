@@ -41,16 +41,22 @@ struct nl_sock;
 /* ---- main.c ---- */
 
 /*
- * Exit status: 0 done; 1 failed, with the source running (and a
- * destination reset); 2 a command line that makes no sense; 3 failed and
- * a device is left in error; 4 the vfio-migfsd serving a DIR is gone
- * (its mount answers ENOTCONN): nothing can be told of the device until
- * a new daemon serves it; 128 + N a transfer that signal N (SIGINT,
- * SIGTERM) cut short, its devices recovered as after a failure.
+ * Exit status (vfio-migctl(1), EXIT STATUS): 0 done; 1 failed and rolled
+ * back cleanly: every source touched runs again with its state, every
+ * destination touched was reset; 2 a command line that makes no sense;
+ * 3 failed and a device is left in error; 4 the vfio-migfsd serving a
+ * DIR is gone (its mount answers ENOTCONN), the line says what became of
+ * the rest; 5 failed after the commit point (a destination runs the
+ * migrated state, or a saved stream is whole): nothing was rolled back,
+ * the line says what was left where; 6 failed, and a source runs again
+ * only after a reset: its state is lost; 128 + N a transfer that signal
+ * N cut short before the commit point, rolled back cleanly.
  */
 #define EXIT_USAGE		2
 #define EXIT_DEVICE_ERROR	3
 #define EXIT_DAEMON_GONE	4
+#define EXIT_COMMITTED		5
+#define EXIT_STATE_LOST		6
 #define EXIT_SIGNAL		128
 
 void usage(FILE *f);
@@ -100,7 +106,10 @@ int devdir_path(const char *dir, const char *file, char *path, size_t len);
 int devdir_read(const char *dir, const char *file, char *buf, size_t len);
 int devdir_write(const char *dir, const char *file, const char *value);
 int devdir_state(const char *dir, char *buf, size_t len);
+/* Through the held `state` of a claimed DIR (claim.c); -EBADF unclaimed. */
 int devdir_set_state(const char *dir, const char *state);
+/* Whether DIR is in STATE now. */
+bool devdir_in(const char *dir, const char *state);
 int devdir_precopy(const char *dir, uint64_t *initial, uint64_t *dirty);
 int devdir_u64(const char *dir, const char *file, uint64_t *v);
 unsigned int devdir_features(const char *dir);
@@ -110,14 +119,24 @@ unsigned int devdir_features(const char *dir);
  */
 int devdir_idle(const char *dir, const char *verb, char *state, size_t len,
 		struct errmsg *e);
+/* What became of a device put back after a failure, better first. */
 enum recovery {
-	RECOVERED,		/* running again, with its state */
+	RECOVERED,		/* running again, with its state (a destination: reset) */
 	RECOVERED_BY_RESET,	/* running again after a reset: its state is lost */
 	NOT_RECOVERED,		/* left in error */
 };
 
 /* Back to running, by a reset if need be (or at once). */
 enum recovery devdir_recover(const char *dir, bool reset_first);
+/*
+ * A failed VERB (reading, writing) of DIR/FILE, in e.  ESTALE (a data
+ * session ended) and ENODATA (`precopy` out of pre_copy) mean that someone
+ * else wrote DIR's state or reset: a manual cancel, said as such.
+ */
+int devdir_io_error(const char *dir, const char *verb, const char *file, int err,
+		    struct errmsg *e);
+/* "; DIR is left in STATE" (or is gone, or no longer mounted) added to e. */
+void devdir_left(const char *dir, struct errmsg *e);
 /* Whether err, or DIR's mount now, says that its daemon is gone. */
 bool devdir_gone_error(int err);
 bool devdir_gone(const char *dir);
@@ -125,6 +144,26 @@ bool devdir_gone(const char *dir);
 int daemon_gone(const char *cmd, const char *dir);
 /* DIR's `device:` line, "" if it cannot be read. */
 void device_name(const char *dir, char *name, size_t len);
+/* The same line, with what became of the other devices ("; SRC is running again"). */
+int daemon_gone_then(const char *cmd, const char *dir, const char *then);
+
+/* ---- claim.c: the devices a transfer command holds (ABI 9.1) ---- */
+
+/*
+ * Hold DIR and its `state` (flock LOCK_EX) until exit; 0 or -errno with e
+ * set: -ENODEV not a mount, -EBUSY another command holds it.
+ */
+int devdir_claim(const char *dir, struct errmsg *e);
+/* FILE of DIR (through its claim, if held): an fd or -errno. */
+int devdir_open(const char *dir, const char *file, int flags);
+/* statfs(2) of DIR's mount (through its claim, if held): 0 or -errno. */
+struct statfs;
+int devdir_statfs(const char *dir, struct statfs *sfs);
+/* "DIR: not a vfio-migfs mount", as status and watch say it; -ENODEV. */
+int devdir_not_mount(const char *dir, struct errmsg *e);
+/* Whether a claimed DIR was unmounted since (umount -l); and that, in e. */
+bool devdir_unmounted(const char *dir);
+int devdir_check_mounted(const char *dir, struct errmsg *e);
 /* "key: value" lines of `status`. */
 void status_field(const char *status, const char *key, char *out, size_t len);
 int status_u64(const char *status, const char *key, uint64_t *v);
@@ -277,6 +316,7 @@ struct save_opts {
 	unsigned int max_rounds;	/* precopy rounds at most */
 	uint64_t threshold;		/* dirty bytes low enough to stop at */
 	uint64_t downtime_ms;		/* or: estimated stop_copy time, 0 off */
+	bool force_switchover;		/* switch over at --max-rounds, over that limit */
 	bool keep_running;		/* --abort: the source runs on */
 	bool no_p2p;			/* a set: no P2P barrier, stop one by one */
 	bool keep_source;		/* a set: the sources run on at the end */
@@ -287,7 +327,8 @@ struct save_opts {
 	{ "max-rounds", required_argument, NULL, 'r' }, \
 	{ "threshold", required_argument, NULL, 't' }, \
 	{ "downtime-limit", required_argument, NULL, 'd' }, \
-	{ "json", no_argument, NULL, 'j' }
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "force-switchover", no_argument, NULL, 'F' }
 #define SET_LONGOPTS \
 	{ "no-p2p", no_argument, NULL, 'P' }
 
@@ -297,6 +338,7 @@ enum precopy_end {
 	PRECOPY_CONVERGED,	/* dirty bytes at or below --threshold */
 	PRECOPY_DOWNTIME,	/* the estimated stop_copy within --downtime-limit */
 	PRECOPY_MAX_ROUNDS,	/* --max-rounds reached */
+	PRECOPY_FORCED,		/* and over --downtime-limit: --force-switchover */
 };
 
 struct save_stats {
@@ -311,6 +353,7 @@ struct save_stats {
 struct sink {
 	int (*put)(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 	const char *name;	/* for errors: "the stream", "DST/data" */
+	const char *dir;	/* DST, for DST/data; NULL for the stream */
 };
 
 struct stream_sink {
@@ -337,7 +380,7 @@ struct save_job {
 	struct save_stats stats;
 	struct progress progress;
 	struct errmsg err;
-	bool source_error;		/* the source is left in error */
+	enum recovery recovery;		/* how the source was put back, or stayed */
 };
 
 struct load_job {
@@ -354,20 +397,44 @@ struct load_job {
 };
 
 uint64_t now_usec(void);
-/* SIGINT/SIGTERM set `interrupted` to their number; SIGPIPE is an EPIPE to handle. */
-void transfer_signals(void);
 /*
- * The exit status of a failed transfer: EXIT_DEVICE_ERROR when a device is
- * left in error, 128 + the signal that cut it short, or EXIT_FAILURE.
+ * Every signal that ends a process and can be caught (SIGINT, SIGTERM,
+ * SIGHUP, SIGPIPE ...) sets `interrupted` to its number: a roll-back.
  */
-int transfer_failed(bool device_error);
+void transfer_signals(void);
+/* "interrupted by SIGHUP"; -EINTR. */
+int interrupt_error(struct errmsg *e);
+/*
+ * The exit status of a transfer that failed before its commit point, by
+ * the worst a device was put back: EXIT_DEVICE_ERROR (left in error),
+ * EXIT_STATE_LOST (a source reset), or 128 + the signal that cut it
+ * short, or EXIT_FAILURE.
+ */
+int transfer_failed(enum recovery worst);
+/*
+ * A failure after the commit point, in one line: why, "after the commit
+ * point: DONE, nothing was rolled back" and where each of DIRS is left;
+ * EXIT_COMMITTED.
+ */
+int commit_failed(const char *cmd, const struct errmsg *why, const char *done,
+		  const char *const *dirs, unsigned int n);
+/* A device the command could not claim (e says why); the exit status. */
+int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg *e);
 /* Where a summary line goes: stdout, or stderr when stdout carries the stream. */
 FILE *summary_file(bool stream_on_stdout);
 
-/* save.c: returns 0 or -errno with job->err set; the source ends in stop. */
-int save_device(struct save_job *job);
 /*
- * save_device's steps, for a set: begin (refuse a source that is not
+ * save.c: the source's stream to its end (begin, the rounds, stop_copy and
+ * its drain); 0, the source left in stop_copy with its state all read, or
+ * -errno with job->err set.  Before the commit point a failure calls for
+ * save_roll_back (the source to running, how in undo); after it,
+ * save_finish takes the source to stop (--abort: running), undoing nothing.
+ */
+int save_transfer(struct save_job *job);
+void save_roll_back(struct save_job *job, struct errmsg *undo);
+int save_finish(struct save_job *job);
+/*
+ * save_transfer's steps, for a set: begin (refuse a source that is not
  * running or stop before changing anything; pre_copy if it can), rounds,
  * stop_copy (and the drain), each 0 or -errno with job->err set.
  */
@@ -381,6 +448,14 @@ int save_enter(struct save_job *job, const char *state);
 /* Whether the dirty bytes left (of a device or a set) are few enough to stop. */
 enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
 				uint64_t dirty, uint64_t rate);
+/*
+ * --max-rounds reached without converging: switch over (*end says how),
+ * or, over a --downtime-limit without --force-switchover, -ETIME with e
+ * saying why: a limit is kept, as QEMU keeps it.
+ */
+int save_round_limit(const struct save_opts *o, uint64_t initial, uint64_t dirty,
+		     uint64_t rate, unsigned int rounds, enum precopy_end *end,
+		     struct errmsg *e);
 /* A device's features and name (its `status` device: line), for a stream header. */
 void stream_describe(struct stream_device *d, const char *dir);
 /* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */
@@ -409,6 +484,8 @@ int refused_data(struct errmsg *e, int err, const char *dir, const char *source)
 int open_resuming(const char *dir, int *fd, struct errmsg *e);
 int close_resuming(const char *dir, int fd, int err, struct errmsg *e);
 int finish_resuming(const char *dir, bool run, struct errmsg *e);
+/* The destination to running: the commit point. */
+int run_destination(const char *dir, struct errmsg *e);
 bool abandon_resuming(const char *dir, struct errmsg *e);
 
 /* ---- set.c: devices migrated together ---- */
@@ -431,6 +508,9 @@ struct set_dev {
 	struct data_sink to_dst;	/* migrate: the destination's `data` */
 	struct set_stream_sink to_stream;	/* save: the set's stream */
 	bool dst_touched;		/* the destination's state was changed */
+	bool dst_whole;			/* it took its whole stream, checked in stop */
+	bool dst_running;		/* it runs: the set is committed */
+	bool src_done;			/* the source's last step (stop) is done */
 	struct errmsg err;
 	pthread_t thread;		/* setpool.c */
 	int step_err;			/* of the phase's step */
@@ -446,7 +526,8 @@ struct dev_set {
 	bool keep_source;		/* the sources run on at the end */
 	bool run;			/* the destinations are to run */
 	atomic_bool cancel;		/* a device failed, or a signal came */
-	const char *failed_what, *failed_phase;	/* the first failure */
+	bool committing;		/* set_run began: signals are no longer heard */
+	const char *failed_what, *failed_phase;	/* the first failure (what: NULL for a signal) */
 	struct errmsg err;		/* and why */
 	struct progress progress;	/* the set's, drawn by the main thread */
 	unsigned int rounds;
@@ -484,8 +565,14 @@ void set_step_failed(struct set_dev *d);
 /* A failure of the set that is no step's (the stream's): what failed, in which phase. */
 void set_failed(struct dev_set *s, const char *what, const char *phase,
 		const struct errmsg *e);
+/* A signal came (before the commit point): the set's failure, in phase. */
+void set_interrupted(struct dev_set *s, const char *phase);
 /* Every device put back, and the one-line error; returns the exit status. */
 int set_roll_back(struct dev_set *s, const char *cmd);
+/* Whether a destination runs (after set_run): past the commit point. */
+bool set_committed(const struct dev_set *s);
+/* A failure after the commit point (done: what holds the state); EXIT_COMMITTED. */
+int set_commit_failed(struct dev_set *s, const char *cmd, const char *done);
 
 /* ---- commands: argv[0] is the command's name; they return the exit status ---- */
 

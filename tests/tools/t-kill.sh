@@ -138,7 +138,62 @@ eq "status: the mounts, by their names" \
 $D sim:d,size=$SIZE"
 ctl migrate "$S" "$D"
 passed "a migration between the new daemons"
+echo 1 >"$D/reset"
+echo running >"$S/state"
 
+# ---- (e) a set whose destination's daemon dies: gone, as for one pair ----
+S2="$T/src2" D2="$T/dst2" K="$T/k" L="$T/l"
+mkdir "$S2" "$D2" "$K" "$L"
+serve sim:s2,size=$SIZE,dirty_rate=100000 "$S2"
+serve sim:d2,size=$SIZE "$D2"
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$S=$D" "$S2=$D2"
+wait_for "the set's precopy" has "$S2/state" pre_copy
+kill_daemon "$D2"
+collect
+failed "(e) set, a destination's daemon killed" 4 "migrate: the vfio-migfsd serving $D2 is gone; precopy phase: "
+check "(e) says what became of the rest" grep -q "; 2 sources running again, 1 destination reset$" "$T/err"
+eq "(e) the sources run again" "$(cat "$S/state") $(cat "$S2/state")" "running running"
+eq "(e) the other destination was reset" "$(cat "$D/state")" running
+# A member whose daemon is gone is named, before anything changes.
+ctl migrate "$S=$D" "$S2=$D2"
+failed "(e) a set with a member gone" 4 "migrate: the vfio-migfsd serving $D2 is gone"
+eq "(e) nothing changed" "$(cat "$S/state") $(cat "$S2/state") $(cat "$D/state")" "running running running"
+
+# ---- (f) the source's daemon dies once the destination has it all ----
+# K (no pre_copy) is drained at once; L takes a second to load it: the
+# kill falls between the drain and the commit point.  L runs K's state,
+# and nothing is undone.
+serve sim:k,size=128K,dirty_rate=0,features=stop_copy "$K"
+serve sim:l,size=128K,load_us=1000000 "$L"
+KD=$(cat "$K/sim/digest")
+bg "$MIGCTL" migrate "$K" "$L"
+wait_for "the stop_copy of $K" has "$K/state" stop_copy
+sleep 0.2
+kill_daemon "$K"
+collect
+failed "(f) migrate, the source's daemon killed once drained" 5 "migrate $K $L: $K: stop: "
+check "(f) says where the state is" grep -q "; after the commit point: $L runs the migrated state, nothing was rolled back; the vfio-migfsd serving $K is gone; $L is left in running$" "$T/err"
+eq "(f) the destination runs the source's state" "$(cat "$L/state") $(cat "$L/sim/digest")" "running $KD"
+
+# ---- (g) the same, and a signal before the commit point ----
+# The roll-back cannot run K again: L, which checked the whole state, is
+# not reset but keeps it, the only copy.
+serve sim:k,size=128K,dirty_rate=0,features=stop_copy "$K"
+echo 1 >"$L/reset"
+KD=$(cat "$K/sim/digest")
+bg "$MIGCTL" migrate "$K" "$L"
+wait_for "the stop_copy of $K" has "$K/state" stop_copy
+sleep 0.2
+kill_daemon "$K"
+kill -INT "$PID"
+collect
+failed "(g) migrate, the source's daemon killed, then SIGINT" 4 "migrate: the vfio-migfsd serving $K is gone; $L keeps the migrated state (the only copy: not reset)"
+eq "(g) the destination keeps the source's state" "$(cat "$L/state") $(cat "$L/sim/digest")" "stop $KD"
+
+for dir in "$S2" "$L"; do
+	DPID=${SERVED[$dir]}
+	stop_daemon
+done
 for dir in "$S" "$D"; do
 	DPID=${SERVED[$dir]}
 	stop_daemon

@@ -19,6 +19,8 @@ for i in 0 1 2 3 4 5 6 7; do
 done
 N=$(mnt n)	# no p2p
 args+=(sim:n,size=256K,features=stop_copy "$N")
+L=$(mnt l)	# a destination slow to load: its stop waits a second
+args+=(sim:l,size=256K,dirty_rate=0,load_us=1000000 "$L")
 start "${args[@]}"
 
 lost() { sed -n 's/^lost: //p' "$1/sim/peer"; }
@@ -40,11 +42,16 @@ pairs() {
 	local i
 	for ((i = 0; i < $1; i++)); do printf '%s=%s ' "${S[i]}" "${D[i]}"; done
 }
-# back N: the first N sources running again, their destinations reset.
+# back N: the first N sources running again (reset if in error), their
+# destinations reset.
 back() {
 	local i
 	for ((i = 0; i < $1; i++)); do
-		[ "$(cat "${S[i]}/state")" = running ] || echo running >"${S[i]}/state"
+		case $(cat "${S[i]}/state") in
+		running) ;;
+		error) echo 1 >"${S[i]}/reset" ;;
+		*) echo running >"${S[i]}/state" ;;
+		esac
 		echo 1 >"${D[i]}/reset"
 	done
 }
@@ -214,7 +221,8 @@ back 2
 "$MIGCTL" save --output - "${S[0]}" "${S[1]}" 2>"$T/err" | head -c 100 >/dev/null
 RC=${PIPESTATUS[0]}
 ERR=$(cat "$T/err")
-failed "save: the reader goes away" 1 "writing the stream: Broken pipe; 2 sources running again, 0 destinations reset"
+failed "save: the reader goes away" 141 "2 sources running again, 0 destinations reset"
+check "save: the reader goes away: SIGPIPE said" grep -q "SIGPIPE)\?; 2 sources" "$T/err"
 is "save: the reader goes away" "${S[0]}" running
 is "save: the reader goes away" "${S[1]}" running
 head -c -30 "$T/two.img" > "$T/cut.img"
@@ -260,41 +268,79 @@ ctl migrate --keep-source $(pairs 2)
 passed "--keep-source"
 is "--keep-source" "${S[1]}" running
 
-# ---- a failure in each phase, on one device: all put back ----
-# fail_in PHASE DIR STATE: arm DIR/sim/fail for an arc into STATE, run
-# the set of 3, and check the message and that every device is back.  A
-# destination starts in stop: from running, resuming passes through
-# running_p2p and stop, and the arc armed would fail there.
-fail_in() {
-	local phase=$1 dir=$2 state=$3 i
+# ---- a failure in each phase, on one device ----
+# arm PHASE DIR STATE: arm DIR/sim/fail for an arc into STATE and run the
+# set of 3.  A destination starts in stop: from running, resuming passes
+# through running_p2p and stop, and the arc armed would fail there.
+arm() {
 	back 3
-	case $dir in */d?) echo stop >"$dir/state" ;; esac
-	echo "$state EIO" >"$dir/sim/fail"
+	case $2 in */d?) echo stop >"$2/state" ;; esac
+	echo "$3 EIO" >"$2/sim/fail"
 	ctl migrate $(pairs 3)
-	failed "$phase" 1 "migrate: $phase phase: $dir"
-	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset" "$T/err"
+	echo none >"$2/sim/fail"
+}
+# Before the commit point (the first destination running), all put back:
+# rolled_back PHASE DIR STATE STATUS [TEXT].  A source that failed an arc is
+# in error: only a reset brings it back, its state lost, and exit 6 says so.
+rolled_back() {
+	local phase=$1 dir=$2 i
+	arm "$@"
+	failed "$phase" "$4" "migrate: $phase phase: $dir"
+	check "$phase: says what became of the set" grep -Eq "[0-9] sources? running again, [0-9] destinations? reset${5:-}" "$T/err"
 	for ((i = 0; i < 3; i++)); do
 		is "$phase" "${S[i]}" running
 		is "$phase" "${D[i]}" running
 	done
-	echo none >"$dir/sim/fail"
 }
-fail_in resuming "${D[1]}" resuming
-fail_in precopy "${S[1]}" pre_copy
-fail_in p2p "${S[2]}" pre_copy_p2p
-fail_in stop_copy "${S[1]}" stop_copy
-fail_in "destination stop" "${D[2]}" stop
-fail_in "destination running_p2p" "${D[0]}" running_p2p
-fail_in "destination running" "${D[1]}" running
-fail_in "source stop" "${S[0]}" stop
+rolled_back resuming "${D[1]}" resuming 1 '$'
+rolled_back precopy "${S[1]}" pre_copy 6 "; ${S[1]} was reset to run again \\(its state is lost\\)$"
+rolled_back p2p "${S[2]}" pre_copy_p2p 6 "; ${S[2]} was reset to run again"
+rolled_back stop_copy "${S[1]}" stop_copy 6 "; ${S[1]} was reset to run again"
+rolled_back "destination stop" "${D[2]}" stop 1 '$'
+rolled_back "destination running_p2p" "${D[0]}" running_p2p 1 '$'
+# After it, nothing is undone: no destination reset, no source run again;
+# committed PHASE DIR STATE LEFT: the one line says what was left where.
+committed() {
+	local phase=$1 dir=$2 i
+	arm "$@"
+	failed "$phase" 5 "migrate: $phase phase: $dir: $3: Input/output error; after the commit point: $4, nothing was rolled back; $dir is left in error"
+	for ((i = 0; i < 3; i++)); do
+		[ "${S[i]}" = "$dir" ] || is "$phase" "${S[i]}" stop
+		[ "${D[i]}" = "$dir" ] || is "$phase" "${D[i]}" running "$(digest "${S[i]}")"
+	done
+	is "$phase" "$dir" error
+}
+committed "destination running" "${D[1]}" running "2 of 3 destinations run their new states"
+committed "source stop" "${S[0]}" stop "3 of 3 destinations run their new states"
+
+# save: the stream whole is the commit point; a source failing its stop
+# after it loses nothing saved, and the stream is kept.
+back 2
+echo "stop EIO" >"${S[1]}/sim/fail"
+ctl save --output "$T/commit.img" "${S[0]}" "${S[1]}"
+echo none >"${S[1]}/sim/fail"
+failed "save: a source's stop fails" 5 "save: source stop phase: ${S[1]}: stop: Input/output error; after the commit point: the stream to $T/commit.img is whole, nothing was rolled back; ${S[1]} is left in error"
+saved="$(digest "${S[0]}") $(digest "${S[1]}")"
+ctl load --run --input "$T/commit.img" "#1=${D[0]}" "#2=${D[1]}"
+passed "save: a source's stop fails: the stream loads"
+eq "save: a source's stop fails: the states kept" "$(digest "${D[0]}") $(digest "${D[1]}")" "$saved"
+# load --run: the first destination running is the commit point.
+back 2
+echo stop >"${D[1]}/state"
+echo "running EIO" >"${D[1]}/sim/fail"
+ctl load --run --input "$T/two.img" "#1=${D[0]}" "#2=${D[1]}"
+echo none >"${D[1]}/sim/fail"
+failed "load: a destination fails to run" 5 "load: destination running phase: ${D[1]}: running: Input/output error; after the commit point: 1 of 2 destinations run their new states, nothing was rolled back; ${D[1]} is left in error"
+is "load: a destination fails to run" "${D[0]}" running
+back 2
 # --json: the records of a failure say it too.
 back 3
 echo "stop_copy EIO" >"${S[1]}/sim/fail"
 ctl migrate --json $(pairs 3)
-eq "migrate --json, a failure: exit status" "$RC" 1
+eq "migrate --json, a failure: exit status" "$RC" 6
 records "migrate --json, a failure: records" "$T/out" '
 st = recs[-1]
-want("the set failed", (st["type"], st["outcome"], st["exit_status"], st["failed_phase"], st["failed_device"]), ("set", "failed", 1, "stop_copy", "'"${S[1]}"'"))
+want("the set failed", (st["type"], st["outcome"], st["exit_status"], st["failed_phase"], st["failed_device"]), ("set", "failed", 6, "stop_copy", "'"${S[1]}"'"))
 want("its error, as the line says it", st["error"] in open("'"$T/err"'").read(), True)
 want("each device has the set'"'"'s outcome", [d["outcome"] for d in kind("device")], ["failed"] * 3)
 '
@@ -308,7 +354,7 @@ bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
 wait_for "the set's precopy" has "${S[1]}/state" pre_copy
 kill -INT "$PID"
 collect
-failed "SIGINT mid-migrate" 130 "interrupted; 2 sources running again, 2 destinations reset"
+failed "SIGINT mid-migrate" 130 "migrate: precopy phase: interrupted by SIGINT; 2 sources running again, 2 destinations reset"
 for i in 0 1; do
 	is "SIGINT mid-migrate" "${S[i]}" running
 	is "SIGINT mid-migrate" "${D[i]}" running
@@ -323,8 +369,62 @@ sleep 0.2
 kill -TERM "$PID"
 collect
 exec 8<&-
-failed "SIGTERM while the reader stalls" 143 "interrupted; 2 sources running again, 0 destinations reset"
+failed "SIGTERM while the reader stalls" 143 "interrupted by SIGTERM; 2 sources running again, 0 destinations reset"
 is "SIGTERM while the reader stalls" "${S[0]}" running
+
+# Every signal that ends a process and can be caught, in precopy and in
+# a load's resuming: rolled back, 128 + its number, one line.
+for sig in INT TERM HUP PIPE; do
+	n=$((128 + $(kill -l "$sig")))
+	back 2
+	bg "$MIGCTL" migrate "${ENDLESS[@]}" $(pairs 2)
+	wait_for "the set's precopy" has "${S[1]}/state" pre_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-migrate" "$n" "migrate: precopy phase: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
+	for i in 0 1; do
+		is "SIG$sig mid-migrate" "${S[i]}" running
+		is "SIG$sig mid-migrate" "${D[i]}" running
+	done
+	bg "$MIGCTL" load --run --input "$T/fifo" "#1=${D[0]}" "#2=${D[1]}"
+	exec 8>"$T/fifo"
+	head -c 1000 "$T/two.img" >&8	# the header and a part of a chunk
+	wait_for "the set's resuming" has "${D[1]}/state" resuming
+	kill -"$sig" "$PID"
+	collect
+	exec 8>&-
+	failed "SIG$sig mid-load" "$n" "load: resuming phase: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
+	is "SIG$sig mid-load" "${D[0]}" running
+	is "SIG$sig mid-load" "${D[1]}" running
+done
+
+# One migration per device at a time: two commands on one source at the
+# same moment, one wins; whatever the other names, it changes nothing.
+back 4
+"$MIGCTL" migrate "${ENDLESS[@]}" "${S[0]}=${D[0]}" "${S[1]}=${D[1]}" >"$T/out1" 2>"$T/err1" &
+P1=$!
+"$MIGCTL" migrate "${ENDLESS[@]}" "${S[0]}=${D[2]}" "${S[1]}=${D[3]}" >"$T/out2" 2>"$T/err2" &
+P2=$!
+wait_for "the set's precopy" has "${S[1]}/state" pre_copy
+wait_for "one of the two to give up" eval '! kill -0 $P1 2>/dev/null || ! kill -0 $P2 2>/dev/null'
+if kill -0 "$P1" 2>/dev/null; then WIN=$P1 LOSE=$P2 ERRF=$T/err2; else WIN=$P2 LOSE=$P1 ERRF=$T/err1; fi
+rc=0
+wait "$LOSE" || rc=$?
+eq "two at once: the loser's status" "$rc" 1
+check "two at once: the loser says why ($(cat "$ERRF"))" grep -q "is in use by another vfio-migctl command (one migration per device at a time; nothing was changed)$" "$ERRF"
+eq "two at once: the winner goes on" "$(cat "${S[0]}/state")" pre_copy
+remember "${D[4]}" "${S[4]}"
+ctl migrate "${S[4]}=${D[4]}" "${S[0]}=${D[5]}"
+failed "a set with one busy member" 1 "is in use by another vfio-migctl command"
+as_before "a set with one busy member" "${D[4]}" "${S[4]}"
+kill -INT "$WIN"
+PID=$WIN
+collect
+eq "two at once: the winner, interrupted" "$RC" 130
+for i in 0 1 2 3; do
+	is "two at once" "${S[i]}" running
+	is "two at once" "${D[i]}" running
+done
 
 # A device refused before anything changed costs the set nothing.
 back 2
@@ -335,5 +435,47 @@ failed "a source in stop_copy" 1 "${S[1]} is in stop_copy; saving needs running 
 as_before "a busy source" "${D[0]}" "${D[1]}"
 is "a busy source" "${S[0]}" running
 echo stop >"${S[1]}/state"
+
+# The same signals while a destination checks its stream (L takes a
+# second), in a migration's stop_copy phase and in a load's destination
+# stop: still before the commit point, everything rolled back.
+for sig in INT TERM HUP PIPE; do
+	n=$((128 + $(kill -l "$sig")))
+	back 2
+	echo 1 >"$L/reset"
+	bg "$MIGCTL" migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+	wait_for "the set's stop_copy" has "${S[1]}/state" stop_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig in stop_copy" "$n" "migrate: stop_copy phase: interrupted by SIG$sig; 2 sources running again, 2 destinations reset"
+	is "SIG$sig in stop_copy" "${S[0]}" running
+	is "SIG$sig in stop_copy" "$L" running
+	bg "$MIGCTL" load --run --input "$T/two.img" "#1=$L" "#2=${D[1]}"
+	wait_for "the set's destination stop" has "${D[1]}/state" running_p2p
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig in destination stop" "$n" "load: destination stop phase: interrupted by SIG$sig; 0 sources running again, 2 destinations reset"
+	is "SIG$sig in destination stop" "$L" running
+	is "SIG$sig in destination stop" "${D[1]}" running
+done
+
+# ---- a member unmounted (umount -l): said so, never a device error ----
+# L is slow to load: while it checks its stream the mount goes, and the
+# set is rolled back before any destination runs (its daemon would end
+# with the command), through the directories the command holds.
+back 2
+bg "$MIGCTL" migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+wait_for "the set's stop_copy" has "${S[0]}/state" stop_copy
+umount -l "$L"
+collect
+failed "a destination unmounted" 1 "migrate: destination running phase: $L: its mount is gone (unmounted): its daemon would end with the device; 2 sources running again, 2 destinations reset; $L is no longer mounted (umount): its daemon ends with this command"
+is "a destination unmounted" "${S[0]}" running
+is "a destination unmounted" "${D[1]}" running
+# Unmounted before: refused as status refuses it, nothing changed.
+remember "${D[1]}"
+ctl migrate "${S[0]}=$L" "${S[1]}=${D[1]}"
+failed "a member not mounted" 1 "vfio-migctl: $L: not a vfio-migfs mount"
+as_before "a member not mounted" "${D[1]}"
+is "a member not mounted" "${S[0]}" running
 
 finish

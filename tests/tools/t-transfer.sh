@@ -326,7 +326,7 @@ refused() {
 		as_before "$1" "$D"
 		;;
 	*)
-		failed "$1" 1 "vfio-migctl: load $D: $3; the device was reset"
+		failed "$1" 1 "vfio-migctl: load $D: $3; $D was reset"
 		is "$1" "$D" running "$D0"
 		ctl load "$D" "$T/x1"
 		;;
@@ -440,22 +440,23 @@ echo running > "$S/state"
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl save "$S" "$T/bad.s"
 # The failed arc leaves the simulated device in error: only a reset, which
-# loses its state, brings it back, and the message says so.
-failed "source fails mid-save" 1 \
-	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost)"
+# loses its state, brings it back, and the message and the status say so.
+failed "source fails mid-save" 6 \
+	"$S: stop_copy: Input/output error; $S was reset to run again (its state is lost)"
 check "source fails mid-save: the partial file is removed" [ ! -e "$T/bad.s" ]
 is "source fails mid-save" "$S" running
 echo "stop_copy EIO" > "$S/sim/fail"
 ctl migrate "$S" "$D"
-failed "source fails mid-migrate" 1 \
-	"$S: stop_copy: Input/output error; the source was reset to run again (its state is lost); the device was reset"
+failed "source fails mid-migrate" 6 \
+	"$S: stop_copy: Input/output error; $S was reset to run again (its state is lost); $D was reset"
 is "source fails mid-migrate" "$S" running
 # --abort: a complete stream, but a source that only a reset brought back
-# has lost its state, and that is a failure.
+# has lost its state: a failure after the commit point, the stream kept.
 echo "running EIO" > "$S/sim/fail"
 ctl save --abort "$S" "$T/abort.s"
-failed "--abort, the way back fails" 1 "$S could not go back to running; it was reset (its state is lost)"
+failed "--abort, the way back fails" 5 "$S could not go back to running but by a reset (its state is lost); after the commit point: the stream to $T/abort.s is whole, nothing was rolled back; $S is left in running"
 is "--abort, the way back fails" "$S" running
+check "--abort, the way back fails: the stream is kept" [ -s "$T/abort.s" ]
 is "source fails mid-migrate" "$D" running "$D0"
 
 # O has half the blocks: the stream's header says so, and O is never
@@ -475,14 +476,14 @@ is "migrate into another size" "$X" stop
 eq "migrate into another size: O untouched" "$(transitions "$O")" "$t0"
 python3 "$(dirname "$0")/../streamfmt.py" rename "$T/x1" "$T/bad" ""
 ctl load "$O" "$T/bad"
-failed "an unnamed source into another size" 1 "writing $O/data: Invalid argument (the device refused the state of an unnamed source; it is sim:o,size=2M); the device was reset"
+failed "an unnamed source into another size" 1 "writing $O/data: Invalid argument (the device refused the state of an unnamed source; it is sim:o,size=2M); $O was reset"
 is "an unnamed source into another size" "$O" running
 # One write, answered before the device refused it: close(2) says so.
 ctl save "$W" "$T/w1"
 passed "save W"
 python3 "$(dirname "$0")/../streamfmt.py" rename "$T/w1" "$T/bad" ""
 ctl load "$O" "$T/bad"
-failed "refused at close" 1 "writing $O/data: Invalid argument; the device was reset"
+failed "refused at close" 1 "writing $O/data: Invalid argument; $O was reset"
 is "refused at close" "$O" running
 
 # D accepts every byte, then fails at resuming -> stop.
@@ -495,7 +496,7 @@ echo "stop EIO" > "$D/sim/fail"
 ctl migrate "$X" "$D"
 failed "migrate: destination fails at stop" 1 "$D refused the stream (resuming -> stop failed"
 case $ERR in
-*"; the device was reset; the source is running again") ok ;;
+*"; $X is running again; $D was reset") ok ;;
 *) fail "migrate: destination fails at stop: '$ERR' does not end in both recoveries" ;;
 esac
 is "migrate: destination fails at stop" "$X" running
@@ -511,14 +512,14 @@ bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
 wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
 kill -INT "$PID"
 collect
-failed "SIGINT mid-save" 130 "save $F: interrupted; the source is running again"
+failed "SIGINT mid-save" 130 "save $F: interrupted by SIGINT; $F is running again"
 is "SIGINT mid-save" "$F" running
 check "SIGINT mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
 
 "$MIGCTL" save "$S" - 2>"$T/err" | head -c 100 >/dev/null
 RC=${PIPESTATUS[0]}
 ERR=$(cat "$T/err")
-failed "reader goes away" 1 "writing the stream: Broken pipe; the source is running again"
+failed "reader goes away" 141 "writing the stream: Broken pipe (SIGPIPE); $S is running again"
 is "reader goes away" "$S" running
 
 bg "$MIGCTL" save "$S" "$T/fifo"
@@ -527,7 +528,7 @@ wait_for "$S in pre_copy" has "$S/state" pre_copy
 kill -INT "$PID"
 collect
 exec 8<&-
-failed "SIGINT while the reader stalls" 130 "interrupted; the source is running again"
+failed "SIGINT while the reader stalls" 130 "interrupted by SIGINT; $S is running again"
 is "SIGINT while the reader stalls" "$S" running
 
 ctl load "$D" "$T/x1"
@@ -538,7 +539,7 @@ wait_for "$D in resuming" has "$D/state" resuming
 kill -TERM "$PID"
 collect
 exec 8>&-
-failed "SIGTERM while the writer stalls" 143 "load $D: interrupted; the device was reset"
+failed "SIGTERM while the writer stalls" 143 "load $D: interrupted by SIGTERM; $D was reset"
 is "SIGTERM while the writer stalls" "$D" running "$D0"
 
 # The same status from load and migrate for SIGINT as from save.
@@ -549,15 +550,127 @@ wait_for "$D in resuming" has "$D/state" resuming
 kill -INT "$PID"
 collect
 exec 8>&-
-failed "SIGINT mid-load" 130 "load $D: interrupted; the device was reset"
+failed "SIGINT mid-load" 130 "load $D: interrupted by SIGINT; $D was reset"
 echo running > "$F/state"
 bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
 wait_for "the migration of $F to begin" has "$F/state" pre_copy
 kill -INT "$PID"
 collect
-failed "SIGINT mid-migrate" 130 "interrupted; the source is running again; the device was reset"
+failed "SIGINT mid-migrate" 130 "interrupted by SIGINT; $F is running again; $D was reset"
 is "SIGINT mid-migrate" "$F" running
 is "SIGINT mid-migrate" "$D" running "$D0"
+
+# Every signal that ends a process and can be caught rolls back as SIGINT
+# does, in each phase it can come in: 128 + its number and one line.
+for sig in INT TERM HUP PIPE QUIT USR1; do
+	n=$((128 + $(kill -l "$sig")))
+	echo running > "$F/state"
+	bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+	wait_for "the migration of $F to begin" has "$F/state" pre_copy
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-migrate" "$n" "migrate $F $D: interrupted by SIG$sig; $F is running again; $D was reset"
+	is "SIG$sig mid-migrate" "$F" running
+	is "SIG$sig mid-migrate" "$D" running "$D0"
+	bg "$MIGCTL" save "${ENDLESS[@]}" "$F" "$T/f.s"
+	wait_for "the save of $F to begin" bigger "$T/f.s" 1048576
+	kill -"$sig" "$PID"
+	collect
+	failed "SIG$sig mid-save" "$n" "save $F: interrupted by SIG$sig; $F is running again"
+	check "SIG$sig mid-save: the partial file is removed" [ ! -e "$T/f.s" ]
+	bg "$MIGCTL" load "$D" "$T/fifo"
+	exec 8>"$T/fifo"
+	head -c "$(chunk_at "$T/x1" 1)" "$T/x1" >&8
+	wait_for "$D in resuming" has "$D/state" resuming
+	kill -"$sig" "$PID"
+	collect
+	exec 8>&-
+	failed "SIG$sig mid-load" "$n" "load $D: interrupted by SIG$sig; $D was reset"
+	is "SIG$sig mid-load" "$D" running "$D0"
+done
+
+# ---- the commit point ----
+# Before it (the destination running, a stream whole) a failure rolls
+# back; after it nothing is undone, and the line says what was left where.
+# X's stop fails once it is drained: D runs X's state, which is kept.
+echo stop > "$X/state"
+ctl load --run "$X" "$T/x1"
+XD=$(digest "$X")
+echo "stop EIO" > "$X/sim/fail"
+ctl migrate "$X" "$D"
+failed "migrate: the source's stop fails" 5 "migrate $X $D: $X: stop: Input/output error; after the commit point: $D runs the migrated state, nothing was rolled back; $X is left in error; $D is left in running"
+is "migrate: the source's stop fails" "$D" running "$XD"
+echo 1 > "$X/reset"
+ctl load --run "$X" "$T/x1"
+echo "stop EIO" > "$X/sim/fail"
+ctl save "$X" "$T/x.s"
+failed "save: the source's stop fails" 5 "save $X: $X: stop: Input/output error; after the commit point: the stream to $T/x.s is whole, nothing was rolled back; $X is left in error"
+ctl load --run "$D" "$T/x.s"
+passed "save: the source's stop fails: the stream loads"
+is "save: the source's stop fails: the stream holds the state" "$D" running "$XD"
+echo 1 > "$X/reset"
+echo 1 > "$D/reset"
+
+# --downtime-limit is kept: F never gets within 1 ms, and at --max-rounds
+# the migration fails (rolled back) unless --force-switchover.
+ctl migrate --threshold 0 --max-rounds 2 --downtime-limit 1 "$F" "$D"
+failed "over the downtime limit" 1 "2 precopy rounds left"
+check "over the downtime limit: says so" grep -q "over --downtime-limit 1 ms (--force-switchover switches over anyway); $F is running again; $D was reset" "$T/err"
+is "over the downtime limit" "$F" running
+is "over the downtime limit" "$D" running "$D0"
+ctl migrate --threshold 0 --max-rounds 2 --downtime-limit 1 --force-switchover "$F" "$D"
+passed "--force-switchover"
+check "--force-switchover: said" grep -q "in 2 rounds, at the round limit, over the downtime limit (forced)," "$T/out"
+echo running > "$F/state"
+echo 1 > "$D/reset"
+
+# One migration per device at a time: a second command on a device that
+# one holds is refused before it changes anything.
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+MPID=$PID
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+remember "$X"
+for other in "migrate $F $X" "migrate $X $D" "save $F $T/two.s" "load $D $T/x1"; do
+	# shellcheck disable=SC2086
+	run timeout 30 "$MIGCTL" $other
+	failed "while $F migrates: $other" 1 "is in use by another vfio-migctl command (one migration per device at a time; nothing was changed)"
+done
+check "the refused save left no file" [ ! -e "$T/two.s" ]
+if flock -n "$F/state" true; then fail "the migration does not hold $F's state locked (ABI 9.1)"; else ok; fi
+as_before "refused while another migrates" "$X"
+eq "the first migration goes on" "$(cat "$F/state")" pre_copy
+kill -INT "$MPID"
+PID=$MPID
+collect
+failed "the first migration, interrupted" 130 "interrupted by SIGINT; $F is running again; $D was reset"
+
+# A manual cancel (another writer of state, or of reset) is said as such,
+# naming the device, not as "Stale file handle".
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+echo running > "$F/state"
+collect
+failed "the source cancelled by hand" 1 "migrate $F $D: $F: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+bg "$MIGCTL" migrate "${ENDLESS[@]}" "$F" "$D"
+wait_for "the migration of $F to begin" has "$F/state" pre_copy
+echo 1 > "$D/reset"
+collect
+failed "the destination reset by hand" 1 "migrate $F $D: $D: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+
+# Each transition is one newline-terminated write through the state each
+# device holds open: no open, flush and release per transition.
+if command -v strace >/dev/null; then
+	echo running > "$X/state"
+	echo 1 > "$D/reset"
+	run strace -f -qq -e trace=openat,pwrite64 -o "$T/trace" "$MIGCTL" migrate "$X" "$D"
+	passed "migrate under strace"
+	eq "each state opened once, to be held" "$(grep -c '"state", O_RDWR' "$T/trace")" 2
+	eq "no state opened for a transition" "$(grep -c 'state", O_WRONLY' "$T/trace")" 0
+	eq "the transitions, one write each" "$(grep -o 'pwrite64([0-9]*, "[a-z_]*\\n", [0-9]*, 0) *= [0-9]*' "$T/trace" | cut -d'"' -f2 | tr '\n' ' ')" \
+		'resuming\n pre_copy\n stop_copy\n stop\n running\n stop\n '
+else
+	echo "SKIP: no strace(1): the writes of a transition are not counted" >&2
+fi
 
 if command -v script >/dev/null; then
 	remember "$X"
