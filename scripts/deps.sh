@@ -9,7 +9,7 @@ set -eu
 build=(gcc libc6-dev pkg-config meson ninja-build libfuse3-dev fuse3
        libnl-genl-3-dev libmount-dev libsystemd-dev libisal-dev libxxhash-dev
        lowdown util-linux)
-test=(libcmocka-dev valgrind procps python3 bash-completion groff-base bsdextrautils
+test=(libcmocka-dev valgrind procps python3 bash-completion groff-base bsdextrautils strace
       dpkg-dev debhelper lintian
       clang libclang-rt-14-dev)
 pkgs=("${build[@]}")

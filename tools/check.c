@@ -257,16 +257,31 @@ static bool same_mount(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev;
 }
 
+/* As a transfer command does (ABI 9.1): no migration runs under the check. */
+static void claim(const char *dir)
+{
+	struct errmsg e = { "" };
+	int err;
+
+	devdir_require(dir);
+	err = devdir_claim(dir, &e);
+	if (err)
+		exit(claim_failed("check", dir, err, &e));
+}
+
 static int check(struct check_ctx *c, struct check_report *r, bool json)
 {
 	static struct dirty_config dirty;
 	unsigned int failed = 0;
 
+	if (c->peer && same_mount(c->dir, c->peer))
+		usage_error("check: --peer %s is DIR's mount (use --destructive)", c->peer);
+	claim(c->dir);
+	if (c->peer)
+		claim(c->peer);
 	refuse_busy(c->dir, "DIR");
 	if (c->peer)
 		refuse_busy(c->peer, "peer");
-	if (c->peer && same_mount(c->dir, c->peer))
-		usage_error("check: --peer %s is DIR's mount (use --destructive)", c->peer);
 	describe(c, r);
 	keep_dirty_config(c->dir, &dirty);
 	check_signals();

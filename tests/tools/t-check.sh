@@ -170,6 +170,15 @@ echo resuming >"$E/state"
 ctl check --peer "$E" "$A"
 failed "a peer in resuming" 1 "peer $E is in resuming"
 echo 1 >"$E/reset"
+# Another command holds E (the flock of ABI 9.1, as vfio-migctl takes it).
+exec 7<"$E/state"
+flock -n 7
+ctl check "$E"
+failed "a device another command holds" 1 "$E is in use by another vfio-migctl command"
+ctl check --peer "$E" "$A"
+failed "a peer another command holds" 1 "$E is in use by another vfio-migctl command"
+exec 7<&-
+is "held: untouched" "$E" running
 
 # --- signals: the devices are reset, never left in resuming ---
 
