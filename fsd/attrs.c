@@ -207,3 +207,35 @@ const struct mig_attr dirty_attrs[] = {
 	ATTR_RW(tracking),
 	{ .name = NULL },
 };
+
+/*
+ * A file's show and store: a backend's own run under the device's lock
+ * (migdev_attr_*), the daemon's above take what they need themselves.
+ * What a show rendered last is kept for a stat that may not render
+ * (tree.c), as a length only.
+ */
+int attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
+{
+	int err;
+
+	sb_reset(sb);
+	if (n->dev_locked)
+		err = migdev_attr_show(m->dev, n->attr, sb);
+	else
+		err = n->attr->show(m->dev, sb);
+	if (!err)
+		__atomic_store_n(&m->shown[n - m->nodes], sb->len, __ATOMIC_RELAXED);
+	return err;
+}
+
+size_t attr_shown(struct mount *m, const struct node *n)
+{
+	return __atomic_load_n(&m->shown[n - m->nodes], __ATOMIC_RELAXED);
+}
+
+int attr_store(struct mount *m, const struct node *n, const char *value)
+{
+	if (n->dev_locked)
+		return migdev_attr_store(m->dev, n->attr, value);
+	return n->attr->store(m->dev, value);
+}

@@ -112,7 +112,7 @@ static struct pump *pump_for(struct mount *m, struct handle *h, int *err)
  */
 void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size)
 {
-	void *buf = fs_io_buffer();
+	void *buf = io_buffer();
 	struct pump *p = NULL;
 	int err = buf ? claim(m, h) : -ENOMEM;
 

@@ -243,10 +243,7 @@ static int store(struct mount *m, const struct node *n, const char *value)
 	/* A transition comes after every byte written before it. */
 	wb_drain(&m->wb, false);
 	poll_storing(n);
-	if (n->backend)
-		err = migdev_attr_store(m->dev, n->attr, value);
-	else
-		err = n->attr->store(m->dev, value);
+	err = attr_store(m, n, value);
 	poll_storing(NULL);
 	if (err)
 		migdev_refused(m->dev, failures, n->name, value, err);
@@ -375,41 +372,6 @@ static void migfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-/* One I/O buffer per worker thread: no allocation on the data path. */
-static __thread void *iobuf;
-
-void *fs_io_buffer(void)
-{
-	if (!iobuf)
-		iobuf = malloc(IO_SIZE);
-	return iobuf;
-}
-
-void fs_thread_exit(void)
-{
-	free(iobuf);
-	iobuf = NULL;
-}
-
-int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb)
-{
-	int err;
-
-	sb_reset(sb);
-	if (n->backend)
-		err = migdev_attr_show(m->dev, n->attr, sb);
-	else
-		err = n->attr->show(m->dev, sb);
-	if (!err)
-		__atomic_store_n(&m->shown[n - m->nodes], sb->len, __ATOMIC_RELAXED);
-	return err;
-}
-
-size_t fs_attr_shown(struct mount *m, const struct node *n)
-{
-	return __atomic_load_n(&m->shown[n - m->nodes], __ATOMIC_RELAXED);
-}
-
 /*
  * A reader at the end of its snapshot gets what was added since if the
  * value only grew; a value that changed otherwise ends where the snapshot
@@ -418,7 +380,7 @@ size_t fs_attr_shown(struct mount *m, const struct node *n)
 static int render_more(struct mount *m, struct handle *h)
 {
 	struct strbuf now = { 0 };
-	int err = fs_attr_show(m, h->node, &now);
+	int err = attr_show(m, h->node, &now);
 
 	if (!err && now.len > h->text.len &&
 	    !memcmp(now.buf, h->text.buf, h->text.len)) {
@@ -439,13 +401,13 @@ static int render_more(struct mount *m, struct handle *h)
 static void read_attr(fuse_req_t req, struct mount *m, struct handle *h,
 		      size_t size, off_t off)
 {
-	void *buf = fs_io_buffer();
+	void *buf = io_buffer();
 	int err = buf ? 0 : -ENOMEM;
 
 	pthread_mutex_lock(&h->lock);
 	if (!err && (off == 0 || !h->rendered)) {
 		poll_rendered(m, h);
-		err = fs_attr_show(m, h->node, &h->text);
+		err = attr_show(m, h->node, &h->text);
 		h->rendered = !err;
 	} else if (!err && (size_t)off >= h->text.len) {
 		err = render_more(m, h);
@@ -479,7 +441,7 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		logfile_read(req, m, h, size, off);
 	} else if (h->node) {
 		read_attr(req, m, h, size, off);
-	} else if (!(buf = fs_io_buffer())) {
+	} else if (!(buf = io_buffer())) {
 		fuse_reply_err(req, ENOMEM);
 	} else {
 		ssize_t n = migdev_dirty_read(m->dev, h->range, (uint64_t)off, buf, size);

@@ -132,7 +132,7 @@ static void move_origin(struct mount *m, struct handle *h, uint64_t origin)
 void logfile_read(fuse_req_t req, struct mount *m, struct handle *h,
 		  size_t size, off_t off)
 {
-	void *buf = fs_io_buffer();
+	void *buf = io_buffer();
 	uint64_t origin, want, pos;
 	size_t n = 0;
 

@@ -240,7 +240,7 @@ static void *worker(void *arg)
 		serve_one(ev.data.ptr, &fbuf);
 	}
 	free(fbuf.mem);
-	fs_thread_exit();
+	io_buffer_free();
 	return NULL;
 }
 

@@ -19,16 +19,16 @@
 #define BITMAP_MODE	(S_IFREG | 0600)
 
 static void add_node(struct mount *m, const char *name, enum node_kind kind,
-		     unsigned int parent, const struct mig_attr *attr, bool backend)
+		     unsigned int parent, const struct mig_attr *attr, bool dev_locked)
 {
-	m->nodes[m->nnodes++] = (struct node){ name, kind, parent, attr, backend };
+	m->nodes[m->nnodes++] = (struct node){ name, kind, parent, attr, dev_locked };
 }
 
 static void add_attrs(struct mount *m, unsigned int dir,
-		      const struct mig_attr *attrs, bool backend)
+		      const struct mig_attr *attrs, bool dev_locked)
 {
 	for (const struct mig_attr *a = attrs; a->name; a++)
-		add_node(m, a->name, NODE_ATTR, dir, a, backend);
+		add_node(m, a->name, NODE_ATTR, dir, a, dev_locked);
 }
 
 void tree_build(struct mount *m)
@@ -120,8 +120,8 @@ static off_t attr_length(struct mount *m, const struct node *n, bool render)
 	off_t len = 0;
 
 	if (!render)
-		return (off_t)fs_attr_shown(m, n);
-	if (n->attr->show && !fs_attr_show(m, n, &sb))
+		return (off_t)attr_shown(m, n);
+	if (n->attr->show && !attr_show(m, n, &sb))
 		len = (off_t)sb.len;
 	sb_free(&sb);
 	return len;

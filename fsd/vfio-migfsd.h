@@ -10,7 +10,22 @@
  * (one show and one store function each), pump.c reads a saving stream
  * ahead of its reader, writebehind.c answers a resuming writer before the
  * device loads its bytes, log.c reports, service.c tells the service
- * manager, config.c reads --config files.
+ * manager, config.c reads --config files, iobuf.c keeps each worker's
+ * I/O buffer.
+ *
+ * Locks, outermost first; backend.h places the device layer's (the dirty
+ * log's lock, then dev->lock, then its leaves):
+ *   1. handle.lock       one open file (struct handle);
+ *   2. mount.pump_lock   the read-ahead of a saving stream, one reader;
+ *      mount.log_lock    the heap of open `log` files, under a file's
+ *                        own lock when its origin moves;
+ *   3. the device layer's locks (a store, a show, a read of `data`);
+ *   4. leaves, which take nothing: mount.poll_lock (the device's notify()
+ *      takes it under dev->lock), service.c's queue lock (its sink()),
+ *      mount.open_lock, loop.c's lock, writebehind.lock, pump.lock, and
+ *      log.c's emit_lock.
+ * notify() and sink() run under dev->lock: they only count, wake and
+ * queue; the log's I/O is service.c's own thread's.
  */
 #ifndef VFIO_MIGFSD_H
 #define VFIO_MIGFSD_H
@@ -33,7 +48,7 @@ struct node {
 	enum node_kind kind;
 	unsigned int parent;		/* index of the parent directory */
 	const struct mig_attr *attr;	/* NODE_ATTR */
-	bool backend;			/* a backend attribute: runs locked */
+	bool dev_locked;		/* a backend's attribute: runs under dev->lock */
 };
 
 #define MAX_NODES	32
@@ -125,18 +140,22 @@ struct options {
 /* attrs.c */
 extern const struct mig_attr root_attrs[];
 extern const struct mig_attr dirty_attrs[];
+/* Render a text file's value into sb (emptied first): 0 or -errno. */
+int attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
+/* The length attr_show() last rendered, for a stat that must not render. */
+size_t attr_shown(struct mount *m, const struct node *n);
+/* Store one value: 0 or -errno. */
+int attr_store(struct mount *m, const struct node *n, const char *value);
+
+/* iobuf.c: this worker's IO_SIZE buffer (NULL without memory), freed at its end */
+void *io_buffer(void);
+void io_buffer_free(void);
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops migfs_ops;
 void fs_init(struct mount *m);		/* the node table, locks, poll(2) */
 /* The session is over and no request is being served: free its files. */
 void fs_session_end(struct mount *m);
-void *fs_io_buffer(void);	/* this worker's IO_SIZE buffer, or NULL */
-/* Render a text file's value into sb (emptied first): 0 or -errno. */
-int fs_attr_show(struct mount *m, const struct node *n, struct strbuf *sb);
-/* The length of its last rendering, without device work (0 before any). */
-size_t fs_attr_shown(struct mount *m, const struct node *n);
-void fs_thread_exit(void);	/* frees a worker's I/O buffer */
 /* The daemon's user and root: never bounded nor made to wait their turn. */
 bool fs_trusted(uid_t uid);
 
