@@ -23,36 +23,6 @@
 #include "parse.h"
 #include "sim.h"
 
-struct sim_fail {
-	enum mig_state state;		/* MIG_ERROR: nothing armed */
-	int err;
-};
-
-struct sim {
-	struct migdev dev;
-	struct sim_image img;
-	enum mig_state state;
-	uint64_t seed;			/* from NAME: content and work */
-	uint64_t rng;			/* picks what the work changes */
-	uint64_t dirty_rate;		/* work items per second */
-	uint64_t guest_mem;
-	uint64_t load_us;		/* the least time a resume write takes */
-	unsigned int quirks;		/* SIM_Q_*: rules broken on purpose */
-	bool refused;			/* a resume write of this session was refused */
-	uint64_t precopy_asked;		/* the quirk precopy_grows: answers given */
-	uint64_t clock_ns;		/* time up to which work was done */
-	struct sim_saver *saver;	/* in the saving group */
-	struct sim_loader *loader;	/* in RESUMING */
-	struct sim_fail fail;
-	struct dmalog *dmalog;		/* while tracking */
-	struct sim_port port;		/* P2P DMA, sim_peer.c */
-};
-
-static struct sim *to_sim(struct migdev *dev)
-{
-	return (struct sim *)((char *)dev - offsetof(struct sim, dev));
-}
-
 static uint64_t name_seed(const char *name, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
@@ -85,7 +55,7 @@ static void sim_power_on(struct sim *sim)
 /* --- the running device --- */
 
 /* Only DMA writes are logged; the sim has no guest memory contents. */
-static void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
+void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
 {
 	if (sim->dmalog)
 		dmalog_mark(sim->dmalog, iova, len);
@@ -120,7 +90,7 @@ static void do_work(struct sim *sim, uint64_t items)
  * Do the work the clock says is due (time spent not running is not
  * owed), and exchange the P2P writes due with peers.
  */
-static void sim_catch_up(struct sim *sim)
+void sim_catch_up(struct sim *sim)
 {
 	uint64_t now = now_ns();
 
@@ -460,87 +430,6 @@ static int sim_data_size(struct migdev *dev, uint64_t *bytes)
 		*bytes -= sim_block_len(&sim->img, 0);
 	return 0;
 }
-
-/* --- attributes --- */
-
-static int digest_show(struct migdev *dev, struct strbuf *sb)
-{
-	struct sim *sim = to_sim(dev);
-
-	sim_catch_up(sim);
-	return sb_printf(sb, "%016" PRIx64 "\n", sim_digest(&sim->img));
-}
-
-static int dma_store(struct migdev *dev, const char *buf)
-{
-	struct sim *sim = to_sim(dev);
-	uint64_t iova, len;
-	const char *end;
-
-	sim_catch_up(sim);
-	if (parse_u64_word(buf, &iova, 1, &end) || parse_u64(end, &len, 1) || !len)
-		return -EINVAL;
-	if (!mig_state_dma(sim->state))
-		return -EBUSY;
-	if (iova >= sim->guest_mem || len > sim->guest_mem - iova)
-		return -EFAULT;
-	sim_dma(sim, iova, len);
-	return 0;
-}
-
-static int fail_show(struct migdev *dev, struct strbuf *sb)
-{
-	const struct sim_fail *f = &to_sim(dev)->fail;
-	const char *name = errno_name(f->err);
-
-	if (f->state == MIG_ERROR)
-		return sb_printf(sb, "none\n");
-	if (name)
-		return sb_printf(sb, "%s %s\n", mig_state_name(f->state), name);
-	return sb_printf(sb, "%s %d\n", mig_state_name(f->state), f->err);
-}
-
-static int fail_store(struct migdev *dev, const char *buf)
-{
-	struct sim_fail *f = &to_sim(dev)->fail;
-	char word[32];
-	size_t n;
-	enum mig_state s;
-	int err;
-
-	buf += strspn(buf, " \t\n");
-	n = strcspn(buf, " \t\n");
-	if (!n || n >= sizeof(word))
-		return -EINVAL;
-	memcpy(word, buf, n);
-	word[n] = '\0';
-	if (!strcmp(word, "none") && !buf[n + strspn(buf + n, " \t\n")]) {
-		f->state = MIG_ERROR;
-		return 0;
-	}
-	if (mig_state_parse(word, &s) || s == MIG_ERROR ||
-	    parse_errno(buf + n, &err))
-		return -EINVAL;
-	f->state = s;
-	f->err = err;
-	return 0;
-}
-
-static int peer_show(struct migdev *dev, struct strbuf *sb)
-{
-	struct sim *sim = to_sim(dev);
-
-	sim_catch_up(sim);
-	return sim_port_show(&sim->port, sb);
-}
-
-static const struct mig_attr sim_attrs[] = {
-	{ .name = "digest", .mode = 0600, .show = digest_show },
-	{ .name = "dma", .mode = 0600, .store = dma_store },
-	{ .name = "fail", .mode = 0600, .show = fail_show, .store = fail_store },
-	{ .name = "peer", .mode = 0600, .show = peer_show },
-	{ .name = NULL },
-};
 
 static void sim_destroy(struct migdev *dev)
 {

@@ -2,7 +2,7 @@
 /*
  * The sim backend: a software model of a migratable VFIO device.
  *
- * sim.c is the device (arcs, work, attributes); sim_opts.c is its
+ * sim.c is the device (arcs, work), sim_attrs.c its files; sim_opts.c is its
  * argument; sim_dirty.c is its DMA log; sim_stream.c is its migration data
  * stream, which only sees the device's internal state as a struct
  * sim_image; sim_peer.c is its P2P DMA into other sims of the process;
@@ -16,11 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backend.h"
 #include "migstate.h"
 
-struct migdev;
-struct mig_range;
-struct strbuf;
 
 /*
  * Perform items work items now, as the running device would over time
@@ -163,6 +161,46 @@ int sim_port_show(struct sim_port *port, struct strbuf *sb);
 #define SIM_Q_ACCEPT_CORRUPT	(1u << 7)	/* block payloads are not checked */
 #define SIM_Q_KEEP_REFUSED	(1u << 8)	/* after a refused write, stop succeeds */
 #define SIM_Q_DIRTY_NO_CLEAR	(1u << 9)	/* a dirty report does not clear */
+
+/*
+ * The device itself, for sim.c and its files (sim_attrs.c).  The fields
+ * below dev are guarded by dev->lock, as the rest of a migdev.
+ */
+struct sim_fail {
+	enum mig_state state;		/* MIG_ERROR: nothing armed */
+	int err;
+};
+
+struct sim {
+	struct migdev dev;
+	struct sim_image img;
+	enum mig_state state;
+	uint64_t seed;			/* from NAME: content and work */
+	uint64_t rng;			/* picks what the work changes */
+	uint64_t dirty_rate;		/* work items per second */
+	uint64_t guest_mem;
+	uint64_t load_us;		/* the least time a resume write takes */
+	unsigned int quirks;		/* SIM_Q_*: rules broken on purpose */
+	bool refused;			/* a resume write of this session was refused */
+	uint64_t precopy_asked;		/* the quirk precopy_grows: answers given */
+	uint64_t clock_ns;		/* time up to which work was done */
+	struct sim_saver *saver;	/* in the saving group */
+	struct sim_loader *loader;	/* in RESUMING */
+	struct sim_fail fail;
+	struct dmalog *dmalog;		/* while tracking */
+	struct sim_port port;		/* P2P DMA, sim_peer.c */
+};
+
+static inline struct sim *to_sim(struct migdev *dev)
+{
+	return (struct sim *)((char *)dev - offsetof(struct sim, dev));
+}
+
+/* Do the work the clock says is due; dev->lock held. */
+void sim_catch_up(struct sim *sim);
+/* A DMA write of [iova, iova + len) of guest memory, to the log; dev->lock held. */
+void sim_dma(struct sim *sim, uint64_t iova, uint64_t len);
+extern const struct mig_attr sim_attrs[];
 
 /*
  * The device argument (sim_opts.c): sim_parse_spec() fills o, whose err
