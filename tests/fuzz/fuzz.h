@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-
 /* An oracle's verdict: say why and abort, so that libFuzzer keeps the input. */
 #define fuzz_check(cond, ...)						\
 	do {								\
@@ -102,6 +100,7 @@ static inline void ref_trim(const char *s, size_t *start, size_t *end)
 		(*end)--;
 }
 
+#ifdef BACKEND_H
 /* The attribute called name in a NULL-name terminated table, or NULL. */
 static inline const struct mig_attr *fuzz_attr(const struct mig_attr *table,
 					       const char *name)
@@ -111,5 +110,6 @@ static inline const struct mig_attr *fuzz_attr(const struct mig_attr *table,
 			return table;
 	return NULL;
 }
+#endif
 
 #endif

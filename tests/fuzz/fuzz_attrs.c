@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "backend.h"
 #include "fuzz.h"
 #include "vfio-migfsd.h"
 

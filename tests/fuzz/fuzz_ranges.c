@@ -5,6 +5,7 @@
  * a line, blank lines ignored), and what show prints must store back to
  * itself.
  */
+#include "backend.h"
 #include "fuzz.h"
 #include "vfio-migfsd.h"
 

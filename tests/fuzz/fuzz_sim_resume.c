@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 
+#include "backend.h"
 #include "fuzz.h"
 
 static struct migdev *dev;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 
+#include "backend.h"
 #include "fuzz.h"
 
 static struct migdev *src, *dst;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 
+#include "backend.h"
 #include "fuzz.h"
 #include "parse.h"
 

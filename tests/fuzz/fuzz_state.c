@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "fuzz.h"
 #include "migstate.h"
 
