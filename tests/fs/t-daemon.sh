@@ -139,18 +139,22 @@ rm "$A/state"
 
 # Daemons started at one moment on one path: one mounts, the others are
 # refused as busy (both mounted, 1 run in 20).
-for round in $(seq 20); do
-	rcs=""
+# race WHAT: three daemons started at once on $A: one mount, one success.
+race() {
+	local i pids=() ok=0
 	for i in 1 2 3; do
 		"$MIGFSD" "sim:r$i" "$A" 2>>"$T/race.err" &
-		eval "p$i=\$!"
+		pids+=($!)
 	done
-	for i in 1 2 3; do
-		eval "wait \$p$i" && rcs="${rcs}0" || rcs="${rcs}1"
+	for i in "${pids[@]}"; do
+		wait "$i" && ok=$((ok + 1))
 	done
-	n=$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)
-	eq "round $round: one mount of three simultaneous starts" "$n" 1
-	eq "round $round: one start succeeds" "$(echo "$rcs" | tr -cd 0 | wc -c)" 1
+	eq "$1: one mount of three simultaneous starts" \
+		"$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)" 1
+	eq "$1: one start succeeds" "$ok" 1
+}
+for round in $(seq 20); do
+	race "round $round"
 	while listed "$A"; do umount -l "$A"; done
 done
 eq "the others are told it is busy" "$(grep -cv "$A: busy: " "$T/race.err")" 0
@@ -161,16 +165,7 @@ for round in $(seq 10); do
 	start sim:s "$A"
 	kill -9 "$DPID"
 	wait "$DPID" 2>/dev/null
-	rcs=""
-	for i in 1 2 3; do
-		"$MIGFSD" "sim:r$i" "$A" 2>>"$T/race.err" &
-		eval "p$i=\$!"
-	done
-	for i in 1 2 3; do
-		eval "wait \$p$i" && rcs="${rcs}0" || rcs="${rcs}1"
-	done
-	eq "stale, round $round: one mount" "$(findmnt -n -o TARGET --mountpoint "$A" | wc -l)" 1
-	eq "stale, round $round: one start succeeds" "$(echo "$rcs" | tr -cd 0 | wc -c)" 1
+	race "stale, round $round"
 	eq "stale, round $round: the mount answers" "$(timeout 5 cat "$A/state")" running
 	while listed "$A"; do umount -l "$A"; done
 done
