@@ -8,8 +8,8 @@ connected component of more than one file is a circle.
 
 usage: depcycles.py [--allow FILE] OBJECT|ARCHIVE...
 Prints each circle, then its edges; exits 1 if one is not allowed.
---allow NAME (repeatable): circles through NAME (main for main.c) are allowed (the command
-table, whose commands call its next_option()).
+--allow NAME (repeatable): circles through NAME are allowed ("main" for
+main.c: the command table, whose commands call its next_option()).
 """
 import os
 import subprocess

@@ -3,10 +3,9 @@
  * vfio-migctl [-h | -V] COMMAND [ARGS]
  *
  * Each command parses its own arguments; this file holds the table of
- * commands, the usage text and the one-line errors they all use.
+ * commands and the usage text (msg.c: the one-line errors).
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "check.h"
@@ -63,55 +62,6 @@ void usage(FILE *f)
 "\n"
 "BDF is a PCI address, DOMAIN:BUS:DEV.FN (e.g. 0000:3b:00.1).\n"
 "See vfio-migctl(1).\n", f);
-}
-
-void die(int status, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vfio-migctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-	exit(status);
-}
-
-static int errmsg_vset(struct errmsg *e, int err, const char *fmt, va_list ap)
-{
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	return err;
-}
-
-int errmsg_set(struct errmsg *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errmsg_vset(e, err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int errmsg_sys(struct errmsg *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errmsg_vset(e, err, fmt, ap);
-	va_end(ap);
-	errmsg_add(e, ": ");
-	errmsg_add(e, strerror(-err));
-	return err;
-}
-
-void errmsg_add(struct errmsg *e, const char *text)
-{
-	size_t len = strlen(e->text);
-
-	snprintf(e->text + len, sizeof(e->text) - len, "%s", text);
 }
 
 int next_option(int argc, char **argv, const struct option *longopts)

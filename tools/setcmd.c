@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
 static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *o)
@@ -368,7 +369,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 	status = status ? status : check_set(&s, "save", false);
 	if (status)
 		return status;
-	s.out.fd = open_output(file, &created);
+	s.out = (struct stream_writer){ .fd = open_output(file, &created), .cancel = &interrupted };
 	for (unsigned int i = 0; i < s.n; i++)
 		s.dev[i].save.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
@@ -419,7 +420,7 @@ static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
 			return -ECANCELED;
 		}
 		d = &s->dev[r->dev];
-		err = write_all(d->to_dst.fd, buf, len);
+		err = write_all(d->to_dst.fd, buf, len, &interrupted);
 		if (err) {
 			refused_data(&d->err, err, d->dst, d->source);
 			set_failed(s, d->dst, "resuming", &d->err);
@@ -562,7 +563,7 @@ int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
 	static struct stream_header h;	/* 16 KiB */
 	const char *dirs[STREAM_SET_MAX];
 	struct save_opts o = { .no_p2p = no_p2p };
-	struct stream_reader r = { 0 };
+	struct stream_reader r = { .cancel = &interrupted };
 	struct dev_set s;
 	uint64_t size;
 	void *buf;

@@ -20,7 +20,7 @@
 
 #include "crc32c.h"
 #include "fuzz.h"
-#include "vfio-migctl.h"
+#include "stream.h"
 
 static uint8_t chunk[STREAM_CHUNK_MAX];
 
