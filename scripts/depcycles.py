@@ -6,7 +6,7 @@ made (design-notes 2.2): nm of each object file gives what it defines and
 what it uses; A -> B when A uses a symbol B defines; every strongly
 connected component of more than one file is a circle.
 
-usage: depcycles.py [--allow FILE] OBJECT|ARCHIVE...
+usage: depcycles.py [--allow NAME] OBJECT|ARCHIVE...
 Prints each circle, then its edges; exits 1 if one is not allowed.
 --allow NAME (repeatable): circles through NAME are allowed ("main" for
 main.c: the command table, whose commands call its next_option()).

@@ -10,6 +10,9 @@
  * also makes each transition one newline-terminated write: one FUSE
  * request instead of open, write, flush and release.
  *
+ * This is the bottom of devdir.c: how a file of DIR is named and opened,
+ * and which errno says that its daemon is gone.
+ *
  * The table is filled by the main thread before a set's threads start
  * and only read after; the fds close, and the locks go, at exit.
  */
@@ -32,6 +35,22 @@ struct claim {
 
 static struct claim claims[2 * STREAM_SET_MAX];
 static unsigned int nclaims;
+
+int devdir_path(const char *dir, const char *file, char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", dir, file);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * A daemon that died leaves its mount, which answers everything with
+ * ENOTCONN, or ECONNABORTED for a request it held when it died.
+ */
+bool devdir_gone_error(int err)
+{
+	return err == -ENOTCONN || err == -ECONNABORTED;
+}
 
 static const struct claim *claim_of(const char *dir)
 {

@@ -61,13 +61,6 @@ void devdir_require(const char *dir)
 		exit(not_a_mount(dir));
 }
 
-int devdir_path(const char *dir, const char *file, char *path, size_t len)
-{
-	int n = snprintf(path, len, "%s/%s", dir, file);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 int devdir_read(const char *dir, const char *file, char *buf, size_t len)
 {
 	ssize_t n = 0, got = 0;
@@ -215,15 +208,6 @@ enum recovery devdir_recover(const char *dir, bool reset_first)
 	if (devdir_state(dir, state, sizeof(state)) || strcmp(state, "running"))
 		return NOT_RECOVERED;
 	return reset ? RECOVERED_BY_RESET : RECOVERED;
-}
-
-/*
- * A daemon that died leaves its mount, which answers everything with
- * ENOTCONN, or ECONNABORTED for a request it held when it died.
- */
-bool devdir_gone_error(int err)
-{
-	return err == -ENOTCONN || err == -ECONNABORTED;
 }
 
 /*

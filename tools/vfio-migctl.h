@@ -99,7 +99,6 @@ int not_a_mount(const char *dir);
 /* Exit with not_a_mount() unless DIR is one: before any file of DIR is used. */
 void devdir_require(const char *dir);
 /* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
-int devdir_path(const char *dir, const char *file, char *path, size_t len);
 /* The whole file, without its trailing newlines. */
 int devdir_read(const char *dir, const char *file, char *buf, size_t len);
 int devdir_write(const char *dir, const char *file, const char *value);
@@ -135,8 +134,7 @@ int devdir_io_error(const char *dir, const char *verb, const char *file, int err
 		    struct errmsg *e);
 /* "; DIR is left in STATE" (or is gone, or no longer mounted) added to e. */
 void devdir_left(const char *dir, struct errmsg *e);
-/* Whether err, or DIR's mount now, says that its daemon is gone. */
-bool devdir_gone_error(int err);
+/* Whether DIR's mount now says that its daemon is gone. */
 bool devdir_gone(const char *dir);
 /* One line "vfio-migctl: [CMD: ]the vfio-migfsd serving DIR is gone"; EXIT_DAEMON_GONE. */
 int daemon_gone(const char *cmd, const char *dir);
@@ -152,6 +150,10 @@ int daemon_gone_then(const char *cmd, const char *dir, const char *then);
  * set: -ENODEV not a mount, -EBUSY another command holds it.
  */
 int devdir_claim(const char *dir, struct errmsg *e);
+/* "DIR/FILE" in path: 0 or -ENAMETOOLONG. */
+int devdir_path(const char *dir, const char *file, char *path, size_t len);
+/* Whether err says that the daemon serving a DIR is gone. */
+bool devdir_gone_error(int err);
 /* FILE of DIR (through its claim, if held): an fd or -errno. */
 int devdir_open(const char *dir, const char *file, int flags);
 /* statfs(2) of DIR's mount (through its claim, if held): 0 or -errno. */
