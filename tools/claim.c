@@ -24,6 +24,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "vfio-migctl.h"
 
 struct claim {
@@ -105,7 +106,7 @@ int devdir_claim(const char *dir, struct errmsg *e)
 
 	if (claim_of(dir))
 		return 0;
-	if (nclaims == sizeof(claims) / sizeof(claims[0]))
+	if (nclaims == ARRAY_SIZE(claims))
 		return errmsg_set(e, -EMFILE, "%s: too many devices", dir);
 	*c = (struct claim){ .dir = dir, .state = -1 };
 	c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mountinfo.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 #define GONE_SETTLE_TRIES	10
@@ -152,7 +153,7 @@ unsigned int devdir_features(const char *dir)
 	if (devdir_read(dir, "features", buf, sizeof(buf)))
 		return 0;
 	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
 			if (!strcmp(w, names[i]))
 				f |= 1u << i;
 	return f;

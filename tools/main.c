@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 static const struct command {
@@ -53,7 +54,7 @@ static const struct command {
 void usage(FILE *f)
 {
 	fputs("usage: vfio-migctl COMMAND [ARGS]\n\nCommands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fputs(commands[i].help, f);
 	fputs("\n"
 "Options:\n"
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		usage_error("no command (see --help)");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {
 			argc -= optind;
 			argv += optind;

@@ -288,7 +288,8 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 
 /* --- save --output FILE DIR... --- */
 
-static int stream_put_locked(struct sink *sink, uint32_t type, const void *buf, uint32_t len)
+/* Takes s->lock: the set's devices write the one stream from their threads. */
+static int set_stream_put(struct sink *sink, uint32_t type, const void *buf, uint32_t len)
 {
 	struct set_stream_sink *ss = (struct set_stream_sink *)sink;
 	struct dev_set *s = ss->set;
@@ -359,7 +360,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		struct set_dev *d = &s.dev[i];
 
 		d->src = d->opts.dir = argv[i];
-		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream", NULL },
+		d->to_stream = (struct set_stream_sink){ { set_stream_put, "the stream", NULL },
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
