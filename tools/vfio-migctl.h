@@ -16,8 +16,9 @@
  * docs/stream-format.md), progress.c draws the progress line (or writes
  * its --json records), report.c the --json records of how a transfer
  * ended, json.c the JSON of those and of status;
- * status.c and watch.c show where devices stand, check*.c hold a
- * device's driver to the migration contract (check.h).
+ * status.c and watch.c show where devices stand (devstatus.c reads
+ * their `status`), check*.c hold a device's driver to the migration
+ * contract (check.h).
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
  * policy: sysfs, which port, in what order) through devlink.c
  * (devlink.h).  Helpers that know nothing of devices come from common/.
@@ -532,7 +533,10 @@ void json_object(struct json *j, const char *key);	/* KEY: {... */
 void json_object_end(struct json *j);
 void json_end(struct json *j);
 
-/* ---- status.c: the `status` file (ABI 6), for status and watch ---- */
+/* ---- devstatus.c: the `status` file (ABI 6), for status and watch ---- */
+
+/* More than `status` holds: a device name can be a long sysfs path. */
+#define STATUS_TEXT_MAX	(PATH_MAX + 1024)
 
 struct dev_status {
 	char device[PATH_MAX];
@@ -549,6 +553,8 @@ struct dev_status {
 int dev_status_open(const char *dir, int *fd);
 /* Reads from offset 0: a fresh rendering, which also re-arms poll(2). */
 int dev_status_read(int fd, struct dev_status *s);
+/* The text of `status`, as dev_status_read reads it. */
+int dev_status_parse(const char *text, struct dev_status *s);
 /*
  * One line "vfio-migctl: DIR: why" for a DIR whose `status` failed; the
  * exit status it calls for.
