@@ -221,7 +221,7 @@ struct transfer_report {
 
 void report_transfer(const struct transfer_report *t);
 
-/* ---- save.c, load.c, migrate.c ---- */
+/* ---- a transfer: save.c, load.c and their commands ---- */
 
 #define SAVE_BUF_SIZE	(1024 * 1024)	/* one read of `data`, one chunk */
 #define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
@@ -312,7 +312,6 @@ struct load_job {
 	uint64_t t_start, t_end;	/* now_usec() */
 };
 
-
 /* ---- transfer.c: what the transfer commands share ---- */
 
 /*
@@ -402,7 +401,10 @@ int migrate_set(int argc, char **argv, const struct save_opts *o);
 int save_set(int argc, char **argv, const struct save_opts *o, const char *file);
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 
-/* load.c */
+/*
+ * load.c: a stream into a device, and the resuming side's steps (for a
+ * set and for migrate).
+ */
 int load_device(struct load_job *job);
 int check_destination(const char *dir, struct errmsg *e);
 /* Whether DIR can take a state saved from source, as far as the names tell. */
