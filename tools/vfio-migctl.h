@@ -9,11 +9,11 @@
  * them for a transfer.  The engines know nothing of commands: save.c is
  * the saving side, load.c the resuming side, set.c the phases of a set
  * of devices and setpool.c its threads.  The commands drive them:
- * cmd_save.c, cmd_load.c, migrate.c (the two joined on one host) and
- * setcmd.c (the set forms of all three); transfer.c is what they share
- * (signals, exit statuses, the stream's files, summaries).  stream.c
- * frames a migration for files and pipes (stream.h,
- * docs/stream-format.md), progress.c draws the progress line (or writes
+ * cmd_save.c, cmd_load.c, migrate.c (the two joined on one host), and
+ * setcmd.c and setload.c (the set forms of all three); transfer.c is
+ * what they share (signals, exit statuses, the stream's files,
+ * summaries).  stream.c frames a migration for files and pipes
+ * (stream.h, docs/stream-format.md), progress.c draws the progress line (or writes
  * its --json records), report.c the --json records of how a transfer
  * ended, json.c the JSON of those and of status;
  * status.c and watch.c show where devices stand (devstatus.c reads
@@ -396,7 +396,7 @@ enum recovery restore_source(const char *dir, struct errmsg *e);
 /* Takes one option of SAVE_LONGOPTS or SET_LONGOPTS (or --abort, --keep-source). */
 void save_option(int c, const char *arg, struct save_opts *o);
 
-/* setcmd.c: the set forms of migrate, save and load (o: their options) */
+/* setcmd.c, setload.c: the set forms of migrate, save and load (o: their options) */
 int migrate_set(int argc, char **argv, const struct save_opts *o);
 int save_set(int argc, char **argv, const struct save_opts *o, const char *file);
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
@@ -505,6 +505,22 @@ int set_roll_back(struct dev_set *s, const char *cmd);
 bool set_committed(const struct dev_set *s);
 /* A failure after the commit point (done: what holds the state); EXIT_COMMITTED. */
 int set_commit_failed(struct dev_set *s, const char *cmd, const char *done);
+
+/* ---- setcmd.c: what the set forms share ---- */
+
+/* A set of n devices with the options o (exits at more than STREAM_SET_MAX). */
+void set_init(struct dev_set *s, unsigned int n, const struct save_opts *o);
+void set_free(struct dev_set *s);
+/* Every DIR a vfio-migfs mount, none twice; or exit with the line. */
+void check_mounts(const char *const *dirs, unsigned int n);
+/* Claim every member (claim.c); the exit status of a refusal, or 0. */
+int claim_set(const char *const *dirs, unsigned int n, const char *cmd);
+/* Each member, before anything changes; the exit status of a refusal, or 0. */
+int check_set(struct dev_set *s, const char *cmd, bool dst_p2p);
+/* The end of a summary line: whether the P2P barrier was kept. */
+void print_barrier(FILE *f, const struct dev_set *s);
+/* --json: a record per device and one for the set (r: a load's stream). */
+void report_set(const struct dev_set *s, int status, const struct stream_reader *r);
 
 /* ---- commands: argv[0] is the command's name; they return the exit status ---- */
 
