@@ -22,4 +22,15 @@ static inline uint64_t now_usec(void)
 	return now_ns() / 1000;
 }
 
+/* A deadline ns after ts, for pthread_cond_timedwait on this clock. */
+static inline void timespec_add_ns(struct timespec *ts, uint64_t ns)
+{
+	ts->tv_sec += (time_t)(ns / 1000000000);
+	ts->tv_nsec += (long)(ns % 1000000000);
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 #endif

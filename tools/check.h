@@ -6,8 +6,9 @@
  * check.c runs the command (options, safety, signals, the end), the
  * rules live in check_rules.c (the state machine and the saving side),
  * check_resume.c (loading, damaged streams) and check_dirty.c (the dirty
- * log); check_io.c holds what they share (the device's files, the saved
- * stream) and check_report.c prints the verdicts and the timings.
+ * log), check_table.c numbers them; check_io.c holds what they share
+ * (the device's files, the saved stream) and check_report.c prints the
+ * verdicts and the timings.
  */
 #ifndef CHECK_H
 #define CHECK_H
@@ -40,6 +41,7 @@ struct check_rule {
 	check_fn *run;
 };
 
+/* check_table.c */
 extern const struct check_rule check_rules[];
 extern const unsigned int check_nrules;
 

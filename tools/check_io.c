@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "vfio-migctl.h"
 
 /* `log` keeps 4096 lines of at most 160 bytes, and a timestamp each. */
@@ -232,7 +233,7 @@ int ck_drain(const char *dir, int fd, uint64_t *bytes, uint64_t limit)
 		return in;
 	}
 	while (!check_signal && (n = read(in, buf, SAVE_BUF_SIZE)) != 0) {
-		if (n < 0 || (fd >= 0 && write_all(fd, buf, (size_t)n))) {
+		if (n < 0 || (fd >= 0 && write_all(fd, buf, (size_t)n, &interrupted))) {
 			err = n < 0 ? -errno : -EIO;
 			break;
 		}
@@ -354,12 +355,12 @@ static int write_stream(struct check_ctx *c, int fd, enum damage how,
 			break;
 		}
 		damage_chunk(c, how, buf, off, n);
-		err = write_all(fd, buf, n);
+		err = write_all(fd, buf, n, &interrupted);
 		off += err ? 0 : n;
 	}
 	if (!err && how == DAMAGE_TRAILING) {
 		memset(buf, 0x5a, TRAILING_BYTES);
-		err = write_all(fd, buf, TRAILING_BYTES);
+		err = write_all(fd, buf, TRAILING_BYTES, &interrupted);
 		off += err ? 0 : TRAILING_BYTES;
 	}
 	free(buf);

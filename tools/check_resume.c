@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 static const char *target_name(const struct check_ctx *c)
@@ -106,7 +107,7 @@ void rule_damaged(struct check_ctx *c, struct verdict_text *out)
 
 	if (!load_ready(c, out))
 		return;
-	for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]) && !check_signal; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(damages) && !check_signal; i++) {
 		if (!ck_home(c->target) || ck_load(c, c->target, damages[i].how, &r)) {
 			ck_fail(out, "echo resuming > state", "%s did not enter resuming: %s",
 				target_name(c), ck_errname(r.enter));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 #define CYCLE_MAX	16
@@ -43,7 +44,7 @@ static void add_time(struct check_timings *t, enum mig_state from, enum mig_stat
 		if (t->arcs[i].from == from && t->arcs[i].to == to)
 			break;
 	if (i == t->narcs) {
-		if (t->narcs == sizeof(t->arcs) / sizeof(t->arcs[0]))
+		if (t->narcs == ARRAY_SIZE(t->arcs))
 			return;
 		t->arcs[t->narcs++] = (struct arc_times){ .from = from, .to = to };
 	}

@@ -10,6 +10,9 @@
  * also makes each transition one newline-terminated write: one FUSE
  * request instead of open, write, flush and release.
  *
+ * This is the bottom of devdir.c: how a file of DIR is named and opened,
+ * and which errno says that its daemon is gone.
+ *
  * The table is filled by the main thread before a set's threads start
  * and only read after; the fds close, and the locks go, at exit.
  */
@@ -21,6 +24,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "vfio-migctl.h"
 
 struct claim {
@@ -32,6 +36,22 @@ struct claim {
 
 static struct claim claims[2 * STREAM_SET_MAX];
 static unsigned int nclaims;
+
+int devdir_path(const char *dir, const char *file, char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", dir, file);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * A daemon that died leaves its mount, which answers everything with
+ * ENOTCONN, or ECONNABORTED for a request it held when it died.
+ */
+bool devdir_gone_error(int err)
+{
+	return err == -ENOTCONN || err == -ECONNABORTED;
+}
 
 static const struct claim *claim_of(const char *dir)
 {
@@ -86,7 +106,7 @@ int devdir_claim(const char *dir, struct errmsg *e)
 
 	if (claim_of(dir))
 		return 0;
-	if (nclaims == sizeof(claims) / sizeof(claims[0]))
+	if (nclaims == ARRAY_SIZE(claims))
 		return errmsg_set(e, -EMFILE, "%s: too many devices", dir);
 	*c = (struct claim){ .dir = dir, .state = -1 };
 	c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mountinfo.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 #define GONE_SETTLE_TRIES	10
@@ -59,13 +60,6 @@ void devdir_require(const char *dir)
 {
 	if (!devdir_mounted(dir))
 		exit(not_a_mount(dir));
-}
-
-int devdir_path(const char *dir, const char *file, char *path, size_t len)
-{
-	int n = snprintf(path, len, "%s/%s", dir, file);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int devdir_read(const char *dir, const char *file, char *buf, size_t len)
@@ -159,7 +153,7 @@ unsigned int devdir_features(const char *dir)
 	if (devdir_read(dir, "features", buf, sizeof(buf)))
 		return 0;
 	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
 			if (!strcmp(w, names[i]))
 				f |= 1u << i;
 	return f;
@@ -215,15 +209,6 @@ enum recovery devdir_recover(const char *dir, bool reset_first)
 	if (devdir_state(dir, state, sizeof(state)) || strcmp(state, "running"))
 		return NOT_RECOVERED;
 	return reset ? RECOVERED_BY_RESET : RECOVERED;
-}
-
-/*
- * A daemon that died leaves its mount, which answers everything with
- * ENOTCONN, or ECONNABORTED for a request it held when it died.
- */
-bool devdir_gone_error(int err)
-{
-	return err == -ENOTCONN || err == -ECONNABORTED;
 }
 
 /*

@@ -4,7 +4,9 @@
  * replies it reads.  Nothing here prints or exits; failures come back in
  * dl->err.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -13,8 +15,9 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include "devlink.h"
+#include "pci_addr.h"
 #include "uapi-compat.h"
-#include "vfio-migctl.h"
 
 /* ---- port replies ---- */
 

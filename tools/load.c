@@ -9,17 +9,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "vfio-migctl.h"
-
-int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
-{
-	(void)type;
-	return write_all(((struct data_sink *)s)->fd, buf, len);
-}
 
 int check_destination(const char *dir, struct errmsg *e)
 {
@@ -164,7 +158,7 @@ static int feed(struct load_job *job, int fd, const char *source)
 			return interrupt_error(&job->err);
 		if (type < 0)
 			return errmsg_set(&job->err, -EBADMSG, "%s", job->reader.error);
-		err = write_all(fd, job->buf, len);
+		err = write_all(fd, job->buf, len, &interrupted);
 		if (err)
 			return refused_data(&job->err, err, job->dir, source);
 		progress_update(&job->progress, job->reader.offset);
@@ -221,103 +215,4 @@ int load_device(struct load_job *job)
 	if (err)
 		job->device_error = abandon_resuming(job->dir, &job->err);
 	return err;
-}
-
-/* --- vfio-migctl load --- */
-
-/*
- * The input, and its size when it has one (a regular file, also on
- * stdin): the progress line then shows how much is left.
- */
-int open_input(const char *file, uint64_t *size)
-{
-	struct stat st;
-	int fd;
-
-	if (!strcmp(file, "-")) {
-		if (isatty(STDIN_FILENO))
-			usage_error("will not read a stream from a terminal (give a FILE or a pipe)");
-		fd = STDIN_FILENO;
-	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
-		fatal("%s", file);
-	}
-	*size = !fstat(fd, &st) && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	return fd;
-}
-
-static void report_load(const struct load_job *job, const char *source, int status)
-{
-	report_transfer(&(struct transfer_report){
-		.destination = job->dir, .stream_source = source, .loaded = &job->reader.totals,
-		.t_start = job->t_start, .t_end = job->t_end, .exit_status = status,
-		.error = status ? job->err.text : NULL });
-}
-
-static void print_summary(const struct load_job *job, const char *file)
-{
-	const struct stream_totals *t = &job->reader.totals;
-
-	printf("loaded %s from %s: %" PRIu64 " bytes (%" PRIu64 " precopy, %" PRIu64
-	       " stop_copy, in %" PRIu64 " chunks), %.3f s, %s\n", job->dir,
-	       strcmp(file, "-") ? file : "standard input",
-	       t->precopy_bytes + t->stopcopy_bytes, t->precopy_bytes,
-	       t->stopcopy_bytes, t->chunks, (double)(job->t_end - job->t_start) / 1e6,
-	       job->run ? "running" : "in stop");
-}
-
-int cmd_load(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "run", no_argument, NULL, 'r' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		SET_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct load_job job = { 0 };
-	const char *file = NULL;
-	bool no_p2p = false, json = false;
-	int c, err, status = 0;
-
-	while ((c = next_option(argc, argv, longopts)) != -1) {
-		if (c == 'r')
-			job.run = true;
-		else if (c == 'i')
-			file = optarg;
-		else if (c == 'j')
-			json = true;
-		else
-			no_p2p = true;
-	}
-	report_init("load", json, stdout);
-	if (file && argc > optind)
-		return load_set(argc - optind, argv + optind, job.run, no_p2p, file);
-	if (file || no_p2p)
-		usage_error("load takes DIR [FILE|-], or --input FILE|- DIR...");
-	if (argc - optind < 1 || argc - optind > 2)
-		usage_error("load takes DIR [FILE|-]");
-	job.dir = argv[optind];
-	devdir_require(job.dir);
-	file = argc - optind == 2 ? argv[optind + 1] : "-";
-	err = devdir_claim(job.dir, &job.err);
-	if (err)
-		return claim_failed("load", job.dir, err, &job.err);
-	job.reader.fd = open_input(file, &job.size);
-	job.buf = devdir_buffer(STREAM_CHUNK_MAX);
-	transfer_signals();
-	progress_init(&job.progress, job.dir);
-	err = load_device(&job);
-	free(job.buf);
-	if (err && devdir_gone(job.dir)) {
-		status = daemon_gone("load", job.dir);
-	} else if (err) {
-		fprintf(stderr, "vfio-migctl: load %s: %s\n", job.dir, job.err.text);
-		status = transfer_failed(job.device_error ? NOT_RECOVERED : RECOVERED);
-	}
-	if (status || json)
-		report_load(&job, job.source[0] ? job.source : NULL, status);
-	else
-		print_summary(&job, file);
-	return status;
 }

@@ -3,13 +3,13 @@
  * vfio-migctl [-h | -V] COMMAND [ARGS]
  *
  * Each command parses its own arguments; this file holds the table of
- * commands, the usage text and the one-line errors they all use.
+ * commands and the usage text (msg.c: the one-line errors).
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "check.h"
+#include "util.h"
 #include "vfio-migctl.h"
 
 static const struct command {
@@ -54,7 +54,7 @@ static const struct command {
 void usage(FILE *f)
 {
 	fputs("usage: vfio-migctl COMMAND [ARGS]\n\nCommands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fputs(commands[i].help, f);
 	fputs("\n"
 "Options:\n"
@@ -63,55 +63,6 @@ void usage(FILE *f)
 "\n"
 "BDF is a PCI address, DOMAIN:BUS:DEV.FN (e.g. 0000:3b:00.1).\n"
 "See vfio-migctl(1).\n", f);
-}
-
-void die(int status, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vfio-migctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-	exit(status);
-}
-
-static int errmsg_vset(struct errmsg *e, int err, const char *fmt, va_list ap)
-{
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	return err;
-}
-
-int errmsg_set(struct errmsg *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errmsg_vset(e, err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-int errmsg_sys(struct errmsg *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	errmsg_vset(e, err, fmt, ap);
-	va_end(ap);
-	errmsg_add(e, ": ");
-	errmsg_add(e, strerror(-err));
-	return err;
-}
-
-void errmsg_add(struct errmsg *e, const char *text)
-{
-	size_t len = strlen(e->text);
-
-	snprintf(e->text + len, sizeof(e->text) - len, "%s", text);
 }
 
 int next_option(int argc, char **argv, const struct option *longopts)
@@ -164,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		usage_error("no command (see --help)");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {
 			argc -= optind;
 			argv += optind;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
 /* Whether save_transfer would take the source: running or stop. */

@@ -17,6 +17,8 @@
 
 #include <linux/devlink.h>
 
+#include "devlink.h"
+#include "pci_addr.h"
 #include "vfio-migctl.h"
 
 #define PCI_BUS		"/sys/bus/pci"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
 #define REDRAW_USEC	100000		/* at most ten lines a second */

@@ -11,32 +11,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "parse.h"
+#include "clock.h"
 #include "vfio-migctl.h"
-
-uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Whether to give up: a signal, or (in a set) another device failed. */
 static bool cancelled(const struct save_job *job)
 {
 	return interrupted || (job->cancel && atomic_load(job->cancel));
-}
-
-int interrupt_error(struct errmsg *e)
-{
-	const char *name = sigabbrev_np(interrupted);
-
-	return errmsg_set(e, -EINTR, "interrupted by SIG%s", name ? name : "?");
 }
 
 static int cancel_error(struct save_job *job)
@@ -201,14 +185,6 @@ static int open_data(struct save_job *job, int flags)
 	return fd < 0 ? errmsg_sys(&job->err, fd, "opening %s/data", job->opts->dir) : 0;
 }
 
-int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg *e)
-{
-	if (devdir_gone_error(err))
-		return daemon_gone(cmd, dir);
-	fprintf(stderr, "vfio-migctl: %s: %s\n", cmd, e->text);
-	return EXIT_FAILURE;
-}
-
 int save_enter(struct save_job *job, const char *state)
 {
 	int err = devdir_set_state(job->opts->dir, state);
@@ -325,139 +301,7 @@ int save_finish(struct save_job *job)
 			  " but by a reset (its state is lost)");
 }
 
-/* --- vfio-migctl save --- */
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
-
-void transfer_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	/*
-	 * Every signal that would end the process and can be caught, but the
-	 * faults (a fault is a bug: nothing is safe to run after it) and
-	 * SIGABRT: a lost terminal (SIGHUP), a reader gone (SIGPIPE), a
-	 * limit (SIGXCPU) roll back as Ctrl-C does.  No SA_RESTART: a blocked
-	 * write to a pipe returns to be checked.
-	 */
-	static const int sigs[] = {
-		SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2,
-		SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
-	};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
-		sigaction(sig, &sa, NULL);
-}
-
-int transfer_failed(enum recovery worst)
-{
-	if (worst == NOT_RECOVERED)
-		return EXIT_DEVICE_ERROR;
-	if (worst == RECOVERED_BY_RESET)
-		return EXIT_STATE_LOST;
-	return interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE;
-}
-
-/*
- * After the commit point: the one line, what failed, what was done, and
- * where each device was left; EXIT_COMMITTED.
- */
-int commit_failed(const char *cmd, const struct errmsg *why, const char *done,
-		  const char *const *dirs, unsigned int n)
-{
-	struct errmsg e = { "" };
-
-	errmsg_set(&e, 0, "%s; after the commit point: %s, nothing was rolled back",
-		   why->text, done);
-	for (unsigned int i = 0; i < n; i++)
-		devdir_left(dirs[i], &e);
-	fprintf(stderr, "vfio-migctl: %s: %s\n", cmd, e.text);
-	return EXIT_COMMITTED;
-}
-
-FILE *summary_file(bool stream_on_stdout)
-{
-	return stream_on_stdout ? stderr : stdout;
-}
-
-void save_summary(const struct save_stats *st, char *buf, size_t len)
-{
-	static const char *const why[] = {
-		[PRECOPY_NONE] = "no precopy",
-		[PRECOPY_CONVERGED] = "converged",
-		[PRECOPY_DOWNTIME] = "within the downtime limit",
-		[PRECOPY_MAX_ROUNDS] = "at the round limit",
-		[PRECOPY_FORCED] = "at the round limit, over the downtime limit (forced)",
-	};
-
-	snprintf(buf, len, "%" PRIu64 " precopy in %u rounds, %s, %" PRIu64 " stop_copy",
-		 st->precopy_bytes, st->rounds, why[st->end], st->stopcopy_bytes);
-}
-
-void save_option(int c, const char *arg, struct save_opts *o)
-{
-	uint64_t v;
-
-	switch (c) {
-	case 'r':
-		if (parse_u64(arg, &v, 0) || !v || v > 100000)
-			usage_error("--max-rounds takes 1 to 100000, not '%s'", arg);
-		o->max_rounds = (unsigned int)v;
-		break;
-	case 't':
-		if (parse_u64(arg, &o->threshold, 1))
-			usage_error("--threshold takes a byte count, not '%s'", arg);
-		break;
-	case 'd':
-		if (parse_u64(arg, &o->downtime_ms, 0) || !o->downtime_ms)
-			usage_error("--downtime-limit takes milliseconds, not '%s'", arg);
-		break;
-	case 'F':
-		o->force_switchover = true;
-		break;
-	case 'a':
-		o->keep_running = true;
-		break;
-	case 'P':
-		o->no_p2p = true;
-		break;
-	case 'j':
-		o->json = true;
-		break;
-	case 'k':
-		o->keep_source = true;
-		break;
-	}
-}
-
-static int stream_put(struct sink *s, uint32_t type, const void *buf, uint32_t len)
-{
-	return stream_write_data(&((struct stream_sink *)s)->w, 0, type, buf, len);
-}
-
-int open_output(const char *file, bool *created)
-{
-	struct stat st;
-	int fd;
-
-	*created = false;
-	if (!strcmp(file, "-")) {
-		if (isatty(STDOUT_FILENO))
-			usage_error("will not write a stream to a terminal (give a FILE or a pipe)");
-		return STDOUT_FILENO;
-	}
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st))
-		fatal("%s", file);
-	/* A failed save removes the file: not a FIFO, nor /dev/null. */
-	*created = S_ISREG(st.st_mode);
-	return fd;
-}
+/* --- one device into a stream --- */
 
 /*
  * The end chunk, and a FILE closed: only then is the stream whole, and
@@ -473,13 +317,7 @@ static int finish_output(struct save_job *job, struct stream_sink *out)
 	return err ? sink_error(job, err) : 0;
 }
 
-void stream_describe(struct stream_device *d, const char *dir)
-{
-	d->features = devdir_features(dir);
-	device_name(dir, d->source, sizeof(d->source));
-}
-
-static int save_to(struct save_job *job, struct stream_sink *out)
+int save_to_stream(struct save_job *job, struct stream_sink *out)
 {
 	struct stream_header h;
 	int err = stream_header_init(&h, 1);
@@ -490,118 +328,4 @@ static int save_to(struct save_job *job, struct stream_sink *out)
 		return sink_error(job, err);
 	err = save_transfer(job);
 	return err ? err : finish_output(job, out);
-}
-
-/* The --json record of a save of one device: with --abort, the stop_copy time was a downtime. */
-static void report_save(const struct save_job *job, int status)
-{
-	const struct save_stats *st = &job->stats;
-
-	report_transfer(&(struct transfer_report){
-		.source = job->opts->dir, .saved = st, .t_start = st->t_start,
-		.t_switch = st->t_stopcopy, .t_end = st->t_end,
-		.downtime = job->opts->keep_running, .exit_status = status,
-		.error = status ? job->err.text : NULL });
-}
-
-/*
- * The stop_copy time is the part of the downtime that save knows (the rest
- * is the load's); with --abort the source ran again, and the whole of it is.
- */
-static void print_summary(const struct save_job *job, const char *file)
-{
-	const struct save_stats *st = &job->stats;
-	bool to_stdout = !strcmp(file, "-");
-	char counts[160];
-
-	if (report_json()) {
-		report_save(job, 0);
-		return;
-	}
-	save_summary(st, counts, sizeof(counts));
-	fprintf(summary_file(to_stdout), "saved %s to %s: %" PRIu64 " bytes (%s), %.3f s, %s %.1f ms\n",
-		job->opts->dir, to_stdout ? "standard output" : file,
-		st->precopy_bytes + st->stopcopy_bytes, counts,
-		(double)(st->t_end - st->t_start) / 1e6,
-		job->opts->keep_running ? "downtime" : "stop_copy",
-		(double)(st->t_end - st->t_stopcopy) / 1e3);
-}
-
-/* Before the commit point: the source put back, and the one line. */
-static int save_failed(struct save_job *job)
-{
-	struct errmsg undo = { "" };
-	const char *dir = job->opts->dir;
-
-	save_roll_back(job, &undo);
-	if (devdir_gone(dir))
-		return daemon_gone("save", dir);
-	fprintf(stderr, "vfio-migctl: save %s: %s%s\n", dir, job->err.text, undo.text);
-	return transfer_failed(job->recovery);
-}
-
-static int save_commit_failed(const struct save_job *job, const char *file)
-{
-	char cmd[PATH_MAX + 8], done[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "save %s", job->opts->dir);
-	snprintf(done, sizeof(done), "the stream to %s is whole",
-		 strcmp(file, "-") ? file : "standard output");
-	return commit_failed(cmd, &job->err, done, &job->opts->dir, 1);
-}
-
-int cmd_save(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		SAVE_LONGOPTS,
-		SET_LONGOPTS,
-		{ "abort", no_argument, NULL, 'a' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct save_opts o = SAVE_DEFAULTS;
-	struct stream_sink out = { .sink = { stream_put, "the stream", NULL } };
-	struct save_job job = { .opts = &o, .sink = &out.sink };
-	const char *file = NULL;
-	bool created;
-	int c, err, status = 0;
-
-	while ((c = next_option(argc, argv, longopts)) != -1)
-		if (c == 'o')
-			file = optarg;
-		else
-			save_option(c, optarg, &o);
-	report_init("save", o.json, summary_file(file && !strcmp(file, "-")));
-	if (file && argc > optind)
-		return save_set(argc - optind, argv + optind, &o, file);
-	if (file || o.no_p2p)
-		usage_error("save takes DIR [FILE|-], or --output FILE|- DIR...");
-	if (argc - optind < 1 || argc - optind > 2)
-		usage_error("save takes DIR [FILE|-]");
-	o.dir = argv[optind];
-	devdir_require(o.dir);
-	file = argc - optind == 2 ? argv[optind + 1] : "-";
-	report_init("save", o.json, summary_file(!strcmp(file, "-")));
-	err = devdir_claim(o.dir, &job.err);
-	if (err)
-		return claim_failed("save", o.dir, err, &job.err);
-	out.w.fd = open_output(file, &created);
-	job.buf = devdir_buffer(SAVE_BUF_SIZE);
-	transfer_signals();
-	progress_init(&job.progress, o.dir);
-	err = save_to(&job, &out);
-	free(job.buf);
-	if (err) {
-		if (created)
-			unlink(file);	/* no half stream left to be loaded */
-		status = save_failed(&job);
-	} else if (save_finish(&job)) {
-		status = save_commit_failed(&job, file);
-	}
-	if (status)
-		report_save(&job, status);
-	else
-		print_summary(&job, file);
-	return status;
 }

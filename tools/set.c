@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
 void set_failed(struct dev_set *s, const char *what, const char *phase,
@@ -459,4 +460,30 @@ int set_commit_failed(struct dev_set *s, const char *cmd, const char *done)
 	}
 	set_cause(s, &why);
 	return commit_failed(cmd, &why, done, dirs, n);
+}
+
+/*
+ * Run step on every device, at once or one after another (then the first
+ * failure ends the phase).  Which failure the message names is decided
+ * after, in device order.
+ */
+int set_each(struct dev_set *s, const char *phase, set_step *step, bool dst_side,
+	     bool parallel)
+{
+	for (unsigned int i = 0; i < s->n; i++) {
+		s->dev[i].step_err = 0;
+		s->dev[i].phase = phase;
+		s->dev[i].phase_dst = dst_side;
+	}
+	if (parallel)
+		set_pool_run(s, step);
+	for (unsigned int i = 0; !parallel && i < s->n; i++)
+		if ((s->dev[i].step_err = step(&s->dev[i])))
+			break;
+	for (unsigned int i = 0; i < s->n; i++)
+		if (s->dev[i].step_err && s->dev[i].step_err != -ECANCELED)
+			set_step_failed(&s->dev[i]);
+	if (interrupted && !s->committing)
+		set_interrupted(s, phase);
+	return atomic_load(&s->cancel) ? -ECANCELED : 0;
 }

@@ -4,7 +4,7 @@
  *
  *   migrate SRC1=DST1 SRC2=DST2 ...   every phase, on this host
  *   save --output FILE|- DIR...        the sources' phases, one stream
- *   load --input FILE|- DIR...         the destinations' phases
+ *   load --input FILE|- DIR...         the destinations' phases (setload.c)
  *
  * Everything that can be refused is refused before any device changes.
  */
@@ -13,9 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
-static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *o)
+void set_init(struct dev_set *s, unsigned int n, const struct save_opts *o)
 {
 	if (n > STREAM_SET_MAX)
 		usage_error("a set holds at most %u devices, not %u", STREAM_SET_MAX, n);
@@ -36,7 +37,7 @@ static void set_init(struct dev_set *s, unsigned int n, const struct save_opts *
 	}
 }
 
-static void set_free(struct dev_set *s)
+void set_free(struct dev_set *s)
 {
 	progress_done(&s->progress);
 	if (s->threads)
@@ -52,7 +53,7 @@ static void set_free(struct dev_set *s)
  * mount of vfio-migfsd has a device number of its own, shared by its bind
  * mounts): a device cannot be two members, nor migrate into itself.
  */
-static void check_mounts(const char *const *dirs, unsigned int n)
+void check_mounts(const char *const *dirs, unsigned int n)
 {
 	dev_t *devs = calloc(n, sizeof(*devs));
 	struct stat st;
@@ -100,7 +101,7 @@ static int check_source(const struct dev_set *s, const char *dir, struct errmsg 
 }
 
 /* Claim every member (claim.c); the exit status of a refusal, or 0. */
-static int claim_set(const char *const *dirs, unsigned int n, const char *cmd)
+int claim_set(const char *const *dirs, unsigned int n, const char *cmd)
 {
 	struct errmsg e;
 	int err;
@@ -114,7 +115,7 @@ static int claim_set(const char *const *dirs, unsigned int n, const char *cmd)
 }
 
 /* Each member, before anything changes; the exit status of a refusal, or 0. */
-static int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
+int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
 {
 	struct errmsg e = { "" };
 	const char *dir = NULL;	/* the one checked last: a refusal's */
@@ -140,7 +141,7 @@ static int check_set(struct dev_set *s, const char *cmd, bool dst_p2p)
 	return EXIT_FAILURE;
 }
 
-static void print_barrier(FILE *f, const struct dev_set *s)
+void print_barrier(FILE *f, const struct dev_set *s)
 {
 	if (s->n > 1)
 		fprintf(f, ", %s", s->p2p ? "P2P barrier kept" :
@@ -165,7 +166,7 @@ static void set_progress_init(struct dev_set *s)
  * --json: a record per device and one for the set, how it ended (status);
  * r: a load's stream, whose totals are its devices'.
  */
-static void report_set(const struct dev_set *s, int status, const struct stream_reader *r)
+void report_set(const struct dev_set *s, int status, const struct stream_reader *r)
 {
 	struct save_stats sum = { .rounds = s->rounds, .end = s->end };
 	const char *error = status ? s->err.text : NULL;
@@ -287,7 +288,8 @@ int migrate_set(int argc, char **argv, const struct save_opts *o)
 
 /* --- save --output FILE DIR... --- */
 
-static int stream_put_locked(struct sink *sink, uint32_t type, const void *buf, uint32_t len)
+/* Takes s->lock: the set's devices write the one stream from their threads. */
+static int set_stream_put(struct sink *sink, uint32_t type, const void *buf, uint32_t len)
 {
 	struct set_stream_sink *ss = (struct set_stream_sink *)sink;
 	struct dev_set *s = ss->set;
@@ -358,7 +360,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 		struct set_dev *d = &s.dev[i];
 
 		d->src = d->opts.dir = argv[i];
-		d->to_stream = (struct set_stream_sink){ { stream_put_locked, "the stream", NULL },
+		d->to_stream = (struct set_stream_sink){ { set_stream_put, "the stream", NULL },
 							 &s, i };
 		d->save.sink = &d->to_stream.sink;
 	}
@@ -368,7 +370,7 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 	status = status ? status : check_set(&s, "save", false);
 	if (status)
 		return status;
-	s.out.fd = open_output(file, &created);
+	s.out = (struct stream_writer){ .fd = open_output(file, &created), .cancel = &interrupted };
 	for (unsigned int i = 0; i < s.n; i++)
 		s.dev[i].save.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();
@@ -394,215 +396,6 @@ int save_set(int argc, char **argv, const struct save_opts *o, const char *file)
 			(double)(s.t_end - s.t_down) / 1e3);
 		print_barrier(f, &s);
 	}
-	set_free(&s);
-	return status;
-}
-
-/* --- load --input FILE DIR... --- */
-
-/* Each chunk to its device's `data`, in stream order. */
-static int feed_set(struct dev_set *s, struct stream_reader *r, void *buf)
-{
-	struct set_dev *d;
-	struct errmsg e;
-	uint32_t len;
-	int type, err;
-
-	while ((type = stream_read_chunk(r, buf, &len)) != CHUNK_END) {
-		if (interrupted) {
-			set_interrupted(s, "resuming");
-			return -ECANCELED;
-		}
-		if (type < 0) {
-			errmsg_set(&e, type, "%s", r->error);
-			set_failed(s, "the stream", "resuming", &e);
-			return -ECANCELED;
-		}
-		d = &s->dev[r->dev];
-		err = write_all(d->to_dst.fd, buf, len);
-		if (err) {
-			refused_data(&d->err, err, d->dst, d->source);
-			set_failed(s, d->dst, "resuming", &d->err);
-			return -ECANCELED;
-		}
-		progress_update(&s->progress, r->offset);
-	}
-	return 0;
-}
-
-static void print_loaded(const struct dev_set *s, const struct stream_reader *r,
-			 const struct stream_header *h, const char *file, bool run)
-{
-	const struct stream_totals *t = &r->totals;
-
-	for (unsigned int i = 0; i < s->n; i++) {
-		const struct stream_totals *dt = &r->dev_totals[i];
-
-		printf("loaded %s from %s: %" PRIu64 " bytes (%" PRIu64 " precopy, %" PRIu64
-		       " stop_copy)\n", s->dev[i].dst, h->dev[i].source[0] ? h->dev[i].source :
-		       "(unnamed)", dt->precopy_bytes + dt->stopcopy_bytes, dt->precopy_bytes,
-		       dt->stopcopy_bytes);
-	}
-	printf("loaded a set of %u devices from %s: %" PRIu64 " bytes in %" PRIu64
-	       " chunks, %.3f s, %s", s->n, strcmp(file, "-") ? file : "standard input",
-	       t->precopy_bytes + t->stopcopy_bytes, t->chunks,
-	       (double)(s->t_end - s->t_start) / 1e6, run ? "running" : "in stop");
-	if (run)
-		print_barrier(stdout, s);	/* in stop, none was needed */
-	else
-		putchar('\n');
-}
-
-/*
- * Which device of the stream an operand maps: SOURCE=DIR, SOURCE the
- * name the stream gives it (the longest that fits: a name may hold '='),
- * or #N=DIR, N its place from 1.  Returns its index and sets *dir, or -1.
- */
-static int map_operand(const struct stream_header *h, const char *arg, const char **dir)
-{
-	unsigned long n;
-	size_t best_len = 0;
-	char *end;
-	int best = -1;
-
-	if (arg[0] == '#' && arg[1] >= '0' && arg[1] <= '9') {
-		n = strtoul(arg + 1, &end, 10);
-		*dir = end + 1;
-		return *end == '=' && end[1] && n >= 1 && n <= h->count ? (int)n - 1 : -1;
-	}
-	for (uint32_t i = 0; i < h->count; i++) {
-		size_t len = strlen(h->dev[i].source);
-
-		if ((best < 0 || len > best_len) && !strncmp(arg, h->dev[i].source, len) &&
-		    arg[len] == '=' && arg[len + 1]) {
-			best = (int)i;
-			best_len = len;
-		}
-	}
-	*dir = best < 0 ? NULL : arg + best_len + 1;
-	return best;
-}
-
-/* The stream's names, for a refusal: "NAME, NAME, ..." */
-static void list_names(const struct stream_header *h, char *buf, size_t len)
-{
-	size_t at = 0;
-
-	buf[0] = '\0';
-	for (uint32_t i = 0; i < h->count && at < len; i++)
-		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
-				       h->dev[i].source[0] ? h->dev[i].source : "(unnamed)");
-}
-
-static bool named_twice(const struct stream_header *h, uint32_t i)
-{
-	for (uint32_t j = 0; j < h->count; j++)
-		if (j != i && !strcmp(h->dev[j].source, h->dev[i].source))
-			return true;
-	return false;
-}
-
-/*
- * Each operand to its device of the stream, by the source's name: a set
- * loaded by position would take any order given, and swap states without
- * a word.  A stream of one device takes a plain DIR too.
- */
-static void map_set(struct dev_set *s, const struct stream_header *h, char **argv)
-{
-	static char names[STREAM_SET_MAX * (STREAM_NAME_MAX + 2) + 1];
-	const char *dir;
-	int i;
-
-	list_names(h, names, sizeof(names));
-	for (unsigned int k = 0; k < s->n; k++) {
-		i = map_operand(h, argv[k], &dir);
-		if (i < 0 && h->count == 1) {	/* one device: nothing to cross */
-			i = 0;
-			dir = argv[k];
-		}
-		if (i < 0 && !strchr(argv[k], '='))
-			die(EXIT_FAILURE, 0, "load: a set's stream is loaded by its sources' "
-			    "names, not by position: give SOURCE=DIR for each of %s (or #N=DIR, "
-			    "N from 1; nothing was changed)", names);
-		if (i < 0)
-			die(EXIT_FAILURE, 0, "load: '%s' names no device of the stream (it holds "
-			    "%s; nothing was changed)", argv[k], names);
-		if (argv[k][0] != '#' && named_twice(h, (uint32_t)i))
-			die(EXIT_FAILURE, 0, "load: the stream holds two devices named '%s': "
-			    "map them by place, #N=DIR (nothing was changed)", h->dev[i].source);
-		if (s->dev[i].dst)
-			die(EXIT_FAILURE, 0, "load: device %d of the stream (%s) is mapped "
-			    "twice (nothing was changed)", i + 1, h->dev[i].source);
-		s->dev[i].dst = dir;
-		s->dev[i].source = h->dev[i].source;
-	}
-}
-
-/* Which device goes where, before any changes: a line, or a record, each. */
-static void print_map(const struct dev_set *s)
-{
-	struct json j;
-
-	for (unsigned int i = 0; i < s->n && report_json(); i++) {
-		json_begin(&j, report_file(), "map");
-		json_str(&j, "command", report_command());
-		json_u64(&j, "device", i + 1);
-		json_str(&j, "stream_source", s->dev[i].source);
-		json_str(&j, "destination", s->dev[i].dst);
-		json_end(&j);
-	}
-	for (unsigned int i = 0; i < s->n && !report_json(); i++)
-		printf("device %u: %s -> %s\n", i + 1,
-		       s->dev[i].source[0] ? s->dev[i].source : "(unnamed)", s->dev[i].dst);
-	fflush(stdout);
-}
-
-int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file)
-{
-	static struct stream_header h;	/* 16 KiB */
-	const char *dirs[STREAM_SET_MAX];
-	struct save_opts o = { .no_p2p = no_p2p };
-	struct stream_reader r = { 0 };
-	struct dev_set s;
-	uint64_t size;
-	void *buf;
-	int status;
-
-	r.fd = open_input(file, &size);
-	transfer_signals();
-	if (stream_read_header(&r, &h))
-		die(interrupted ? EXIT_SIGNAL + interrupted : EXIT_FAILURE, 0,
-		    "load: %s (nothing was changed)", interrupted ? "interrupted" : r.error);
-	if (h.count != (unsigned int)argc)
-		die(EXIT_FAILURE, 0, "load: the stream holds %u device%s, not %d (nothing "
-		    "was changed)", h.count, h.count == 1 ? "" : "s", argc);
-	set_init(&s, h.count, &o);
-	map_set(&s, &h, argv);
-	for (unsigned int i = 0; i < s.n; i++)
-		dirs[i] = s.dev[i].dst;
-	check_mounts(dirs, s.n);
-	status = claim_set(dirs, s.n, "load");
-	status = status ? status : check_set(&s, "load", run);
-	if (status)
-		return status;
-	print_map(&s);
-	buf = devdir_buffer(STREAM_CHUNK_MAX);
-	s.run = run;
-	progress_init(&s.progress, NULL);
-	set_pool_start(&s);
-	s.t_start = now_usec();
-	progress_phase(&s.progress, "resuming", size);
-	if (set_open_destinations(&s) || feed_set(&s, &r, buf) || set_settle(&s) ||
-	    (run && set_run(&s))) {
-		status = set_committed(&s) ? set_commit_failed(&s, "load", NULL) :
-			 set_roll_back(&s, "load");
-		report_set(&s, status, &r);
-	} else if (report_json()) {
-		report_set(&s, 0, &r);
-	} else {
-		print_loaded(&s, &r, &h, file, run);
-	}
-	free(buf);
 	set_free(&s);
 	return status;
 }

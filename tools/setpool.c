@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "clock.h"
 #include "vfio-migctl.h"
 
 #define KICK_NS	(50 * 1000 * 1000)	/* how soon a signal reaches every thread */
@@ -90,7 +91,7 @@ void set_pool_stop(struct dev_set *s)
  * thread is kicked out of its system call (transfer_signals installs no
  * SA_RESTART) to see `interrupted`.  An idle one only wakes and waits again.
  */
-static void run_parallel(struct dev_set *s, set_step *step)
+void set_pool_run(struct dev_set *s, set_step *step)
 {
 	struct timespec until;
 
@@ -101,41 +102,11 @@ static void run_parallel(struct dev_set *s, set_step *step)
 	pthread_cond_broadcast(&s->go);
 	while (s->busy) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += KICK_NS;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		timespec_add_ns(&until, KICK_NS);
 		if (pthread_cond_timedwait(&s->done, &s->pool_lock, &until) == ETIMEDOUT &&
 		    interrupted)
 			for (unsigned int i = 0; i < s->n; i++)
 				pthread_kill(s->dev[i].thread, SIGURG);
 	}
 	pthread_mutex_unlock(&s->pool_lock);
-}
-
-/*
- * Run step on every device, at once or one after another (then the first
- * failure ends the phase).  Which failure the message names is decided
- * after, in device order.
- */
-int set_each(struct dev_set *s, const char *phase, set_step *step, bool dst_side,
-	     bool parallel)
-{
-	for (unsigned int i = 0; i < s->n; i++) {
-		s->dev[i].step_err = 0;
-		s->dev[i].phase = phase;
-		s->dev[i].phase_dst = dst_side;
-	}
-	if (parallel)
-		run_parallel(s, step);
-	for (unsigned int i = 0; !parallel && i < s->n; i++)
-		if ((s->dev[i].step_err = step(&s->dev[i])))
-			break;
-	for (unsigned int i = 0; i < s->n; i++)
-		if (s->dev[i].step_err && s->dev[i].step_err != -ECANCELED)
-			set_step_failed(&s->dev[i]);
-	if (interrupted && !s->committing)
-		set_interrupted(s, phase);
-	return atomic_load(&s->cancel) ? -ECANCELED : 0;
 }

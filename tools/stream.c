@@ -8,55 +8,27 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "vfio-migctl.h"
+#include "stream.h"
+#include "util.h"
 
 #define MAGIC		"VFMIGSTR"
 #define FORMAT		4
 #define HEADER_FIXED	32	/* the header up to its first device */
 #define END_PAYLOAD	24
 
-/*
- * Set by the commands' SIGINT/SIGTERM handler.  Checked here too: a
- * signal that comes while a write to a pipe is blocked ends that write
- * with what it had written, and the next one would block again.
- */
-atomic_int interrupted;
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static size_t put_device(uint8_t *out, const struct stream_device *d)
 {
 	size_t n = strnlen(d->source, STREAM_NAME_MAX);
 
-	put32(out, d->features);
-	put32(out + 4, (uint32_t)n);
+	put_le32(out, d->features);
+	put_le32(out + 4, (uint32_t)n);
 	memcpy(out + 8, d->source, n);
 	return 8 + n;
 }
@@ -77,26 +49,26 @@ size_t stream_header_encode(const struct stream_header *h, uint8_t *out)
 	size_t len = HEADER_FIXED;
 
 	memcpy(out, MAGIC, 8);
-	put32(out + 8, FORMAT);
-	put32(out + 12, h->count);
-	put64(out + 16, h->created);
-	put64(out + 24, h->id);
+	put_le32(out + 8, FORMAT);
+	put_le32(out + 12, h->count);
+	put_le64(out + 16, h->created);
+	put_le64(out + 24, h->id);
 	for (uint32_t i = 0; i < h->count; i++)
 		len += put_device(out + len, &h->dev[i]);
-	put32(out + len, crc32c(0, out, len));
+	put_le32(out + len, crc32c(0, out, len));
 	return len + 4;
 }
 
 size_t stream_chunk_encode(uint64_t id, const struct stream_chunk *c,
 			   const void *payload, uint8_t *out)
 {
-	put32(out, c->type);
-	put32(out + 4, c->len);
-	put64(out + 8, c->seq);
-	put64(out + 16, id);
-	put32(out + 24, c->dev);
-	put32(out + 28, crc32c(0, payload, c->len));
-	put32(out + 32, crc32c(0, out, 32));
+	put_le32(out, c->type);
+	put_le32(out + 4, c->len);
+	put_le64(out + 8, c->seq);
+	put_le64(out + 16, id);
+	put_le32(out + 24, c->dev);
+	put_le32(out + 28, crc32c(0, payload, c->len));
+	put_le32(out + 32, crc32c(0, out, 32));
 	return STREAM_CHUNK_HEADER;
 }
 
@@ -111,14 +83,14 @@ static void count_chunk(struct stream_totals *t, uint32_t type, uint32_t len)
 
 /* --- writing --- */
 
-int write_all(int fd, const void *buf, size_t len)
+int write_all(int fd, const void *buf, size_t len, const atomic_int *cancel)
 {
 	const char *p = buf;
 
 	while (len) {
 		ssize_t n;
 
-		if (interrupted)
+		if (cancel && atomic_load(cancel))
 			return -EINTR;
 		n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -138,7 +110,7 @@ int stream_write_header(struct stream_writer *w, const struct stream_header *h)
 	memset(&w->totals, 0, sizeof(w->totals));
 	w->id = h->id;
 	w->count = h->count;
-	return write_all(w->fd, buf, stream_header_encode(h, buf));
+	return write_all(w->fd, buf, stream_header_encode(h, buf), w->cancel);
 }
 
 /* Chunks are numbered from 1 in stream order, the end chunk last. */
@@ -150,8 +122,8 @@ static int write_chunk(struct stream_writer *w, uint32_t dev, uint32_t type,
 	uint8_t head[STREAM_CHUNK_HEADER];
 	int err;
 
-	err = write_all(w->fd, head, stream_chunk_encode(w->id, &c, payload, head));
-	return err ? err : write_all(w->fd, payload, len);
+	err = write_all(w->fd, head, stream_chunk_encode(w->id, &c, payload, head), w->cancel);
+	return err ? err : write_all(w->fd, payload, len, w->cancel);
 }
 
 int stream_write_data(struct stream_writer *w, uint32_t dev, uint32_t type,
@@ -171,9 +143,9 @@ int stream_write_end(struct stream_writer *w)
 {
 	uint8_t end[END_PAYLOAD];
 
-	put64(end, w->totals.precopy_bytes);
-	put64(end + 8, w->totals.stopcopy_bytes);
-	put64(end + 16, w->totals.chunks);
+	put_le64(end, w->totals.precopy_bytes);
+	put_le64(end + 8, w->totals.stopcopy_bytes);
+	put_le64(end + 16, w->totals.chunks);
 	return write_chunk(w, 0, CHUNK_END, end, sizeof(end));
 }
 
@@ -188,7 +160,7 @@ static int read_exact(struct stream_reader *r, void *buf, size_t len, size_t *go
 	while (*got < len) {
 		ssize_t n;
 
-		if (interrupted)
+		if (r->cancel && atomic_load(r->cancel))
 			return -EINTR;
 		n = read(r->fd, p + *got, len - *got);
 		if (n < 0 && errno == EINTR)
@@ -242,7 +214,7 @@ static int read_more(struct stream_reader *r, uint8_t *buf, size_t *at, size_t l
 /* A name: its length word (the last 4 bytes read), then its bytes. */
 static int read_name(struct stream_reader *r, uint8_t *buf, size_t *at, char *name)
 {
-	uint32_t n = get32(buf + *at - 4);
+	uint32_t n = get_le32(buf + *at - 4);
 	int err;
 
 	if (n > STREAM_NAME_MAX)
@@ -264,12 +236,12 @@ static int read_devices(struct stream_reader *r, uint8_t *buf, struct stream_hea
 {
 	int err = 0;
 
-	h->count = get32(buf + 12);
+	h->count = get_le32(buf + 12);
 	if (h->count < 1 || h->count > STREAM_SET_MAX)
 		return refuse(r, "corrupt stream header");
 	for (uint32_t i = 0; !err && i < h->count; i++) {
 		err = read_more(r, buf, at, 8);
-		h->dev[i].features = get32(buf + *at - 8);
+		h->dev[i].features = get_le32(buf + *at - 8);
 		err = err ? err : read_name(r, buf, at, h->dev[i].source);
 	}
 	return err;
@@ -306,17 +278,17 @@ int stream_read_header(struct stream_reader *r, struct stream_header *h)
 		return err;
 	if (memcmp(buf, MAGIC, 8))
 		return refuse(r, "not a vfio-migfs stream");
-	version = get32(buf + 8);
+	version = get_le32(buf + 8);
 	if (version != FORMAT)
 		return refuse_version(r, version);
 	err = read_devices(r, buf, h, &at);
 	err = err ? err : read_more(r, buf, &at, 4);
 	if (err)
 		return err;
-	if (get32(buf + at - 4) != crc32c(0, buf, at - 4))
+	if (get_le32(buf + at - 4) != crc32c(0, buf, at - 4))
 		return refuse(r, "corrupt stream header");
-	h->created = get64(buf + 16);
-	h->id = get64(buf + 24);
+	h->created = get_le64(buf + 16);
+	h->id = get_le64(buf + 24);
 	r->id = h->id;
 	r->count = h->count;
 	return 0;
@@ -327,9 +299,9 @@ static int check_end(struct stream_reader *r, const uint8_t *end)
 	uint8_t extra;
 	size_t got;
 
-	if (get64(end) != r->totals.precopy_bytes ||
-	    get64(end + 8) != r->totals.stopcopy_bytes ||
-	    get64(end + 16) != r->totals.chunks)
+	if (get_le64(end) != r->totals.precopy_bytes ||
+	    get_le64(end + 8) != r->totals.stopcopy_bytes ||
+	    get_le64(end + 16) != r->totals.chunks)
 		return refuse(r, "the end chunk does not match the stream");
 	for (uint32_t i = 0; i < r->count; i++) {
 		if (r->dev_totals[i].stopcopy_bytes)
@@ -364,19 +336,19 @@ static int read_chunk_header(struct stream_reader *r, uint64_t at, struct stream
 
 	if (err)
 		return err;
-	c->type = get32(head);
-	c->len = get32(head + 4);
-	c->seq = get64(head + 8);
-	c->dev = get32(head + 24);
-	c->crc = get32(head + 28);
+	c->type = get_le32(head);
+	c->len = get_le32(head + 4);
+	c->seq = get_le64(head + 8);
+	c->dev = get_le32(head + 24);
+	c->crc = get_le32(head + 28);
 	/* The end chunk is the stream's, not a device's: its index is 0. */
-	if (get32(head + 32) != crc32c(0, head, 32) || !length_ok(c->type, c->len) ||
+	if (get_le32(head + 32) != crc32c(0, head, 32) || !length_ok(c->type, c->len) ||
 	    c->dev >= (c->type == CHUNK_END ? 1 : r->count))
 		return refuse(r, "corrupt chunk header at byte %llu", (unsigned long long)at);
-	if (get64(head + 16) != r->id)
+	if (get_le64(head + 16) != r->id)
 		return refuse(r, "chunk of another stream at byte %llu (stream %016llx, "
 			      "not this one's %016llx)", (unsigned long long)at,
-			      (unsigned long long)get64(head + 16), (unsigned long long)r->id);
+			      (unsigned long long)get_le64(head + 16), (unsigned long long)r->id);
 	/* A chunk swapped, repeated or missing is refused before its payload. */
 	if (c->seq != r->totals.chunks + 1)
 		return refuse(r, "chunk out of order at byte %llu: chunk %llu where %llu belongs",

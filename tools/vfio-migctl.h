@@ -2,20 +2,26 @@
 /*
  * vfio-migctl: the operator's side of VFIO migration.
  *
- * main.c parses the command line and picks a subcommand from its table.
+ * main.c parses the command line and picks a subcommand from its table;
+ * msg.c holds the one-line errors they all use.
  * The migration commands use nothing but the files of a mounted device
- * directory (docs/ABI.md): devdir.c reads and writes them, save.c is the
- * saving side, load.c the resuming side, migrate.c joins the two on one
- * host, stream.c frames a migration for files and pipes
- * (docs/stream-format.md), progress.c draws the progress line (or writes
+ * directory (docs/ABI.md): devdir.c reads and writes them, claim.c holds
+ * them for a transfer.  The engines know nothing of commands: save.c is
+ * the saving side, load.c the resuming side, set.c the phases of a set
+ * of devices and setpool.c its threads.  The commands drive them:
+ * cmd_save.c, cmd_load.c, migrate.c (the two joined on one host), and
+ * setcmd.c and setload.c (the set forms of all three); transfer.c is
+ * what they share (signals, exit statuses, the stream's files,
+ * summaries).  stream.c frames a migration for files and pipes
+ * (stream.h, docs/stream-format.md), progress.c draws the progress line (or writes
  * its --json records), report.c the --json records of how a transfer
  * ended, json.c the JSON of those and of status;
- * status.c and watch.c show where devices stand.
+ * status.c and watch.c show where devices stand (devstatus.c reads
+ * their `status`), check*.c hold a device's driver to the migration
+ * contract (check.h).
  * prepare.c makes a VF migratable and hands it to its vfio driver (the
- * policy: sysfs, which port, in what order), devlink.c speaks devlink's
- * generic netlink (building messages, parsing replies), with no policy
- * and no exits so that it can be tested on its own.  PCI addresses
- * (pci_addr.h) and timestamps (timestamp.h) are the daemon's helpers too.
+ * policy: sysfs, which port, in what order) through devlink.c
+ * (devlink.h).  Helpers that know nothing of devices come from common/.
  */
 #ifndef VFIO_MIGCTL_H
 #define VFIO_MIGCTL_H
@@ -23,7 +29,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,11 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pci_addr.h"
-
-struct nlmsghdr;
-struct nl_msg;
-struct nl_sock;
+#include "stream.h"
 
 /* ---- main.c ---- */
 
@@ -60,12 +61,6 @@ struct nl_sock;
 #define EXIT_SIGNAL		128
 
 void usage(FILE *f);
-/* One line "vfio-migctl: ..." on stderr (and strerror(err) if err), then exit. */
-void die(int status, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
-#define fatal(...)	 die(EXIT_FAILURE, errno, __VA_ARGS__)
-#define fatalx(...)	 die(EXIT_FAILURE, 0, __VA_ARGS__)
-#define usage_error(...) die(EXIT_USAGE, 0, __VA_ARGS__)
 /*
  * The next option of a command's own arguments (getopt_long; options may
  * follow the operands), or -1: --help and malformed options end here.
@@ -73,6 +68,15 @@ void die(int status, int err, const char *fmt, ...)
 int next_option(int argc, char **argv, const struct option *longopts);
 /* What getopt_long's '?' or ':' (optstring starting ":") was about. */
 void option_error(int c, char **argv) __attribute__((noreturn));
+
+/* ---- msg.c ---- */
+
+/* One line "vfio-migctl: ..." on stderr (and strerror(err) if err), then exit. */
+void die(int status, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+#define fatal(...)	 die(EXIT_FAILURE, errno, __VA_ARGS__)
+#define fatalx(...)	 die(EXIT_FAILURE, 0, __VA_ARGS__)
+#define usage_error(...) die(EXIT_USAGE, 0, __VA_ARGS__)
 
 /* What went wrong, in words, for the one line a command prints. */
 struct errmsg {
@@ -88,11 +92,6 @@ void errmsg_add(struct errmsg *e, const char *text);
 
 /* ---- devdir.c: a mounted device directory ---- */
 
-#define FEATURE_STOP_COPY	(1u << 0)	/* bits of the `features` words */
-#define FEATURE_P2P		(1u << 1)
-#define FEATURE_PRE_COPY	(1u << 2)
-#define FEATURE_DIRTY		(1u << 3)
-
 void *devdir_buffer(size_t len);	/* page-aligned, for `data`; or dies */
 /* Whether DIR is a vfio-migfs mount (mountinfo: no file of DIR is asked). */
 bool devdir_mounted(const char *dir);
@@ -101,7 +100,6 @@ int not_a_mount(const char *dir);
 /* Exit with not_a_mount() unless DIR is one: before any file of DIR is used. */
 void devdir_require(const char *dir);
 /* Each returns 0 or -errno (-EPROTO for text it cannot parse). */
-int devdir_path(const char *dir, const char *file, char *path, size_t len);
 /* The whole file, without its trailing newlines. */
 int devdir_read(const char *dir, const char *file, char *buf, size_t len);
 int devdir_write(const char *dir, const char *file, const char *value);
@@ -137,8 +135,7 @@ int devdir_io_error(const char *dir, const char *verb, const char *file, int err
 		    struct errmsg *e);
 /* "; DIR is left in STATE" (or is gone, or no longer mounted) added to e. */
 void devdir_left(const char *dir, struct errmsg *e);
-/* Whether err, or DIR's mount now, says that its daemon is gone. */
-bool devdir_gone_error(int err);
+/* Whether DIR's mount now says that its daemon is gone. */
 bool devdir_gone(const char *dir);
 /* One line "vfio-migctl: [CMD: ]the vfio-migfsd serving DIR is gone"; EXIT_DAEMON_GONE. */
 int daemon_gone(const char *cmd, const char *dir);
@@ -154,6 +151,10 @@ int daemon_gone_then(const char *cmd, const char *dir, const char *then);
  * set: -ENODEV not a mount, -EBUSY another command holds it.
  */
 int devdir_claim(const char *dir, struct errmsg *e);
+/* "DIR/FILE" in path: 0 or -ENAMETOOLONG. */
+int devdir_path(const char *dir, const char *file, char *path, size_t len);
+/* Whether err says that the daemon serving a DIR is gone. */
+bool devdir_gone_error(int err);
 /* FILE of DIR (through its claim, if held): an fd or -errno. */
 int devdir_open(const char *dir, const char *file, int flags);
 /* statfs(2) of DIR's mount (through its claim, if held): 0 or -errno. */
@@ -220,92 +221,7 @@ struct transfer_report {
 
 void report_transfer(const struct transfer_report *t);
 
-/* ---- stream.c: docs/stream-format.md ---- */
-
-#define STREAM_NAME_MAX		255
-#define STREAM_SET_MAX		64	/* devices in one stream */
-#define STREAM_CHUNK_HEADER	36
-#define STREAM_CHUNK_MAX	(16u << 20)
-#define STREAM_HEADER_MAX	(32 + STREAM_SET_MAX * (8 + STREAM_NAME_MAX) + 4)
-
-enum {
-	CHUNK_PRECOPY = 1,
-	CHUNK_STOPCOPY = 2,
-	CHUNK_END = 0x454E4421,
-};
-
-struct stream_device {
-	uint32_t features;	/* FEATURE_* */
-	char source[STREAM_NAME_MAX + 1];
-};
-
-/* One device, or a set of them. */
-struct stream_header {
-	uint32_t count;		/* devices, 1 to STREAM_SET_MAX */
-	uint64_t created;	/* seconds since the epoch */
-	uint64_t id;		/* random, this save's: in every chunk */
-	struct stream_device dev[STREAM_SET_MAX];
-};
-
-struct stream_chunk {
-	uint32_t type, len;
-	uint32_t dev;		/* the device's index in the header */
-	uint64_t seq;
-	uint32_t crc;		/* of the payload, as read */
-};
-
-struct stream_totals {
-	uint64_t precopy_bytes, stopcopy_bytes, chunks;
-};
-
-struct stream_writer {
-	int fd;
-	uint32_t count;			/* of the header written */
-	uint64_t id;
-	struct stream_totals totals;
-};
-
-struct stream_reader {
-	int fd;
-	uint64_t offset;		/* bytes read so far */
-	uint32_t count;			/* of the header read */
-	uint64_t id;
-	uint32_t dev;			/* the last data chunk's device */
-	struct stream_totals totals;	/* of the data chunks read so far */
-	struct stream_totals dev_totals[STREAM_SET_MAX];	/* and per device */
-	char error[160];		/* why the stream was refused */
-};
-
-/* A save's header: count devices (described by the caller), now, a new id. */
-int stream_header_init(struct stream_header *h, uint32_t count);
-/* Encoders, for the writer and for tests; out holds STREAM_HEADER_MAX. */
-size_t stream_header_encode(const struct stream_header *h, uint8_t *out);
-/* Returns the chunk header's size; out holds STREAM_CHUNK_HEADER. */
-size_t stream_chunk_encode(uint64_t id, const struct stream_chunk *c,
-			   const void *payload, uint8_t *out);
-/* All of buf, or -errno; -EINTR once `interrupted`.  Also for `data`. */
-int write_all(int fd, const void *buf, size_t len);
-/* Writers return 0 or -errno. */
-int stream_write_header(struct stream_writer *w, const struct stream_header *h);
-int stream_write_data(struct stream_writer *w, uint32_t dev, uint32_t type,
-		      const void *payload, uint32_t len);
-int stream_write_end(struct stream_writer *w);
-/*
- * SIGINT or SIGTERM came (its number): the stream's loops give up (defined
- * in stream.c).  Atomic, not only volatile: a set's threads read it while
- * the handler writes it; a lock-free atomic is safe in a handler.
- */
-extern atomic_int interrupted;
-
-/*
- * Readers return 0 (the header), a chunk's type (CHUNK_END last: the end
- * chunk was checked and nothing follows), or -EBADMSG with r->error set.
- * buf holds STREAM_CHUNK_MAX bytes.
- */
-int stream_read_header(struct stream_reader *r, struct stream_header *h);
-int stream_read_chunk(struct stream_reader *r, void *buf, uint32_t *len);
-
-/* ---- save.c, load.c, migrate.c ---- */
+/* ---- a transfer: save.c, load.c and their commands ---- */
 
 #define SAVE_BUF_SIZE	(1024 * 1024)	/* one read of `data`, one chunk */
 #define IDLE_WAIT_NS	(10 * 1000 * 1000)	/* between empty precopy rounds */
@@ -396,7 +312,14 @@ struct load_job {
 	uint64_t t_start, t_end;	/* now_usec() */
 };
 
-uint64_t now_usec(void);
+/* ---- transfer.c: what the transfer commands share ---- */
+
+/*
+ * SIGINT, SIGTERM ... came (its number): the transfer gives up and rolls
+ * back.  Atomic, not only volatile: a set's threads read it while the
+ * handler writes it; a lock-free atomic is safe in a handler.
+ */
+extern atomic_int interrupted;
 /*
  * Every signal that ends a process and can be caught (SIGINT, SIGTERM,
  * SIGHUP, SIGPIPE ...) sets `interrupted` to its number: a roll-back.
@@ -422,6 +345,15 @@ int commit_failed(const char *cmd, const struct errmsg *why, const char *done,
 int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg *e);
 /* Where a summary line goes: stdout, or stderr when stdout carries the stream. */
 FILE *summary_file(bool stream_on_stdout);
+/* A device's features and name (its `status` device: line), for a stream header. */
+void stream_describe(struct stream_device *d, const char *dir);
+/* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */
+void save_summary(const struct save_stats *st, char *buf, size_t len);
+/* A stream's file: "-" is stdout/stdin, refused when a terminal. */
+int open_output(const char *file, bool *created);
+int open_input(const char *file, uint64_t *size);
+/* A destination's `data` as a sink: the bytes as they come. */
+int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 
 /*
  * save.c: the source's stream to its end (begin, the rounds, stop_copy and
@@ -433,6 +365,8 @@ FILE *summary_file(bool stream_on_stdout);
 int save_transfer(struct save_job *job);
 void save_roll_back(struct save_job *job, struct errmsg *undo);
 int save_finish(struct save_job *job);
+/* save_transfer framed as a stream: its header, the chunks, the end chunk, FILE closed. */
+int save_to_stream(struct save_job *job, struct stream_sink *out);
 /*
  * save_transfer's steps, for a set: begin (refuse a source that is not
  * running or stop before changing anything; pre_copy if it can), rounds,
@@ -456,26 +390,22 @@ enum precopy_end save_converged(const struct save_opts *o, uint64_t initial,
 int save_round_limit(const struct save_opts *o, uint64_t initial, uint64_t dirty,
 		     uint64_t rate, unsigned int rounds, enum precopy_end *end,
 		     struct errmsg *e);
-/* A device's features and name (its `status` device: line), for a stream header. */
-void stream_describe(struct stream_device *d, const char *dir);
-/* "P precopy in R rounds, WHY, S stop_copy" for the summary lines. */
-void save_summary(const struct save_stats *st, char *buf, size_t len);
-/* Takes one option of SAVE_LONGOPTS or SET_LONGOPTS (or --abort, --keep-source). */
-void save_option(int c, const char *arg, struct save_opts *o);
 enum recovery restore_source(const char *dir, struct errmsg *e);
 
-/* A stream's file: "-" is stdout/stdin, refused when a terminal. */
-int open_output(const char *file, bool *created);
-int open_input(const char *file, uint64_t *size);
+/* cmd_save.c */
+/* Takes one option of SAVE_LONGOPTS or SET_LONGOPTS (or --abort, --keep-source). */
+void save_option(int c, const char *arg, struct save_opts *o);
 
-/* setcmd.c: the set forms of migrate, save and load (o: their options) */
+/* setcmd.c, setload.c: the set forms of migrate, save and load (o: their options) */
 int migrate_set(int argc, char **argv, const struct save_opts *o);
 int save_set(int argc, char **argv, const struct save_opts *o, const char *file);
 int load_set(int argc, char **argv, bool run, bool no_p2p, const char *file);
 
-/* load.c */
+/*
+ * load.c: a stream into a device, and the resuming side's steps (for a
+ * set and for migrate).
+ */
 int load_device(struct load_job *job);
-int data_sink_put(struct sink *s, uint32_t type, const void *buf, uint32_t len);
 int check_destination(const char *dir, struct errmsg *e);
 /* Whether DIR can take a state saved from source, as far as the names tell. */
 int check_fits(const char *source, const char *dir, struct errmsg *e);
@@ -548,7 +478,9 @@ struct dev_set {
 /* setpool.c: the threads, from the first phase to the end. */
 void set_pool_start(struct dev_set *s);
 void set_pool_stop(struct dev_set *s);
-/* Run step on every device (parallel: at once); 0, or -ECANCELED once the set failed. */
+/* Run step on every device at once, and wait for all of them. */
+void set_pool_run(struct dev_set *s, set_step *step);
+/* set.c: run step on every device (parallel: at once); 0, or -ECANCELED once the set failed. */
 int set_each(struct dev_set *s, const char *phase, set_step *step, bool dst_side,
 	     bool parallel);
 
@@ -573,6 +505,22 @@ int set_roll_back(struct dev_set *s, const char *cmd);
 bool set_committed(const struct dev_set *s);
 /* A failure after the commit point (done: what holds the state); EXIT_COMMITTED. */
 int set_commit_failed(struct dev_set *s, const char *cmd, const char *done);
+
+/* ---- setcmd.c: what the set forms share ---- */
+
+/* A set of n devices with the options o (exits at more than STREAM_SET_MAX). */
+void set_init(struct dev_set *s, unsigned int n, const struct save_opts *o);
+void set_free(struct dev_set *s);
+/* Every DIR a vfio-migfs mount, none twice; or exit with the line. */
+void check_mounts(const char *const *dirs, unsigned int n);
+/* Claim every member (claim.c); the exit status of a refusal, or 0. */
+int claim_set(const char *const *dirs, unsigned int n, const char *cmd);
+/* Each member, before anything changes; the exit status of a refusal, or 0. */
+int check_set(struct dev_set *s, const char *cmd, bool dst_p2p);
+/* The end of a summary line: whether the P2P barrier was kept. */
+void print_barrier(FILE *f, const struct dev_set *s);
+/* --json: a record per device and one for the set (r: a load's stream). */
+void report_set(const struct dev_set *s, int status, const struct stream_reader *r);
 
 /* ---- commands: argv[0] is the command's name; they return the exit status ---- */
 
@@ -603,7 +551,10 @@ void json_object(struct json *j, const char *key);	/* KEY: {... */
 void json_object_end(struct json *j);
 void json_end(struct json *j);
 
-/* ---- status.c: the `status` file (ABI 6), for status and watch ---- */
+/* ---- devstatus.c: the `status` file (ABI 6), for status and watch ---- */
+
+/* More than `status` holds: a device name can be a long sysfs path. */
+#define STATUS_TEXT_MAX	(PATH_MAX + 1024)
 
 struct dev_status {
 	char device[PATH_MAX];
@@ -620,6 +571,8 @@ struct dev_status {
 int dev_status_open(const char *dir, int *fd);
 /* Reads from offset 0: a fresh rendering, which also re-arms poll(2). */
 int dev_status_read(int fd, struct dev_status *s);
+/* The text of `status`, as dev_status_read reads it. */
+int dev_status_parse(const char *text, struct dev_status *s);
 /*
  * One line "vfio-migctl: DIR: why" for a DIR whose `status` failed; the
  * exit status it calls for.
@@ -630,68 +583,5 @@ int status_error(const char *dir, int err);
 
 /* argv[0] is the subcommand's name; returns the exit status. */
 int cmd_prepare(int argc, char **argv);
-
-/* ---- devlink.c: ports ---- */
-
-enum migratable {
-	MIGRATABLE_UNSUPPORTED,	/* the port does not report the capability */
-	MIGRATABLE_OFF,
-	MIGRATABLE_ON,
-};
-
-#define DEVLINK_NAME_SIZE	64
-
-/* One devlink port, as a PORT_GET reply describes it. */
-struct devlink_port_info {
-	char bus[DEVLINK_NAME_SIZE];	/* the devlink instance: "pci" */
-	char dev[DEVLINK_NAME_SIZE];	/* and its name, the PF's address */
-	uint32_t index;
-	int flavour;			/* enum devlink_port_flavour, -1 unset */
-	uint16_t pf_number;		/* PCI ports; these three */
-	uint16_t vf_number;		/* are 0 unless reported */
-	uint32_t controller;
-	bool external;
-	char netdev[IF_NAMESIZE];	/* "" without a netdev */
-	enum migratable migratable;
-};
-
-/*
- * Parse one port reply.  Returns 0, or -EINVAL when an attribute is
- * malformed or one the port cannot be named or matched without is
- * missing (the handle; PF and VF numbers on a VF port).
- */
-int devlink_parse_port(struct nlmsghdr *nlh, struct devlink_port_info *port);
-
-/*
- * Whether the port stands for a VF of this host's PF named by the
- * devlink instance: flavour PCI VF, PCI bus, controller 0 and not
- * external, PF number = the instance's PCI function number.
- */
-bool devlink_port_is_local_vf(const struct devlink_port_info *port);
-
-/* A PORT_SET turning migratable on, or NULL without memory. */
-struct nl_msg *devlink_port_set_msg(int family,
-				    const struct devlink_port_info *port);
-
-/* The kernel's extended-ack message in an NLMSG_ERROR, or NULL. */
-const char *devlink_extack_msg(const struct nlmsghdr *nlh);
-
-/* ---- devlink.c: talking to the kernel ---- */
-
-struct devlink {
-	struct nl_sock *sk;
-	int family;
-	char err[256];		/* why the last call failed */
-};
-
-typedef void devlink_port_fn(const struct devlink_port_info *port, void *arg);
-
-/* Each returns 0, or -1 with dl->err set. */
-int devlink_open(struct devlink *dl);
-void devlink_close(struct devlink *dl);
-/* Call fn for every port of every devlink instance. */
-int devlink_dump_ports(struct devlink *dl, devlink_port_fn *fn, void *arg);
-int devlink_enable_migratable(struct devlink *dl,
-			      const struct devlink_port_info *port);
 
 #endif

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "timestamp.h"
 #include "vfio-migctl.h"

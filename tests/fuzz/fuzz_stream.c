@@ -20,7 +20,8 @@
 
 #include "crc32c.h"
 #include "fuzz.h"
-#include "vfio-migctl.h"
+#include "stream.h"
+#include "util.h"
 
 static uint8_t chunk[STREAM_CHUNK_MAX];
 
@@ -36,18 +37,6 @@ static void report(void)
 		fprintf(stderr, "coverage: %s: %llu\n", reached_what[i], reached[i]);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The header's end (where its CRC goes) in the layout of docs/stream-format.md, or 0. */
 static size_t header_end(const uint8_t *p, size_t size)
 {
@@ -56,11 +45,11 @@ static size_t header_end(const uint8_t *p, size_t size)
 
 	if (size < off)
 		return 0;
-	count = get32(p + 12);
+	count = get_le32(p + 12);
 	for (uint32_t i = 0; i < count && i <= STREAM_SET_MAX; i++) {
-		if (off + 8 > size || get32(p + off + 4) > STREAM_NAME_MAX)
+		if (off + 8 > size || get_le32(p + off + 4) > STREAM_NAME_MAX)
 			return 0;
-		off += 8 + get32(p + off + 4);
+		off += 8 + get_le32(p + off + 4);
 	}
 	return off + 4 <= size ? off : 0;
 }
@@ -71,16 +60,16 @@ static void fix_crcs(uint8_t *p, size_t size, bool ids)
 
 	if (!n)
 		return;
-	put32(p + n, crc32c(0, p, n));
+	put_le32(p + n, crc32c(0, p, n));
 	for (off = n + 4; off + STREAM_CHUNK_HEADER <= size; ) {
-		size_t len = get32(p + off + 4);
+		size_t len = get_le32(p + off + 4);
 
 		if (len > size - off - STREAM_CHUNK_HEADER)
 			return;
 		if (ids)
 			memcpy(p + off + 16, p + 24, 8);
-		put32(p + off + 28, crc32c(0, p + off + STREAM_CHUNK_HEADER, len));
-		put32(p + off + 32, crc32c(0, p + off, 32));
+		put_le32(p + off + 28, crc32c(0, p + off + STREAM_CHUNK_HEADER, len));
+		put_le32(p + off + 32, crc32c(0, p + off, 32));
 		off += STREAM_CHUNK_HEADER + len;
 	}
 }

@@ -15,8 +15,9 @@
 #include <linux/devlink.h>
 #include <netlink/genl/genl.h>
 
+#include "devlink.h"
+#include "pci_addr.h"
 #include "uapi-compat.h"
-#include "vfio-migctl.h"
 
 #define FAMILY	42	/* any generic netlink family id */
 

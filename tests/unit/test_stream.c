@@ -4,9 +4,12 @@
  * down, and a reader that takes exactly well-formed streams.  Streams live
  * in a memfd, read back through the same fd calls the tool makes.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -14,7 +17,7 @@
 #include <cmocka.h>
 
 #include "crc32c.h"
-#include "vfio-migctl.h"
+#include "stream.h"
 
 /* A small stream: a header, two precopy chunks, one stop_copy chunk. */
 static const char pre1[] = "first precopy bytes";
