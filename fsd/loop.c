@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "clock.h"
 #include "vfio-migfsd.h"
 
 #define JOIN_TICK_NS	(100 * 1000 * 1000)
@@ -321,11 +322,7 @@ static void join_workers(pthread_t *tids, unsigned int threads,
 
 	for (unsigned int i = 0; i < threads;) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += JOIN_TICK_NS;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		timespec_add_ns(&until, JOIN_TICK_NS);
 		if (!pthread_timedjoin_np(tids[i], NULL, &until))
 			i++;
 		else if (poll(&pfd, 1, 0) == 1)
