@@ -92,6 +92,11 @@ struct migdev_ops {
 	int (*precopy_info)(struct migdev *dev, uint64_t *initial, uint64_t *dirty);
 	/* The STOP_COPY estimate; -EOPNOTSUPP without one. */
 	int (*data_size)(struct migdev *dev, uint64_t *bytes);
+	/*
+	 * How the device's dirty pages are tracked, or why they are not,
+	 * for `status`; NULL: "none".
+	 */
+	const char *(*dirty_mechanism)(struct migdev *dev);
 
 	/* Backend-specific attributes, NULL-name terminated, or NULL. */
 	const struct mig_attr *attrs;
@@ -121,8 +126,6 @@ struct migdev_log_ops {
 	 * our own memory, which then need not be copied.  Cannot fail.
 	 */
 	void (*log_take)(struct migdev *dev, uint64_t **bitmaps);
-	/* Name of the dirty tracking mechanism, for `status`. */
-	const char *(*log_mechanism)(struct migdev *dev);
 };
 
 struct migdev_stats {

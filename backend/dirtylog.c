@@ -209,7 +209,7 @@ int migdev_dirty_start(struct migdev *dev)
 		set_tracking(log, true);
 		migdev_event(dev, "dirty tracking on: %u ranges, %llu-byte pages, %s",
 				      log->nranges, (unsigned long long)log->page_size,
-				      dev->log_ops->log_mechanism(dev));
+				      dev->ops->dirty_mechanism(dev));
 	}
 out:
 	pthread_mutex_unlock(&log->lock);

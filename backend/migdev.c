@@ -444,7 +444,7 @@ int migdev_status(struct migdev *dev, struct strbuf *sb)
 	err = err ? err : show_last_transition(dev, sb);
 	err = err ? err : sb_printf(sb, "dirty_tracking: %s (%s)\nlast_error: %s\n",
 		migdev_dirty_tracking(dev) ? "on" : "off",
-		dev->log_ops ? dev->log_ops->log_mechanism(dev) : "none",
+		dev->ops->dirty_mechanism ? dev->ops->dirty_mechanism(dev) : "none",
 		dev->last_error[0] ? dev->last_error : "none");
 	if (!err && dev->last_error[0])
 		err = sb_printf(sb, "last_error_age: %llu s\n",

@@ -200,10 +200,9 @@ static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 	return err;
 }
 
-static const char *sim_log_mechanism(struct migdev *dev)
+static const char *sim_dirty_mechanism(struct migdev *dev)
 {
-	(void)dev;
-	return "device DMA logging";
+	return dev->flags & MIG_F_DIRTY ? "device DMA logging" : "none";
 }
 
 /* --- sessions --- */
@@ -452,6 +451,7 @@ static const struct migdev_ops sim_ops = {
 	.resume_write = sim_resume_write,
 	.precopy_info = sim_precopy_info,
 	.data_size = sim_data_size,
+	.dirty_mechanism = sim_dirty_mechanism,
 	.attrs = sim_attrs,
 };
 
@@ -460,7 +460,6 @@ static const struct migdev_log_ops sim_log_ops = {
 	.log_stop = sim_log_stop,
 	.log_report = sim_log_report,
 	.log_take = sim_log_take,
-	.log_mechanism = sim_log_mechanism,
 };
 
 int sim_open(const char *spec, struct migdev **devp, char *err, size_t errlen)

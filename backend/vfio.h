@@ -87,7 +87,7 @@ int vfio_log_start(struct migdev *dev, const struct mig_range *ranges,
 int vfio_log_stop(struct migdev *dev);
 int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 		    uint64_t *bitmap);
-const char *vfio_log_mechanism(struct migdev *dev);
+const char *vfio_dirty_mechanism(struct migdev *dev);
 void vfio_dirty_free(struct vfio_dev *v);
 
 #endif

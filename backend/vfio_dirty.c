@@ -448,7 +448,7 @@ int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 	return mechanisms[v->dirty].report(v, iova, length, bitmap);
 }
 
-const char *vfio_log_mechanism(struct migdev *dev)
+const char *vfio_dirty_mechanism(struct migdev *dev)
 {
 	return to_vfio(dev)->dirty_name;
 }

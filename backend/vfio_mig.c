@@ -207,6 +207,7 @@ static const struct migdev_ops vfio_ops = {
 	.resume_write = vfio_resume_write,
 	.precopy_info = vfio_precopy_info,
 	.data_size = vfio_data_size,
+	.dirty_mechanism = vfio_dirty_mechanism,
 	.attrs = vfio_attrs,
 };
 
@@ -214,7 +215,6 @@ static const struct migdev_log_ops vfio_log_ops = {
 	.log_start = vfio_log_start,
 	.log_stop = vfio_log_stop,
 	.log_report = vfio_log_report,
-	.log_mechanism = vfio_log_mechanism,
 };
 
 int vfio_init_migdev(struct vfio_dev *v, const char *spec, unsigned int flags)

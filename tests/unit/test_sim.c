@@ -705,7 +705,7 @@ static void test_log_report(void **state)
 	uint64_t none[3] = { 0 };
 
 	(void)state;
-	assert_string_equal(dev->log_ops->log_mechanism(dev), "device DMA logging");
+	assert_string_equal(dev->ops->dirty_mechanism(dev), "device DMA logging");
 	assert_int_equal(dev->log_ops->log_report(dev, 0, PAGE, none), -EINVAL);
 	assert_int_equal(dev->log_ops->log_start(dev, r, 2, PAGE), 0);
 	assert_int_equal(dev->log_ops->log_start(dev, r, 2, PAGE), -EBUSY);
@@ -778,6 +778,7 @@ static void test_options(void **state)
 	dev = open_dev("sim:a,features=p2p,size=3K,dirty_rate=5,guest_mem=8K");
 	assert_int_equal(dev->flags, MIG_F_STOP_COPY | MIG_F_P2P);
 	assert_null(dev->log_ops);
+	assert_string_equal(dev->ops->dirty_mechanism(dev), "none");
 	assert_int_equal(migdev_data_size(dev, &size), 0);
 	assert_int_equal(size, HDR + REC + 3072 + END);
 	migdev_close(dev);
