@@ -24,7 +24,8 @@
  *                           LENGTH, seconds of the stop.  The frozen bitmap
  *                           is then read whole, untimed, and tracking
  *                           restarts at the next dirty or freeze
- *   open N                  N more devices like DEVICE, each then moved and
+ *   open N                  N more devices like DEVICE (each of a NAME of
+ *                           its own), each then moved and
  *                           asked for its status as the runner does through a
  *                           mount; N, seconds of the opens
  */
@@ -41,12 +42,22 @@ static const char *spec;
 static struct migdev **opened;	/* by `open`, closed at the end */
 static uint64_t nopened;
 
-static struct migdev *open_device(void)
+/*
+ * DEVICE, or with copy > 0 a device like it of a NAME of its own (a sim's
+ * NAME is one device of the process): "sim:x,size=1M" -> "sim:x-3,size=1M".
+ */
+static struct migdev *open_device(uint64_t copy)
 {
+	size_t name_end = strcspn(spec, ",");
 	struct migdev *dev;
-	char err[512];
+	char err[512], name[4352];
 
-	if (migdev_open(spec, &dev, err, sizeof(err)))
+	if (copy)
+		snprintf(name, sizeof(name), "%.*s-%llu%s", (int)name_end, spec,
+			 (unsigned long long)copy, spec + name_end);
+	else
+		snprintf(name, sizeof(name), "%s", spec);
+	if (migdev_open(name, &dev, err, sizeof(err)))
 		die("%s", err);
 	return dev;
 }
@@ -236,7 +247,7 @@ static void cmd_open(uint64_t n)
 	devs += nopened;
 	t = now_sec();
 	for (uint64_t i = 0; i < n; i++)
-		devs[i] = open_device();
+		devs[i] = open_device(nopened + i + 1);
 	t = now_sec() - t;
 	for (uint64_t i = 0; i < n; i++)
 		use_once(devs[i]);
@@ -274,7 +285,7 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		die("usage: migbench-inproc DEVICE (commands on stdin)");
 	spec = argv[1];
-	dev = open_device();
+	dev = open_device(0);
 	while (fgets(line, sizeof(line), stdin))
 		run(dev, line);
 	for (uint64_t i = 0; i < nopened; i++)
