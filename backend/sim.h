@@ -6,7 +6,8 @@
  * argument; sim_dirty.c is its DMA log; sim_stream.c is its migration data
  * stream, which only sees the device's internal state as a struct
  * sim_image; sim_peer.c is its P2P DMA into other sims of the process;
- * sim_work.c is what running does to the state, for sim.c and sim_peer.c.
+ * sim_work.c is the device running (its work and DMA by the clock);
+ * sim_image.c what work does to a state, for sim_work.c and sim_peer.c.
  * The format is in docs/sim-device.md.
  */
 #ifndef SIM_H
@@ -93,7 +94,7 @@ void sim_loader_trust_payload(struct sim_loader *l);
 int sim_loader_finish(const struct sim_loader *l);
 
 /*
- * Shared by the device's work and its P2P writes (sim_work.c).  sim_rand()
+ * Shared by the device's work and its P2P writes (sim_image.c).  sim_rand()
  * steps a splitmix64 generator: a sim's content and work follow from its
  * NAME's seed.  sim_due()
  * returns the items due at rate per second from *clock_ns to now (at most
@@ -196,7 +197,7 @@ static inline struct sim *to_sim(struct migdev *dev)
 	return (struct sim *)((char *)dev - offsetof(struct sim, dev));
 }
 
-/* Do the work the clock says is due; dev->lock held. */
+/* sim_work.c: do the work the clock says is due; dev->lock held. */
 void sim_catch_up(struct sim *sim);
 /* A DMA write of [iova, iova + len) of guest memory, to the log; dev->lock held. */
 void sim_dma(struct sim *sim, uint64_t iova, uint64_t len);

@@ -1,42 +1,69 @@
 // SPDX-License-Identifier: MIT
 /*
- * What a running sim does to its state, shared by its own work (sim.c)
- * and its P2P writes into a peer (sim_peer.c): the work due by the clock,
- * and the change one work item makes.
+ * The sim running: the work its clock says is due (a few bytes of its
+ * state changed per item, and in DMA states a page of guest memory
+ * written, which the DMA log sees), and its P2P writes exchanged with its
+ * peers.  Every op of the device catches up first, under dev->lock: the
+ * device has no thread of its own.
  */
-#include <stdint.h>
+#include <pthread.h>
 
+#include "clock.h"
 #include "sim.h"
 
-#define NSEC_PER_SEC	1000000000ull
-
-uint64_t sim_scribble(struct sim_image *img, uint64_t *rng)
+/* Only DMA writes are logged; the sim has no guest memory contents. */
+void sim_dma(struct sim *sim, uint64_t iova, uint64_t len)
 {
-	uint64_t r = sim_rand(rng), x = sim_rand(rng) | 1;
-	uint64_t blk = r % img->nblocks;
-	uint32_t blen = sim_block_len(img, blk);
-	uint32_t off = (uint32_t)((r >> 32) % blen);
-	unsigned char *p = img->mem + blk * SIM_BLOCK_SIZE + off;
-
-	for (uint32_t i = 0; i < 8 && off + i < blen; i++)
-		p[i] ^= (unsigned char)(x >> (8 * i));
-	return blk;
+	if (sim->dmalog)
+		dmalog_mark(sim->dmalog, iova, len);
 }
 
-uint64_t sim_due(uint64_t *clock_ns, uint64_t now, uint64_t rate)
+/*
+ * One unit of device work: change a few bytes of one block, and in DMA
+ * states write one page of guest memory.
+ */
+static void work_item(struct sim *sim)
 {
-	unsigned __int128 items;
+	uint64_t blk = sim_scribble(&sim->img, &sim->rng);
 
-	if (!rate) {
-		*clock_ns = now;
-		return 0;
+	if (sim->saver)
+		sim_saver_touch(sim->saver, blk);
+	if (mig_state_dma(sim->state)) {
+		uint64_t page = sim_rand(&sim->rng) % (sim->guest_mem / SIM_PAGE_SIZE);
+
+		sim_dma(sim, page * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
 	}
-	items = (unsigned __int128)(now - *clock_ns) * rate / NSEC_PER_SEC;
-	if (items > SIM_CATCHUP_MAX) {
-		*clock_ns = now;
-		return SIM_CATCHUP_MAX;
-	}
-	/* Keep the fraction of an item that is not due yet. */
-	*clock_ns += (uint64_t)(items * NSEC_PER_SEC / rate);
-	return (uint64_t)items;
+}
+
+static void do_work(struct sim *sim, uint64_t items)
+{
+	if (!mig_state_running(sim->state))
+		return;
+	while (items--)
+		work_item(sim);
+}
+
+/*
+ * Do the work the clock says is due (time spent not running is not
+ * owed), and exchange the P2P writes due with peers.
+ */
+void sim_catch_up(struct sim *sim)
+{
+	uint64_t now = now_ns();
+
+	if (!mig_state_running(sim->state))
+		sim->clock_ns = now;
+	else
+		do_work(sim, sim_due(&sim->clock_ns, now, sim->dirty_rate));
+	/* The quirk p2p_dma: a P2P state that does not quiesce the device's DMA. */
+	if ((sim->quirks & SIM_Q_P2P_DMA) && sim->state == MIG_RUNNING_P2P)
+		sim_dma(sim, 0, SIM_PAGE_SIZE);
+	sim_port_catch_up(&sim->port, &sim->dev, sim->saver);
+}
+
+void sim_work(struct migdev *dev, unsigned int items)
+{
+	pthread_mutex_lock(&dev->lock);
+	do_work(to_sim(dev), items);
+	pthread_mutex_unlock(&dev->lock);
 }
