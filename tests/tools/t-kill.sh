@@ -160,11 +160,12 @@ failed "(e) a set with a member gone" 4 "migrate: the vfio-migfsd serving $D2 is
 eq "(e) nothing changed" "$(cat "$S/state") $(cat "$S2/state") $(cat "$D/state")" "running running running"
 
 # ---- (f) the source's daemon dies once the destination has it all ----
-# K (no pre_copy) is drained at once; L takes a second to load it: the
-# kill falls between the drain and the commit point.  L runs K's state,
-# and nothing is undone.
+# K (no pre_copy) is drained at once; L takes 4 s to load it: the kill
+# falls between the drain and the commit point, also under ThreadSanitizer
+# on a busy machine (with 1 s, a full run under TSan saw the commit first).
+# L runs K's state, and nothing is undone.
 serve sim:k,size=128K,dirty_rate=0,features=stop_copy "$K"
-serve sim:l,size=128K,load_us=1000000 "$L"
+serve sim:l,size=128K,load_us=4000000 "$L"
 KD=$(cat "$K/sim/digest")
 bg "$MIGCTL" migrate "$K" "$L"
 wait_for "the stop_copy of $K" has "$K/state" stop_copy
