@@ -11,6 +11,13 @@ fatal() {
 }
 
 mount -t proc proc /proc
+# Each step says when it began: a guest that hangs under a loaded host
+# (one of 6.1 printed nothing past its MTRR lines in 300 s) then shows
+# whether the kernel, the modules or a 9p mount held it.
+step() {
+	echo "lane-init: $*, uptime $(cut -d' ' -f1 /proc/uptime)"
+}
+step "/init runs"
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in $(cat /mods/order); do
@@ -18,6 +25,7 @@ for m in $(cat /mods/order); do
 done
 
 p9="trans=virtio,version=9p2000.L,msize=512000"
+step "modules loaded, mounting the host root"
 mkdir -p /lower /rw
 mount -t 9p -o $p9,ro,cache=loose hostroot /lower || fatal "cannot mount host root"
 mount -t tmpfs tmpfs /rw
