@@ -34,6 +34,9 @@ int dev_status_parse(const char *text, struct dev_status *s)
 	status_field(text, "last_error", s->last_error, sizeof(s->last_error));
 	if (!strcmp(s->last_error, "none"))
 		s->last_error[0] = '\0';
+	/* "N s"; a daemon of before last_error_age has none. */
+	s->error_aged = s->last_error[0] &&
+			!status_u64(text, "last_error_age", &s->error_age);
 	if (!s->state[0] || !s->session[0])
 		return -EPROTO;
 	err = status_u64(text, "bytes_saved", &s->bytes_saved);

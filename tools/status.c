@@ -182,7 +182,10 @@ static void fill_row(row_t row, const struct entry *e)
 	row[COL_RESUMED] = cell("%" PRIu64, s->bytes_resumed);
 	row[COL_TRANSITION] = t ? cell("%s -> %s: %s", s->from, s->to, s->result) : cell("-");
 	row[COL_TOOK] = t ? duration(s->usec) : cell("-");
-	row[COL_ERROR] = cell("%s", s->last_error[0] ? s->last_error : "-");
+	if (s->error_aged)	/* an old error is no news: say how old */
+		row[COL_ERROR] = cell("%s (%" PRIu64 " s ago)", s->last_error, s->error_age);
+	else
+		row[COL_ERROR] = cell("%s", s->last_error[0] ? s->last_error : "-");
 }
 
 static void print_row(const char *const row[NCOLS], const size_t width[NCOLS])
@@ -268,6 +271,10 @@ static void json_entry(const struct entry *e)
 	       s->bytes_saved, s->bytes_resumed);
 	json_transition(s);
 	json_field(", ", "last_error", s->last_error, true);
+	if (s->error_aged)
+		printf(", \"last_error_age\": %" PRIu64, s->error_age);
+	else
+		fputs(", \"last_error_age\": null", stdout);
 	putchar('}');
 }
 

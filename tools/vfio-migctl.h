@@ -565,6 +565,8 @@ struct dev_status {
 	unsigned int arcs;
 	uint64_t usec;
 	char last_error[256];			/* "" for none */
+	bool error_aged;			/* the daemon said how old it is: */
+	uint64_t error_age;			/* seconds */
 };
 
 /* Each returns 0 or -errno (-EPROTO for text that is not `status`). */

@@ -82,14 +82,17 @@ def typed(obj, types):
 for o in json.load(open(sys.argv[1])):
     typed(o, {"dir": str, "device": str, "state": str, "features": list,
               "session": str, "bytes_saved": int, "bytes_resumed": int,
-              "last_transition": (dict, type(None)), "last_error": (str, type(None))})
+              "last_transition": (dict, type(None)), "last_error": (str, type(None)),
+              "last_error_age": (int, type(None))})
+    assert (o["last_error"] is None) == (o["last_error_age"] is None), "an age without an error"
     assert all(type(f) is str for f in o["features"])
     t = o["last_transition"]
     if t:
         typed(t, {"from": str, "to": str, "arcs": int, "usec": int, "result": str})
         t = f"{t['from']} -> {t['to']} {t['arcs']} {t['result']}"
     print(o["dir"], o["device"], o["state"], " ".join(o["features"]), o["session"],
-          o["bytes_saved"], o["bytes_resumed"], t, o["last_error"], sep="|")
+          o["bytes_saved"], o["bytes_resumed"], t, o["last_error"],
+          "-" if o["last_error_age"] is None else "aged", sep="|")
 PY
 }
 
@@ -101,9 +104,13 @@ eq "a failing arc" "$(werr "$B/state" stop)" "Input/output error"
 ctl status --json "$A" "$B" "$W"
 passed "status --json"
 eq "status --json: every field" "$(fields "$T/out")" \
-"$A|sim:sta,size=256K|stop_copy|stop_copy p2p pre_copy dirty|saving|$size|0|running -> stop_copy 3 ok|None
-$B|sim:stb,size=64K,features=|error|stop_copy|none|0|0|running -> stop 0 EIO|running -> stop failed, device is in error: Input/output error (EIO)
-$W|sim:stw,size=64K|running|stop_copy p2p pre_copy dirty|none|0|0|None|None"
+"$A|sim:sta,size=256K|stop_copy|stop_copy p2p pre_copy dirty|saving|$size|0|running -> stop_copy 3 ok|None|-
+$B|sim:stb,size=64K,features=|error|stop_copy|none|0|0|running -> stop 0 EIO|running -> stop failed, device is in error: Input/output error (EIO)|aged
+$W|sim:stw,size=64K|running|stop_copy p2p pre_copy dirty|none|0|0|None|None|-"
+# The table says how old the last error is: an old one is no news.
+ctl status "$B" "$W"
+eq "status: the last error's age" "$(sed -n 2p "$T/out" | grep -oE '\(EIO\) \([0-9]+ s ago\)$' | sed 's/[0-9]\+ s/N s/')" "(EIO) (N s ago)"
+eq "status: no age without an error" "$(sed -n 3p "$T/out" | awk '{print $NF}')" "-"
 
 # Valid JSON whatever the bytes of a path: each byte that is not UTF-8
 # is U+FFFD, control characters are escaped.
