@@ -189,17 +189,6 @@ static bool same_mount(const char *a, const char *b)
 }
 
 /* As a transfer command does (ABI 9.1): no migration runs under the check. */
-static void claim(const char *dir)
-{
-	struct errmsg e = { "" };
-	int err;
-
-	devdir_require(dir);
-	err = devdir_claim(dir, &e);
-	if (err)
-		exit(claim_failed("check", dir, err, &e));
-}
-
 static int check(struct check_ctx *c, struct check_report *r, bool json)
 {
 	static struct dirty_config dirty;
@@ -207,9 +196,9 @@ static int check(struct check_ctx *c, struct check_report *r, bool json)
 
 	if (c->peer && same_mount(c->dir, c->peer))
 		usage_error("check: --peer %s is DIR's mount (use --destructive)", c->peer);
-	claim(c->dir);
+	claim_device("check", c->dir);
 	if (c->peer)
-		claim(c->peer);
+		claim_device("check", c->peer);
 	refuse_busy(c->dir, "DIR");
 	if (c->peer)
 		refuse_busy(c->peer, "peer");

@@ -60,11 +60,8 @@ int cmd_load(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("load takes DIR [FILE|-]");
 	job.dir = argv[optind];
-	devdir_require(job.dir);
+	claim_device("load", job.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
-	err = devdir_claim(job.dir, &job.err);
-	if (err)
-		return claim_failed("load", job.dir, err, &job.err);
 	job.reader = (struct stream_reader){ .fd = open_input(file, &job.size), .cancel = &interrupted };
 	job.buf = devdir_buffer(STREAM_CHUNK_MAX);
 	transfer_signals();

@@ -132,20 +132,18 @@ int cmd_save(int argc, char **argv)
 			file = optarg;
 		else
 			save_option(c, optarg, &o);
-	report_init("save", o.json, summary_file(file && !strcmp(file, "-")));
-	if (file && argc > optind)
+	if (file && argc > optind) {
+		report_init("save", o.json, summary_file(!strcmp(file, "-")));
 		return save_set(argc - optind, argv + optind, &o, file);
+	}
 	if (file || o.no_p2p)
 		usage_error("save takes DIR [FILE|-], or --output FILE|- DIR...");
 	if (argc - optind < 1 || argc - optind > 2)
 		usage_error("save takes DIR [FILE|-]");
 	o.dir = argv[optind];
-	devdir_require(o.dir);
 	file = argc - optind == 2 ? argv[optind + 1] : "-";
 	report_init("save", o.json, summary_file(!strcmp(file, "-")));
-	err = devdir_claim(o.dir, &job.err);
-	if (err)
-		return claim_failed("save", o.dir, err, &job.err);
+	claim_device("save", o.dir);
 	out.w = (struct stream_writer){ .fd = open_output(file, &created), .cancel = &interrupted };
 	job.buf = devdir_buffer(SAVE_BUF_SIZE);
 	transfer_signals();

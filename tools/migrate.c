@@ -199,11 +199,8 @@ int cmd_migrate(int argc, char **argv)
 			    argv[optind], argv[optind + 1]);
 	o.dir = m.src = argv[optind];
 	m.dst = argv[optind + 1];
-	for (int i = 0; i < 2; i++) {
-		err = devdir_claim(argv[optind + i], &job.err);
-		if (err)
-			return claim_failed("migrate", argv[optind + i], err, &job.err);
-	}
+	claim_device("migrate", m.src);
+	claim_device("migrate", m.dst);
 	snprintf(dst_data, sizeof(dst_data), "%s/data", m.dst);
 	sink.sink.name = dst_data;
 	sink.sink.dir = m.dst;

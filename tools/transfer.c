@@ -72,6 +72,17 @@ int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg 
 	return EXIT_FAILURE;
 }
 
+void claim_device(const char *cmd, const char *dir)
+{
+	struct errmsg e = { "" };
+	int err;
+
+	devdir_require(dir);
+	err = devdir_claim(dir, &e);
+	if (err)
+		exit(claim_failed(cmd, dir, err, &e));
+}
+
 /*
  * After the commit point: the one line, what failed, what was done, and
  * where each device was left; EXIT_COMMITTED.

@@ -343,6 +343,11 @@ int commit_failed(const char *cmd, const struct errmsg *why, const char *done,
 		  const char *const *dirs, unsigned int n);
 /* A device the command could not claim (e says why); the exit status. */
 int claim_failed(const char *cmd, const char *dir, int err, const struct errmsg *e);
+/*
+ * DIR a vfio-migfs mount, claimed for the whole command (ABI 9.1), or
+ * exit with one line, nothing changed.
+ */
+void claim_device(const char *cmd, const char *dir);
 /* Where a summary line goes: stdout, or stderr when stdout carries the stream. */
 FILE *summary_file(bool stream_on_stdout);
 /* A device's features and name (its `status` device: line), for a stream header. */
