@@ -257,7 +257,13 @@ int devdir_io_error(const char *dir, const char *verb, const char *file, int err
 {
 	char state[64];
 
-	if (err != -ESTALE && err != -ENODATA)
+	/*
+	 * ABI section 4: ESTALE is a handle whose session ended, ENODATA a
+	 * read and EPERM a write of a device no longer where this command put
+	 * it.  A handle binds at its first transfer, so a reset before that
+	 * one gives EPERM or ENODATA, not ESTALE: all three are the same news.
+	 */
+	if (err != -ESTALE && err != -ENODATA && err != -EPERM)
 		return errmsg_sys(e, err, "%s %s/%s", verb, dir, file);
 	if (devdir_state(dir, state, sizeof(state)))
 		snprintf(state, sizeof(state), "a state that cannot be read");

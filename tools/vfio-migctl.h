@@ -128,8 +128,9 @@ enum recovery {
 enum recovery devdir_recover(const char *dir, bool reset_first);
 /*
  * A failed VERB (reading, writing) of DIR/FILE, in e.  ESTALE (a data
- * session ended) and ENODATA (`precopy` out of pre_copy) mean that someone
- * else wrote DIR's state or reset: a manual cancel, said as such.
+ * session ended), ENODATA (a read out of the saving states) and EPERM (a
+ * write out of resuming) mean that someone else wrote DIR's state or
+ * reset: a manual cancel, said as such.
  */
 int devdir_io_error(const char *dir, const char *verb, const char *file, int err,
 		    struct errmsg *e);

@@ -656,6 +656,22 @@ wait_for "the migration of $F to begin" has "$F/state" pre_copy
 echo 1 > "$D/reset"
 collect
 failed "the destination reset by hand" 1 "migrate $F $D: $D: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $F is running again; $D was reset"
+# A reset between resuming and the first byte: that write finds the device
+# out of resuming (EPERM: a handle binds at its first transfer), the same
+# news as ESTALE later.  The stream stops inside its first chunk's payload
+# until the reset is in.
+C1=$(chunk_at "$T/x1" 1)
+mkfifo "$T/feed"
+bg "$MIGCTL" load "$D" "$T/feed"
+exec 7>"$T/feed"
+head -c $((C1 + 37)) "$T/x1" >&7
+wait_for "the load to begin" has "$D/state" resuming
+echo 1 > "$D/reset"
+tail -c +$((C1 + 38)) "$T/x1" >&7 2>/dev/null || true
+exec 7>&-
+collect
+failed "reset before the first byte" 1 "load $D: $D: its migration was cancelled under vfio-migctl (its state or reset written by another; it is now in running); $D was reset"
+rm "$T/feed"
 
 # Each transition is one newline-terminated write through the state each
 # device holds open: no open, flush and release per transition.
