@@ -18,10 +18,12 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
 #include "strbuf.h"
 #include "vfio-migfsd.h"
 
 #define QUEUE_LEN	1024
+#define SENDER_WAIT_NS	2000000000ull	/* at the end, for a sender stuck in the log */
 
 struct queued_event {
 	struct mount *m;
@@ -31,11 +33,14 @@ struct queued_event {
 
 static struct mount *mounts;
 static unsigned int nmounts;
-static enum mig_state *states;	/* the sender's: each as its device last said */
+static enum mig_state *states;	/* each as its device last said (queue.lock once sending) */
 
 /*
- * queue_lock guards the queue and is taken under a device's lock (the
- * sink), never the other way round; nothing else is taken under it.
+ * queue_lock guards the queue, states and, for the sender, the mounts: it
+ * makes each line ready under it, and sends it after.  So a sender that
+ * the end gave up on (stuck in a stalled log's write) reads nothing of
+ * ours once it wakes.  It is taken under a device's lock (the sink),
+ * never the other way round; nothing else is taken under it.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -44,6 +49,7 @@ static struct {
 	unsigned int head, count;
 	uint64_t dropped;		/* events lost to a full queue */
 	bool stop;
+	bool abandoned;			/* the end did not wait for the sender */
 	bool running;			/* the sender thread exists */
 	pthread_t sender;
 } queue = {
@@ -51,29 +57,49 @@ static struct {
 	.more = PTHREAD_COND_INITIALIZER,
 };
 
-static void send_status(void)
+/* "STATUS=dev state, ..." of every device. */
+static int status_text(struct strbuf *sb)
 {
-	struct strbuf sb = { 0 };
-	int err = 0;
+	int err = sb_printf(sb, "STATUS=");
 
 	for (unsigned int i = 0; i < nmounts && !err; i++)
-		err = sb_printf(&sb, "%s%s %s", i ? ", " : "", mounts[i].dev->name,
+		err = sb_printf(sb, "%s%s %s", i ? ", " : "", mounts[i].dev->name,
 				mig_state_name(states[i]));
-	if (!err)
-		sd_notifyf(0, "STATUS=%s", sb.buf);
-	sb_free(&sb);
+	return err;
 }
 
-/* Out to the log, and to STATUS= when the device's state moved. */
-static void send_event(struct mount *m, const struct mig_event *ev)
-{
-	enum mig_state *seen = &states[m - mounts];
+/* What one queued event sends: its line, and STATUS= when its device's state moved. */
+struct outgoing {
+	struct log_line line;
+	struct strbuf status;
+	uint64_t dropped;
+};
 
-	log_event(m, ev);
-	if (*seen != ev->state) {
-		*seen = ev->state;
-		send_status();
+static void make_ready_locked(struct outgoing *o, struct queued_event *q)
+{
+	enum mig_state *seen = &states[q->m - mounts];
+
+	q->ev.message = q->text;
+	log_event_line(&o->line, q->m, &q->ev);
+	o->status = (struct strbuf){ 0 };
+	if (*seen != q->ev.state) {
+		*seen = q->ev.state;
+		if (status_text(&o->status))
+			sb_free(&o->status);
 	}
+	o->dropped = queue.dropped;
+	queue.dropped = 0;
+}
+
+static void send_out(struct outgoing *o)
+{
+	if (o->dropped)
+		log_warnx("%llu device events were not logged: the log did not keep up "
+			  "(each mount's log file has them)", (unsigned long long)o->dropped);
+	log_send(&o->line);
+	if (o->status.buf)
+		sd_notify(0, o->status.buf);
+	sb_free(&o->status);
 }
 
 /* struct migdev's sink: runs with the device's lock held, so it only queues. */
@@ -97,27 +123,20 @@ static void device_event(void *arg, const struct mig_event *ev)
 
 static void *sender(void *arg)
 {
-	struct queued_event q;
-	uint64_t dropped;
+	struct outgoing o;
 
 	(void)arg;
 	pthread_mutex_lock(&queue.lock);
 	for (;;) {
 		while (!queue.count && !queue.stop)
 			pthread_cond_wait(&queue.more, &queue.lock);
-		if (!queue.count)
+		if (!queue.count || queue.abandoned)
 			break;
-		q = queue.ring[queue.head];
-		q.ev.message = q.text;
+		make_ready_locked(&o, &queue.ring[queue.head]);
 		queue.head = (queue.head + 1) % QUEUE_LEN;
 		queue.count--;
-		dropped = queue.dropped;
-		queue.dropped = 0;
 		pthread_mutex_unlock(&queue.lock);
-		if (dropped)
-			log_warnx("%llu device events were not logged: the log did not keep up "
-				  "(each mount's log file has them)", (unsigned long long)dropped);
-		send_event(q.m, &q.ev);
+		send_out(&o);
 		pthread_mutex_lock(&queue.lock);
 	}
 	pthread_mutex_unlock(&queue.lock);
@@ -140,6 +159,8 @@ void service_init(struct mount *m, unsigned int n)
 /* Every mount serves: one line each, then READY=1. */
 void service_ready(void)
 {
+	struct strbuf status = { 0 };
+	struct log_line l;
 	char line[512];
 
 	for (unsigned int i = 0; i < nmounts; i++) {
@@ -150,9 +171,12 @@ void service_ready(void)
 
 		snprintf(line, sizeof(line), "serving %s, %s", mounts[i].dev->name,
 			 mig_state_name(ev.state));
-		log_event(&mounts[i], &ev);
+		log_event_line(&l, &mounts[i], &ev);
+		log_send(&l);
 	}
-	send_status();
+	if (!status_text(&status))
+		sd_notify(0, status.buf);
+	sb_free(&status);
 	sd_notify(0, "READY=1");
 	/* After the daemon chose where its log goes (detach): it logs too. */
 	if (pthread_create(&queue.sender, NULL, sender, NULL))
@@ -165,7 +189,22 @@ void service_stopping(void)
 	sd_notify(0, "STOPPING=1");
 }
 
-/* No device queues any more; what is queued goes out, then the thread ends. */
+/* The sender's end, waited for SENDER_WAIT_NS at most. */
+static bool sender_ended(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);	/* as pthread_timedjoin_np wants */
+	timespec_add_ns(&until, SENDER_WAIT_NS);
+	return !pthread_timedjoin_np(queue.sender, NULL, &until);
+}
+
+/*
+ * No device queues any more; what is queued goes out, then the thread
+ * ends.  One stuck in a stalled log's write is left behind (the device
+ * fds must still be closed, the process must still end): what it had
+ * not sent is lost, and once it wakes it touches nothing of ours.
+ */
 void service_end(void)
 {
 	for (unsigned int i = 0; i < nmounts; i++)
@@ -174,10 +213,13 @@ void service_end(void)
 	queue.stop = true;
 	pthread_cond_signal(&queue.more);
 	pthread_mutex_unlock(&queue.lock);
-	if (queue.running)
-		pthread_join(queue.sender, NULL);
+	if (queue.running && !sender_ended())
+		pthread_detach(queue.sender);
+	pthread_mutex_lock(&queue.lock);
+	queue.abandoned = true;
 	queue.running = false;
 	free(states);
 	states = NULL;
 	nmounts = 0;
+	pthread_mutex_unlock(&queue.lock);
 }

@@ -255,8 +255,18 @@ void mount_args_free(struct mount_args *ma);
 void log_init(bool foreground);
 /* Messages name where they come from (a config file's line), or NULL. */
 void log_where(const char *where);
-/* struct migdev's sink, arg the struct mount */
-void log_event(void *arg, const struct mig_event *ev);
+/* A line to log, with the journal's fields: it needs nothing once made. */
+#define LOG_FIELDS	10
+struct log_line {
+	int pri, err;			/* syslog priority; errno said after the text */
+	char msg[512];
+	unsigned int n;			/* fields */
+	char field[LOG_FIELDS][640];	/* "NAME=value" */
+};
+/* A device's event on m (or the daemon's line about m), made ready. */
+void log_event_line(struct log_line *l, const struct mount *m, const struct mig_event *ev);
+/* Out, unless the log stalled (log.c says how long a line waits). */
+void log_send(struct log_line *l);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
