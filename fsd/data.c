@@ -83,12 +83,15 @@ void data_reap_ended(struct mount *m)
 }
 
 /*
- * The pump for h's next read, started if the session is in STOP_COPY;
- * pump_lock held.  A handle of the pump's session is not checked again:
- * the device lock would wait for the pump's fill, and the pump's own
- * reads check the session.
+ * The pump for h's next read, started if the session is in STOP_COPY and
+ * a read of it came back full (more is coming); the first read of
+ * STOP_COPY, *first, goes straight to the device: most of what is left at
+ * a switch-over fits one read, and a thread started for it would add its
+ * start and a wake-up to the downtime.  pump_lock held.  A handle of the
+ * pump's session is not checked again: the device lock would wait for the
+ * pump's fill, and the pump's own reads check the session.
  */
-static struct pump *pump_for(struct mount *m, struct handle *h, int *err)
+static struct pump *pump_for(struct mount *m, struct handle *h, bool *first, int *err)
 {
 	struct migdev_stream st;
 	enum mig_state s;
@@ -100,9 +103,18 @@ static struct pump *pump_for(struct mount *m, struct handle *h, int *err)
 		return NULL;
 	st.session = migdev_stream_session(&h->stream);
 	pump_reap(m, st.session);
-	if (!m->pump && s == MIG_STOP_COPY)
+	if (!m->pump && s == MIG_STOP_COPY && m->pump_after == st.session)
 		m->pump = pump_start(m->dev, &st);
+	*first = !m->pump && s == MIG_STOP_COPY;
 	return m->pump;
+}
+
+/* A read of STOP_COPY came back full: read ahead from the next one on. */
+static void pump_wanted(struct mount *m, uint64_t session)
+{
+	pthread_mutex_lock(&m->pump_lock);
+	m->pump_after = session;
+	pthread_mutex_unlock(&m->pump_lock);
 }
 
 /*
@@ -114,10 +126,12 @@ void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size)
 {
 	void *buf = io_buffer();
 	struct pump *p = NULL;
+	bool first = false;
 	int err = buf ? claim(m, h) : -ENOMEM;
+	ssize_t n;
 
 	pthread_mutex_lock(&m->pump_lock);
-	p = err ? NULL : pump_for(m, h, &err);
+	p = err ? NULL : pump_for(m, h, &first, &err);
 	if (p && !pump_read(p, req, size))
 		pump_reap(m, 0);
 	pthread_mutex_unlock(&m->pump_lock);
@@ -126,7 +140,11 @@ void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size)
 		data_reap_ended(m);
 		fuse_reply_err(req, -err);
 	} else if (!p) {
-		reply_io(req, migdev_read(m->dev, &h->stream, buf, size), buf);
+		n = migdev_read(m->dev, &h->stream, buf, size);
+		/* Once answered, h may be released by another worker. */
+		if (first && n == (ssize_t)size)
+			pump_wanted(m, migdev_stream_session(&h->stream));
+		reply_io(req, n, buf);
 	}
 }
 

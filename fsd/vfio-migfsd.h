@@ -125,6 +125,7 @@ struct mount {
 	uint64_t inval_state, inval_events;	/* counters at the last (dev->lock) */
 	pthread_mutex_t pump_lock;	/* guards pump, one reader at a time */
 	struct pump *pump;		/* read-ahead of a STOP_COPY session */
+	uint64_t pump_after;		/* the session whose STOP_COPY filled a read */
 	struct writebehind wb;		/* write-behind of a RESUMING one */
 };
 
