@@ -86,6 +86,13 @@ echo stop_copy > "$C/state"
 dd if="$C/data" of="$T/c.part" bs=1000 count=1300 status=none
 cat "$C/data" >> "$T/c.part"
 eq "a stream read through two opens is whole" "$(same "$T/c.part" "$T/c.img")" same
+# The first read of stop_copy goes straight to the device; read-ahead
+# begins behind it only once a read came back full.
+echo stop > "$C/state"
+echo stop_copy > "$C/state"
+dd if="$C/data" of="$T/c.part" bs=10 count=1 status=none
+cat "$C/data" >> "$T/c.part"
+eq "a stream read 10 bytes, then the rest" "$(same "$T/c.part" "$T/c.img")" same
 echo stop > "$C/state"
 echo stop_copy > "$C/state"
 dd if="$C/data" of=/dev/null bs=1000 count=1 status=none
