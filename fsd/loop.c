@@ -89,13 +89,12 @@ static void stop_workers(void)
  */
 static void leave_session(struct mount *m, bool ended)
 {
-	bool last = false, reap;
+	bool last = false, unmounted = false, reap;
 
 	pthread_mutex_lock(&loop.lock);
 	if (ended && !m->gone) {
-		m->gone = true;
+		m->gone = unmounted = true;
 		epoll_ctl(loop.epfd, EPOLL_CTL_DEL, fuse_session_fd(m->se), NULL);
-		log_info("%s: unmounted", m->mountpoint);
 		last = --loop.live == 0;
 	} else if (!ended) {
 		m->busy--;
@@ -106,6 +105,9 @@ static void leave_session(struct mount *m, bool ended)
 	}
 	reap = m->gone && m->busy == 0 && m->waiting == 0;
 	pthread_mutex_unlock(&loop.lock);
+	/* Not under loop.lock, a leaf: a stalled log may hold a line a second. */
+	if (unmounted)
+		log_info("%s: unmounted", m->mountpoint);
 	if (reap)
 		fs_session_end(m);
 	if (last)
