@@ -84,14 +84,14 @@ void data_reap_ended(struct mount *m)
 
 /*
  * The pump for h's next read, started if the session is in STOP_COPY and
- * a read of it came back full (more is coming); the first read of
- * STOP_COPY, *first, goes straight to the device: most of what is left at
+ * a read of it came back full (more is coming); until then a read of
+ * STOP_COPY, *direct, goes straight to the device: most of what is left at
  * a switch-over fits one read, and a thread started for it would add its
  * start and a wake-up to the downtime.  pump_lock held.  A handle of the
  * pump's session is not checked again: the device lock would wait for the
  * pump's fill, and the pump's own reads check the session.
  */
-static struct pump *pump_for(struct mount *m, struct handle *h, bool *first, int *err)
+static struct pump *pump_for(struct mount *m, struct handle *h, bool *direct, int *err)
 {
 	struct migdev_stream st;
 	enum mig_state s;
@@ -105,7 +105,7 @@ static struct pump *pump_for(struct mount *m, struct handle *h, bool *first, int
 	pump_reap(m, st.session);
 	if (!m->pump && s == MIG_STOP_COPY && m->pump_after == st.session)
 		m->pump = pump_start(m->dev, &st);
-	*first = !m->pump && s == MIG_STOP_COPY;
+	*direct = !m->pump && s == MIG_STOP_COPY;
 	return m->pump;
 }
 
@@ -126,12 +126,12 @@ void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size)
 {
 	void *buf = io_buffer();
 	struct pump *p = NULL;
-	bool first = false;
+	bool direct = false;
 	int err = buf ? claim(m, h) : -ENOMEM;
 	ssize_t n;
 
 	pthread_mutex_lock(&m->pump_lock);
-	p = err ? NULL : pump_for(m, h, &first, &err);
+	p = err ? NULL : pump_for(m, h, &direct, &err);
 	if (p && !pump_read(p, req, size))
 		pump_reap(m, 0);
 	pthread_mutex_unlock(&m->pump_lock);
@@ -142,7 +142,7 @@ void data_read(fuse_req_t req, struct mount *m, struct handle *h, size_t size)
 	} else if (!p) {
 		n = migdev_read(m->dev, &h->stream, buf, size);
 		/* Once answered, h may be released by another worker. */
-		if (first && n == (ssize_t)size)
+		if (direct && n == (ssize_t)size)
 			pump_wanted(m, migdev_stream_session(&h->stream));
 		reply_io(req, n, buf);
 	}

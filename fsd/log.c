@@ -102,13 +102,13 @@ static bool take_emit_lock(void)
  * With write(2), not stdio: exit(3) flushes every FILE (dprintf's own
  * too), so a line stuck in one would hold the end of the process.
  */
-static void write_stderr(const char *msg, const char *why)
+static void write_stderr(const struct log_line *l, const char *why)
 {
-	char line[sizeof(((struct log_line *)0)->msg) + 256];
+	char line[sizeof(l->msg) + 256];
 	size_t len, off = 0;
 	ssize_t n;
 
-	len = (size_t)snprintf(line, sizeof(line), "vfio-migfsd: %s%s%s\n", msg,
+	len = (size_t)snprintf(line, sizeof(line), "vfio-migfsd: %s%s%s\n", l->msg,
 			       why ? ": " : "", why ? why : "");
 	if (len >= sizeof(line)) {
 		len = sizeof(line) - 1;
@@ -144,7 +144,7 @@ static void send_locked(struct log_line *l)
 		syslog(l->pri, "%s%s%s", l->msg, why ? ": " : "", why ? why : "");
 		break;
 	case TO_STDERR:
-		write_stderr(l->msg, why);
+		write_stderr(l, why);
 		break;
 	}
 }
