@@ -39,11 +39,34 @@ static uint64_t node_events(struct mount *m, const struct node *n)
  * The kernel keeps a text file's size for a second, and readers that
  * splice (busybox cat, sendfile(2)) read no further than that size: once
  * a value changed, the next open must ask for its attributes again.
+ * Attributes it holds fresh came from fill_attr() (its own writes and
+ * truncations do not make them fresh), which sets attrs_out first: a
+ * change after that reply, or during it, finds it set.  An inode it holds
+ * nothing fresh of costs no notification (one syscall each, several per
+ * transition).
  */
-void poll_inval(struct mount *m, const struct node *n)
+void poll_attrs_out(struct mount *m, const struct node *n)
+{
+	__atomic_store_n(&m->attrs_out[n - m->nodes], true, __ATOMIC_SEQ_CST);
+}
+
+static void inval(struct mount *m, const struct node *n)
 {
 	if (m->se)
 		fuse_lowlevel_notify_inval_inode(m->se, (fuse_ino_t)(n - m->nodes) + 1, -1, 0);
+}
+
+/* The file stored to: the kernel took a size of its own from the write. */
+void poll_inval(struct mount *m, const struct node *n)
+{
+	__atomic_store_n(&m->attrs_out[n - m->nodes], false, __ATOMIC_SEQ_CST);
+	inval(m, n);
+}
+
+static void inval_if_out(struct mount *m, const struct node *n)
+{
+	if (__atomic_exchange_n(&m->attrs_out[n - m->nodes], false, __ATOMIC_SEQ_CST))
+		inval(m, n);
 }
 
 /* The file this worker is storing to: its store says what became of it. */
@@ -64,7 +87,7 @@ static void inval_changed(struct mount *m, uint64_t state_events, uint64_t event
 		if ((p == MIG_POLL_STATE && state_events != m->inval_state) ||
 		    (p == MIG_POLL_EVENTS && m->nodes[i].kind == NODE_ATTR &&
 		     events != m->inval_events))
-			poll_inval(m, &m->nodes[i]);
+			inval_if_out(m, &m->nodes[i]);
 	}
 	m->inval_state = state_events;
 	m->inval_events = events;

@@ -170,6 +170,8 @@ static int fill_attr(fuse_req_t req, fuse_ino_t ino, const struct handle *h,
 		st->st_mode = node_mode(n);
 		st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
 		reads = caller_reads(req, st->st_mode);
+		if (n->kind == NODE_ATTR && reads)
+			poll_attrs_out(m, n);
 		if (n->kind == NODE_ATTR)
 			st->st_size = attr_length(m, n, reads);
 		else if (n->kind == NODE_DATA)

@@ -110,6 +110,7 @@ struct mount {
 	unsigned int nnodes;
 	unsigned int dirty_dir;		/* node index, or 0 without dirty/ */
 	size_t shown[MAX_NODES];	/* a text file's last length (atomic) */
+	bool attrs_out[MAX_NODES];	/* the kernel may hold fresh attributes (atomic) */
 	bool gone;			/* unmounted or ended (loop.c's lock) */
 	unsigned int busy;		/* requests being served (loop.c's lock) */
 	bool parked;			/* not re-armed: busy at its share (loop.c's lock) */
@@ -180,6 +181,8 @@ void poll_request(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		  struct fuse_pollhandle *ph);
 /* The kernel must ask for n's attributes again: its value changed. */
 void poll_inval(struct mount *m, const struct node *n);
+/* fill_attr() hands out n's attributes: a change must have the kernel forget them. */
+void poll_attrs_out(struct mount *m, const struct node *n);
 /* This worker stores to n (NULL: done): n's store invalidates it. */
 void poll_storing(const struct node *n);
 
