@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "clock.h"
 #include "strbuf.h"
@@ -24,6 +25,7 @@
 
 #define QUEUE_LEN	1024
 #define SENDER_WAIT_NS	2000000000ull	/* at the end, for a sender stuck in the log */
+#define GATHER_NS	1000000		/* a woken sender's wait for the rest of a burst */
 
 struct queued_event {
 	struct mount *m;
@@ -121,6 +123,25 @@ static void device_event(void *arg, const struct mig_event *ev)
 	pthread_mutex_unlock(&queue.lock);
 }
 
+/*
+ * Woken by an event, the sender lets the rest of its burst (a transition
+ * makes two to four events, a script makes many transitions) queue before
+ * it sends: the sink's signal finds nobody waiting and costs no wake-up,
+ * which would otherwise cost each event two context switches.
+ */
+static void wait_for_events_locked(void)
+{
+	if (queue.count || queue.stop)
+		return;
+	while (!queue.count && !queue.stop)
+		pthread_cond_wait(&queue.more, &queue.lock);
+	if (queue.stop)
+		return;
+	pthread_mutex_unlock(&queue.lock);
+	nanosleep(&(struct timespec){ .tv_nsec = GATHER_NS }, NULL);
+	pthread_mutex_lock(&queue.lock);
+}
+
 static void *sender(void *arg)
 {
 	struct outgoing o;
@@ -128,8 +149,7 @@ static void *sender(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&queue.lock);
 	for (;;) {
-		while (!queue.count && !queue.stop)
-			pthread_cond_wait(&queue.more, &queue.lock);
+		wait_for_events_locked();
 		if (!queue.count || queue.abandoned)
 			break;
 		make_ready_locked(&o, &queue.ring[queue.head]);
