@@ -27,6 +27,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -103,49 +104,55 @@ def vm_rss(pid):
     raise BenchError(f'no VmRSS for pid {pid}')
 
 
-def gone(pid):
-    try:
-        return read_file(f'/proc/{pid}/status').split('State:')[1].split()[0] == 'Z'
-    except (OSError, IndexError):
-        return True
-
-
-def find_pid(argv):
-    """The daemon forks; its child keeps argv, whose mountpoints are ours."""
-    want = '\0'.join(argv) + '\0'
-    for d in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            if read_file(f'/proc/{d}/cmdline') == want:
-                return int(d)
-        except (OSError, UnicodeDecodeError):     # gone, or not text: not ours
-            continue
-    return None
-
-
 class Daemon:
-    """vfio-migfsd serving DEVICE MOUNTPOINT pairs; start_s: until all mounted."""
+    """vfio-migfsd serving DEVICE MOUNTPOINT pairs, run as its systemd unit
+    runs it: in the foreground, its log on stderr (here a file: the journal
+    too takes one write per line), READY=1 on NOTIFY_SOCKET once every
+    mount serves.  start_s: until then."""
 
     def __init__(self, session, pairs, options=()):
         self.mounts = [m for _, m in pairs]
-        self.argv = [session.migfsd, '-t', str(THREADS), *options] + [x for p in pairs for x in p]
-        session.daemons.append(self)    # stopped even if interrupted here
+        home = tempfile.mkdtemp(prefix='migfsd.', dir=session.tmp)
+        self.log, path = os.path.join(home, 'log'), os.path.join(home, 'notify')
+        argv = [session.migfsd, '-f', '-t', str(THREADS), *options] + [x for p in pairs for x in p]
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(path)
         t = time.monotonic()
-        subprocess.run(self.argv, check=True, stdout=subprocess.DEVNULL)
+        with open(self.log, 'w') as log:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log,
+                                         env=dict(os.environ, NOTIFY_SOCKET=path))
+        session.daemons.append(self)    # stopped even if interrupted here
+        self.pid = self.proc.pid
+        try:
+            self.wait_ready(notify)
+        finally:
+            notify.close()
+            os.unlink(path)
         self.start_s = time.monotonic() - t
-        self.pid = find_pid(self.argv)
-        if self.pid is None:
-            raise BenchError(f'{self.argv[0]}: the daemon is not running')
+
+    def wait_ready(self, notify):
+        deadline = time.monotonic() + 60
+        notify.settimeout(0.1)
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if 'READY=1' in notify.recv(4096).decode(errors='replace').split('\n'):
+                    return
+            except socket.timeout:
+                pass
+        with open(self.log) as f:
+            tail = f.read()[-2000:]
+        raise BenchError(f'vfio-migfsd did not become ready: {tail}')
 
     def stop(self):
         """SIGTERM unmounts everything and ends it; SIGKILL if it will not."""
-        pid = find_pid(self.argv)
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 2)):
-            if pid is None or gone(pid):
+            if self.proc.poll() is not None:
                 return
-            os.kill(pid, sig)
-            deadline = time.monotonic() + wait
-            while not gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.01)
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 class Inproc:
