@@ -327,7 +327,7 @@ void migdev_event_with_locked(struct migdev *dev, struct mig_event ev,
 void migdev_bump(struct migdev *dev, bool state);
 
 /* history.c */
-void history_add(struct mig_history *h, const char *fmt, va_list ap);
+void history_add(struct mig_history *h, const char *msg);
 void history_bounds(const struct mig_history *h, uint64_t *first, uint64_t *end);
 size_t history_read(const struct mig_history *h, uint64_t *pos, char *buf, size_t len);
 void history_free(struct mig_history *h);

@@ -48,16 +48,13 @@ static void vevent(struct migdev *dev, struct mig_event *ev,
 		   const char *fmt, va_list ap)
 {
 	char line[MIG_HISTORY_LINE];
-	va_list again;
 
-	va_copy(again, ap);
-	history_add(&dev->history, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	history_add(&dev->history, line);
 	if (dev->sink) {
-		vsnprintf(line, sizeof(line), fmt, again);
 		ev->message = line;
 		dev->sink(dev->sink_arg, ev);
 	}
-	va_end(again);
 	migdev_bump(dev, false);
 }
 

@@ -8,7 +8,6 @@
  * (tail -f) keeps its place after the ring is full.  The ring is
  * allocated at the first event, so an idle device costs nothing.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,18 +20,20 @@ static const struct mig_history_line *line(const struct mig_history *h, unsigned
 	return &h->lines[(h->next + MIG_HISTORY_LINES - h->count + i) % MIG_HISTORY_LINES];
 }
 
-void history_add(struct mig_history *h, const char *fmt, va_list ap)
+void history_add(struct mig_history *h, const char *msg)
 {
 	struct mig_history_line *l;
-	size_t n;
+	size_t n, len;
 
 	if (!h->lines && !(h->lines = calloc(MIG_HISTORY_LINES, sizeof(*h->lines))))
 		return;		/* history is best effort */
 	l = &h->lines[h->next];
 	n = timestamp_now(l->text, sizeof(l->text));
 	l->text[n++] = ' ';
-	vsnprintf(l->text + n, sizeof(l->text) - n, fmt, ap);
-	l->len = (unsigned int)strlen(l->text);
+	len = strnlen(msg, sizeof(l->text) - n - 1);
+	memcpy(l->text + n, msg, len);
+	l->text[n + len] = '\0';
+	l->len = (unsigned int)(n + len);
 	l->off = h->end;
 	h->end += l->len + 1;
 	h->next = (h->next + 1) % MIG_HISTORY_LINES;

@@ -23,13 +23,15 @@ static size_t want_len;
 
 static void add(struct mig_history *h, const char *fmt, ...)
 {
+	char msg[MIG_HISTORY_LINE];
 	const char *text;
 	va_list ap;
 	size_t n;
 
 	va_start(ap, fmt);
-	history_add(h, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	history_add(h, msg);
 	/* The line as stored (timestamp, blank, text, cut to fit), its newline. */
 	text = h->lines[(h->next + MIG_HISTORY_LINES - 1) % MIG_HISTORY_LINES].text;
 	n = strlen(text);
