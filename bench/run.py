@@ -217,6 +217,17 @@ class Session:
                            stdout=subprocess.PIPE, text=True)
         return parse_result(r.stdout, f'rw {args[0]}')
 
+    def paired(self, name, base, n, path, base_path):
+        """Held writes of stop and running to path and base_path in turns:
+        {name: rate, base: rate}, both of the same moments."""
+        r = subprocess.run([self.prog('rw'), 'paired', str(n), path, base_path, 'stop',
+                            'running'], check=True, stdout=subprocess.PIPE, text=True)
+        try:
+            amount, seconds, base_seconds = r.stdout.split()
+            return {name: int(amount) / float(seconds), base: int(amount) / float(base_seconds)}
+        except ValueError:
+            raise BenchError(f'rw paired: unexpected answer {r.stdout!r}') from None
+
     def our_mounts(self):
         with open('/proc/self/mountinfo') as f:
             points = [line.split()[4] for line in f]
@@ -340,8 +351,7 @@ def group_transition(s):
         lambda: {'transition': rate(s.rw('toggle', n, f'{t}/state', 'stop', 'running'))},
         lambda: {'inproc_transition': rate(inproc.ask('transitions', n))},
         lambda: {'null_round_trips': rate(s.rw('toggle', n, f'{ceil}/sink', 'stop', 'running'))},
-        lambda: {'transition_held': rate(s.rw('held', n, f'{t}/state', 'stop', 'running'))},
-        lambda: {'null_writes': rate(s.rw('held', n, f'{ceil}/sink', 'stop', 'running'))},
+        lambda: s.paired('transition_held', 'null_writes', n, f'{t}/state', f'{ceil}/sink'),
     ])
     inproc.close()
     return [line(samples, 'null_round_trips', '/s'),

@@ -14,6 +14,11 @@
  *                             each at the offset the last one left (as
  *                             `exec 5>FILE; echo WORD >&5`, or vfio-migctl
  *                             during a migration); N
+ *   paired N FILE BASE WORD WORD
+ *                             held writes to FILE and to BASE in turns, both
+ *                             words to one, then to the other, so that both
+ *                             see the same moments of a busy machine; prints
+ *                             "N SECONDS BASE_SECONDS", each file's own
  *
  * The timed span includes opening and closing: a client cannot skip them.
  */
@@ -153,6 +158,34 @@ static void cmd_toggle(uint64_t n, const char *path, char **words, bool held)
 	print_result(n, now_sec() - t);
 }
 
+/* Both words to fd, timed. */
+static double timed_pair(int fd, const char *path, char text[2][64])
+{
+	double t = now_sec();
+
+	for (int i = 0; i < 2; i++)
+		write_all(&(struct writer){ fd, path }, text[i], strlen(text[i]));
+	return now_sec() - t;
+}
+
+static void cmd_paired(uint64_t n, const char *path, const char *base, char **words)
+{
+	int fd = open_or_die(path), bfd = open_or_die(base);
+	double t = 0, tb = 0;
+	char text[2][64];
+	uint64_t done = 0;
+
+	for (int i = 0; i < 2; i++)
+		snprintf(text[i], sizeof(text[i]), "%s\n", words[i]);
+	for (; done < n; done += 2) {
+		t += timed_pair(fd, path, text);
+		tb += timed_pair(bfd, base, text);
+	}
+	close(fd);
+	close(bfd);
+	printf("%llu %.9f %.9f\n", (unsigned long long)done, t, tb);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "read"))
@@ -163,8 +196,11 @@ int main(int argc, char **argv)
 		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, false);
 	else if (argc == 6 && !strcmp(argv[1], "held"))
 		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, true);
+	else if (argc == 7 && !strcmp(argv[1], "paired"))
+		cmd_paired(parse_count(argv[2], "N"), argv[3], argv[4], argv + 5);
 	else
 		die("usage: migbench-rw read BUFSIZE FILE... | write BUFSIZE FILE SOURCE |"
-		    " toggle N FILE WORD WORD | held N FILE WORD WORD");
+		    " toggle N FILE WORD WORD | held N FILE WORD WORD |"
+		    " paired N FILE BASE WORD WORD");
 	return 0;
 }
