@@ -107,7 +107,10 @@ struct migdev_log_ops {
 	 * Device dirty page logging (MIG_F_DIRTY).  log_report sets the bit
 	 * of every page of [iova, iova + length) written since the last
 	 * report and clears those pages, no others, in the device's log.
-	 * The bitmap arrives zeroed; bit i is page i of the span.
+	 * The bitmap arrives zeroed; bit i is page i of the span.  *touched:
+	 * how many of its bytes, from the start, it may have set (all of
+	 * them for a backend that cannot tell), so that a caller who keeps
+	 * its buffer zeroed has no more to clear.
 	 *
 	 * The log ops run under the dirty log's lock, never under dev->lock:
 	 * their work grows with the ranges, and `state` must not wait for
@@ -118,7 +121,7 @@ struct migdev_log_ops {
 			 unsigned int nranges, uint64_t page_size);
 	int (*log_stop)(struct migdev *dev);
 	int (*log_report)(struct migdev *dev, uint64_t iova, uint64_t length,
-			  uint64_t *bitmap);
+			  uint64_t *bitmap, size_t *touched);
 	/*
 	 * Optional, instead of a final log_report of each range and
 	 * log_stop: stop, handing over bitmaps[i] (from malloc) as
@@ -302,6 +305,12 @@ static inline uint64_t dirty_word_mask(uint64_t w, uint64_t first, uint64_t last
  */
 ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 			  uint64_t off, void *buf, size_t len);
+/*
+ * The same into a buf of len bytes that the caller keeps zeroed: *touched,
+ * how many bytes from its start the read may have set, to clear after.
+ */
+ssize_t migdev_dirty_read_zeroed(struct migdev *dev, struct mig_range range,
+				 uint64_t off, void *buf, size_t len, size_t *touched);
 /* When a range's bitmap was last read (0 if never, or not tracked). */
 struct timespec migdev_dirty_read_at(struct migdev *dev, struct mig_range range);
 

@@ -222,11 +222,12 @@ static int freeze_range(struct migdev *dev, unsigned int i)
 	const struct mig_range *r = &dev->log.ranges[i];
 	uint64_t bytes = dirty_bitmap_bytes(r->length, dev->log.page_size);
 	uint64_t *bits = calloc(1, bytes ? bytes : 8);
+	size_t touched;
 	int err;
 
 	if (!bits)
 		return -ENOMEM;
-	err = dev->log_ops->log_report(dev, r->start, r->length, bits);
+	err = dev->log_ops->log_report(dev, r->start, r->length, bits, &touched);
 	if (err) {
 		uint64_t pages = r->length / dev->log.page_size;
 
@@ -282,19 +283,18 @@ static int find_range(const struct dirtylog *log, struct mig_range r)
 	return -1;
 }
 
-/* Serve [off, off + len) of the frozen bitmap and clear those bytes. */
-static void read_frozen(uint64_t *frozen, uint64_t off, void *buf, size_t len)
+/* Serve [off, off + len) of the frozen bitmap (if any) into zeroed buf and clear those bytes. */
+static size_t read_frozen(uint64_t *frozen, uint64_t off, void *buf, size_t len)
 {
-	if (!frozen) {
-		memset(buf, 0, len);
-		return;
-	}
+	if (!frozen)
+		return 0;
 	memcpy(buf, (char *)frozen + off, len);
 	memset((char *)frozen + off, 0, len);
+	return len;
 }
 
 static int read_live(struct migdev *dev, const struct mig_range *r,
-		     uint64_t off, void *buf, size_t len)
+		     uint64_t off, void *buf, size_t len, size_t *touched)
 {
 	uint64_t ps = dev->log.page_size;
 	uint64_t first = off * 8, pages = r->length / ps;
@@ -302,18 +302,19 @@ static int read_live(struct migdev *dev, const struct mig_range *r,
 
 	if (count > pages - first)
 		count = pages - first;
-	memset(buf, 0, len);
-	return dev->log_ops->log_report(dev, r->start + first * ps, count * ps, buf);
+	return dev->log_ops->log_report(dev, r->start + first * ps, count * ps, buf, touched);
 }
 
-ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
-			  uint64_t off, void *buf, size_t len)
+/* zero: buf is not known to be zeroed, and is first. */
+static ssize_t dirty_read(struct migdev *dev, struct mig_range range, uint64_t off,
+			  void *buf, size_t len, size_t *touched, bool zero)
 {
 	struct dirtylog *log = &dev->log;
 	uint64_t size;
 	ssize_t n;
 	int i, err;
 
+	*touched = 0;
 	if (off % 8 || len % 8)
 		return -EINVAL;
 	pthread_mutex_lock(&log->lock);
@@ -329,16 +330,32 @@ ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
 	}
 	if (len > size - off)
 		len = (size_t)(size - off);
+	if (zero)
+		memset(buf, 0, len);
 	n = (ssize_t)len;
 	if (!log->tracking)
-		read_frozen(log->frozen[i], off, buf, len);
-	else if ((err = read_live(dev, &range, off, buf, len)))
+		*touched = read_frozen(log->frozen[i], off, buf, len);
+	else if ((err = read_live(dev, &range, off, buf, len, touched)))
 		n = migdev_fail(dev, err, "dirty report");
 	if (n > 0)
 		clock_gettime(CLOCK_REALTIME, &log->read_at[i]);
 out:
 	pthread_mutex_unlock(&log->lock);
 	return n;
+}
+
+ssize_t migdev_dirty_read(struct migdev *dev, struct mig_range range,
+			  uint64_t off, void *buf, size_t len)
+{
+	size_t touched;
+
+	return dirty_read(dev, range, off, buf, len, &touched, true);
+}
+
+ssize_t migdev_dirty_read_zeroed(struct migdev *dev, struct mig_range range,
+				 uint64_t off, void *buf, size_t len, size_t *touched)
+{
+	return dirty_read(dev, range, off, buf, len, touched, false);
 }
 
 struct timespec migdev_dirty_read_at(struct migdev *dev, struct mig_range range)

@@ -122,7 +122,7 @@ static void remark(struct dmalog *log, uint64_t iova, uint64_t length,
 }
 
 static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
-			  uint64_t *bitmap)
+			  uint64_t *bitmap, size_t *touched)
 {
 	struct sim *sim = to_sim(dev);
 	struct dmalog *log;
@@ -135,7 +135,7 @@ static int sim_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
 	/* Only a start or a stop changes log, and not during a report. */
 	if (!log)
 		return -EINVAL;
-	err = dmalog_report(log, iova, length, bitmap);
+	err = dmalog_report(log, iova, length, bitmap, touched);
 	if (!err && (sim->quirks & SIM_Q_DIRTY_NO_CLEAR))
 		remark(log, iova, length, dev->log.page_size, bitmap);
 	return err;

@@ -46,7 +46,7 @@ void dmalog_take(struct dmalog *log, uint64_t **bitmaps);
 void dmalog_mark(struct dmalog *log, uint64_t iova, uint64_t len);
 /* As log_report (backend.h); -EINVAL for a span not page aligned. */
 int dmalog_report(struct dmalog *log, uint64_t iova, uint64_t length,
-		  uint64_t *bitmap);
+		  uint64_t *bitmap, size_t *touched);
 
 /* The internal state of a device, cut into blocks of SIM_BLOCK_SIZE. */
 struct sim_image {

@@ -9,6 +9,15 @@
  * whole 64-bit words with atomic operations: a page written while a
  * report runs is in this report or the next, never lost.  The log itself
  * (its ranges and bitmaps) only comes and goes under both locks.
+ *
+ * A summary bit per block of BLOCK_WORDS words says the block may hold a
+ * dirty page, as a device's tracker keeps a coarse level above its fine
+ * one: late in precopy nearly all of a log is clean, and a report that
+ * read every word of it (32 MiB for 1 TiB) spent more time than FUSE's
+ * copy of what it reported.  A mark sets the summary after the word, a
+ * report clears it before it scans the block's words: a page marked
+ * during the scan is in this report, or its summary bit is set again
+ * after the clear, for the next.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,19 +25,31 @@
 #include "backend.h"
 #include "sim.h"
 
+#define BLOCK_WORDS	8ull	/* 512 pages, 2 MiB at 4 KiB */
+
 struct dmalog {
 	uint64_t page_size;
 	unsigned int nranges;
 	struct mig_range ranges[MIG_MAX_RANGES];
 	uint64_t *bits[MIG_MAX_RANGES];
+	uint64_t *blocks[MIG_MAX_RANGES];	/* the summary: a bit per block of bits */
 };
+
+static size_t summary_bytes(uint64_t bitmap_bytes)
+{
+	uint64_t blocks = (bitmap_bytes / 8 + BLOCK_WORDS - 1) / BLOCK_WORDS;
+
+	return (size_t)(blocks + 63) / 64 * 8;
+}
 
 void dmalog_free(struct dmalog *log)
 {
 	if (!log)
 		return;
-	for (unsigned int i = 0; i < log->nranges; i++)
+	for (unsigned int i = 0; i < log->nranges; i++) {
 		free(log->bits[i]);
+		free(log->blocks[i]);
+	}
 	free(log);
 }
 
@@ -50,10 +71,12 @@ int dmalog_new(struct dmalog **logp, const struct mig_range *ranges,
 	log->page_size = page_size;
 	for (; log->nranges < nranges; log->nranges++) {
 		unsigned int i = log->nranges;
+		uint64_t bytes = dirty_bitmap_bytes(ranges[i].length, page_size);
 
 		log->ranges[i] = ranges[i];
-		log->bits[i] = calloc(1, dirty_bitmap_bytes(ranges[i].length, page_size));
-		if (!log->bits[i]) {
+		log->bits[i] = calloc(1, bytes);
+		log->blocks[i] = calloc(1, summary_bytes(bytes));
+		if (!log->bits[i] || !log->blocks[i]) {
 			dmalog_free(log);
 			return -ENOMEM;
 		}
@@ -64,8 +87,10 @@ int dmalog_new(struct dmalog **logp, const struct mig_range *ranges,
 
 void dmalog_take(struct dmalog *log, uint64_t **bitmaps)
 {
-	for (unsigned int i = 0; i < log->nranges; i++)
+	for (unsigned int i = 0; i < log->nranges; i++) {
 		bitmaps[i] = log->bits[i];
+		free(log->blocks[i]);
+	}
 	free(log);
 }
 
@@ -88,10 +113,13 @@ static bool clip(const struct dmalog *log, unsigned int i, uint64_t iova,
 	return true;
 }
 
-static void set_pages(uint64_t *map, uint64_t first, uint64_t last)
+/* The words, then (released after them) their blocks' summary bits. */
+static void set_pages(uint64_t *map, uint64_t *blocks, uint64_t first, uint64_t last)
 {
 	for (uint64_t w = first / 64; w <= last / 64; w++)
 		__atomic_fetch_or(&map[w], dirty_word_mask(w, first, last), __ATOMIC_RELAXED);
+	for (uint64_t b = first / 64 / BLOCK_WORDS; b <= last / 64 / BLOCK_WORDS; b++)
+		__atomic_fetch_or(&blocks[b / 64], 1ull << (b % 64), __ATOMIC_RELEASE);
 }
 
 void dmalog_mark(struct dmalog *log, uint64_t iova, uint64_t len)
@@ -100,11 +128,24 @@ void dmalog_mark(struct dmalog *log, uint64_t iova, uint64_t len)
 
 	for (unsigned int i = 0; i < log->nranges; i++)
 		if (clip(log, i, iova, len, &first, &last))
-			set_pages(log->bits[i], first, last);
+			set_pages(log->bits[i], log->blocks[i], first, last);
+}
+
+/* A report's bitmap, and how many of its words got a bit: the rest is still zero. */
+struct report_out {
+	uint64_t *bits;
+	uint64_t words;
+};
+
+static void put_word(struct report_out *out, uint64_t w, uint64_t bits)
+{
+	out->bits[w] |= bits;
+	if (w >= out->words)
+		out->words = w + 1;
 }
 
 /* OR bits into out at bit position pos (> -64; bits below 0 are none). */
-static void put_bits(uint64_t *out, int64_t pos, uint64_t bits)
+static void put_bits(struct report_out *out, int64_t pos, uint64_t bits)
 {
 	uint64_t shifted = (uint64_t)(pos + 64);	/* no negative division */
 	uint64_t w = shifted / 64, sh = shifted % 64;
@@ -112,14 +153,14 @@ static void put_bits(uint64_t *out, int64_t pos, uint64_t bits)
 
 	/* Only touch words that get a bit: the others may be past out. */
 	if (lo)
-		out[w - 1] |= lo;
+		put_word(out, w - 1, lo);
 	if (hi)
-		out[w] |= hi;
+		put_word(out, w, hi);
 }
 
 /* Test and clear the bits of mask in word w of map into out (as below). */
 static inline void report_word(uint64_t *map, uint64_t w, uint64_t mask,
-			       int64_t delta, uint64_t *out)
+			       int64_t delta, struct report_out *out)
 {
 	uint64_t got;
 
@@ -129,41 +170,66 @@ static inline void report_word(uint64_t *map, uint64_t w, uint64_t mask,
 	put_bits(out, (int64_t)(w * 64) + delta, got);
 }
 
-/* Whether words w..w + 7 are clean: one test and branch for eight. */
-static inline bool clean8(const uint64_t *map, uint64_t w)
+/* Whole words w..end - 1. */
+static void report_words(uint64_t *map, uint64_t w, uint64_t end, int64_t delta,
+			 struct report_out *out)
 {
-	uint64_t any = 0;
+	for (; w < end; w++)
+		report_word(map, w, ~0ull, delta, out);
+}
 
-	for (int k = 0; k < 8; k++)
-		any |= __atomic_load_n(&map[w + k], __ATOMIC_RELAXED);
-	return !any;
+/*
+ * Whole block b: nothing to read if its summary bit is clear.  Else the
+ * bit is cleared, acquiring the marks that set it, before the words are.
+ */
+static void report_block(uint64_t *map, uint64_t *blocks, uint64_t b, int64_t delta,
+			 struct report_out *out)
+{
+	uint64_t bit = 1ull << (b % 64);
+
+	if (!(__atomic_load_n(&blocks[b / 64], __ATOMIC_RELAXED) & bit))
+		return;
+	__atomic_fetch_and(&blocks[b / 64], ~bit, __ATOMIC_ACQ_REL);
+	report_words(map, b * BLOCK_WORDS, (b + 1) * BLOCK_WORDS, delta, out);
 }
 
 /*
  * Test and clear pages first..last of map into out, where page p goes to
- * bit p + delta.  Clean words are skipped without a write, eight at a
- * time: late in precopy nearly all of a 32 MiB log is clean, and its scan
- * is the report.  Only the end words may hold pages outside first..last.
+ * bit p + delta.  Only the end words may hold pages outside first..last;
+ * the blocks wholly between them go by their summary bits, the words of
+ * blocks cut by the window one by one (their summary bits stay set: the
+ * rest of the block is for another report).
  */
-static void report_pages(uint64_t *map, uint64_t first, uint64_t last,
-			 int64_t delta, uint64_t *out)
+static void report_pages(uint64_t *map, uint64_t *blocks, uint64_t first,
+			 uint64_t last, int64_t delta, struct report_out *out)
 {
-	uint64_t w = first / 64, end = last / 64;
+	uint64_t w = first / 64 + 1, end = last / 64;
+	uint64_t b = (w + BLOCK_WORDS - 1) / BLOCK_WORDS, bend = end / BLOCK_WORDS;
 
-	report_word(map, w, dirty_word_mask(w, first, last), delta, out);
-	for (w++; w + 8 <= end; w += 8)
-		if (!clean8(map, w))
-			for (int k = 0; k < 8; k++)
-				report_word(map, w + k, ~0ull, delta, out);
-	for (; w < end; w++)
-		report_word(map, w, ~0ull, delta, out);
-	if (end != first / 64)
-		report_word(map, end, dirty_word_mask(end, first, last), delta, out);
+	report_word(map, first / 64, dirty_word_mask(first / 64, first, last), delta, out);
+	if (end == first / 64)
+		return;
+	if (b < bend) {
+		report_words(map, w, b * BLOCK_WORDS, delta, out);
+		while (b < bend) {
+			/* 64 clean blocks (a clean 128 MiB at 4 KiB) in one load */
+			if (b % 64 == 0 && b + 64 <= bend &&
+			    !__atomic_load_n(&blocks[b / 64], __ATOMIC_RELAXED)) {
+				b += 64;
+				continue;
+			}
+			report_block(map, blocks, b++, delta, out);
+		}
+		w = bend * BLOCK_WORDS;
+	}
+	report_words(map, w, end, delta, out);
+	report_word(map, end, dirty_word_mask(end, first, last), delta, out);
 }
 
 int dmalog_report(struct dmalog *log, uint64_t iova, uint64_t length,
-		  uint64_t *bitmap)
+		  uint64_t *bitmap, size_t *touched)
 {
+	struct report_out out = { .bits = bitmap };
 	uint64_t ps = log->page_size, first, last;
 
 	if (iova % ps || length % ps || iova + length < iova)
@@ -174,7 +240,8 @@ int dmalog_report(struct dmalog *log, uint64_t iova, uint64_t length,
 				(int64_t)(iova / ps);
 
 		if (clip(log, i, iova, length, &first, &last))
-			report_pages(log->bits[i], first, last, delta, bitmap);
+			report_pages(log->bits[i], log->blocks[i], first, last, delta, &out);
 	}
+	*touched = (size_t)out.words * 8;
 	return 0;
 }

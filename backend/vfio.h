@@ -86,7 +86,7 @@ int vfio_log_start(struct migdev *dev, const struct mig_range *ranges,
 		   unsigned int nranges, uint64_t page_size);
 int vfio_log_stop(struct migdev *dev);
 int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
-		    uint64_t *bitmap);
+		    uint64_t *bitmap, size_t *touched);
 const char *vfio_dirty_mechanism(struct migdev *dev);
 void vfio_dirty_free(struct vfio_dev *v);
 

@@ -440,11 +440,13 @@ int vfio_log_stop(struct migdev *dev)
 	return mechanisms[v->dirty].stop(v);
 }
 
+/* The kernel says nothing of where it set bits: all of the bitmap may hold some. */
 int vfio_log_report(struct migdev *dev, uint64_t iova, uint64_t length,
-		    uint64_t *bitmap)
+		    uint64_t *bitmap, size_t *touched)
 {
 	struct vfio_dev *v = to_vfio(dev);
 
+	*touched = (size_t)dirty_bitmap_bytes(length, v->page_size);
 	return mechanisms[v->dirty].report(v, iova, length, bitmap);
 }
 

@@ -180,19 +180,22 @@ static void dirty_pages(struct migdev *dev, struct mig_range range, uint64_t dma
 		die("%s: DMA of %s refused", spec, span);
 }
 
-/* The whole bitmap of range in bufsize reads: seconds. */
+/* The whole bitmap of range in bufsize reads into a buffer kept zeroed, as the daemon's: seconds. */
 static double read_bitmap(struct migdev *dev, struct mig_range range, size_t bufsize)
 {
 	uint64_t size = dirty_bitmap_bytes(range.length, DIRTY_PAGE), off;
 	void *buf = touched_buffer(bufsize);
+	size_t touched;
 	ssize_t n = 0;
 	double t = now_sec();
 
+	memset(buf, 0, bufsize);
 	for (off = 0; off < size; off += (uint64_t)n) {
-		n = migdev_dirty_read(dev, range, off, buf, bufsize);
+		n = migdev_dirty_read_zeroed(dev, range, off, buf, bufsize, &touched);
 		if (n <= 0)
 			die("dirty report at %llu: %s", (unsigned long long)off,
 			    n ? strerror((int)-n) : "short");
+		memset(buf, 0, touched);
 	}
 	t = now_sec() - t;
 	free(buf);

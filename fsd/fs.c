@@ -441,15 +441,18 @@ static void migfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		logfile_read(req, m, h, size, off);
 	} else if (h->node) {
 		read_attr(req, m, h, size, off);
-	} else if (!(buf = io_buffer())) {
+	} else if (!(buf = io_zero_buffer())) {
 		fuse_reply_err(req, ENOMEM);
 	} else {
-		ssize_t n = migdev_dirty_read(m->dev, h->range, (uint64_t)off, buf, size);
+		size_t touched;
+		ssize_t n = migdev_dirty_read_zeroed(m->dev, h->range, (uint64_t)off, buf,
+						     size, &touched);
 
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_buf(req, buf, (size_t)n);
+		memset(buf, 0, touched);
 	}
 }
 

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * One I/O buffer per worker thread, for the data path's reads (`data`,
- * `log`, the dirty bitmaps): allocated at a worker's first read, kept for
- * the next, freed when the worker ends.  No allocation per request.
+ * `log`): allocated at a worker's first read, kept for the next, freed
+ * when the worker ends.  No allocation per request.  The dirty bitmaps
+ * have one of their own that is all zero between reads: a report sets
+ * only the words of dirty pages, and late in precopy nearly none are, so
+ * the reader clears what the report says it touched, not a whole MiB.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vfio-migfsd.h"
 
-static __thread void *iobuf;
+static __thread void *iobuf, *zerobuf;
 
 void *io_buffer(void)
 {
@@ -17,8 +21,21 @@ void *io_buffer(void)
 	return iobuf;
 }
 
+/*
+ * Written once, not calloc()ed: pages never written map the shared zero
+ * page, which FUSE's reply cannot pin the fast way (gup_fast), and took
+ * the slow one (the mmap lock, a VMA walk) at every read.
+ */
+void *io_zero_buffer(void)
+{
+	if (!zerobuf && (zerobuf = malloc(IO_SIZE)))
+		memset(zerobuf, 0, IO_SIZE);
+	return zerobuf;
+}
+
 void io_buffer_free(void)
 {
 	free(iobuf);
-	iobuf = NULL;
+	free(zerobuf);
+	iobuf = zerobuf = NULL;
 }

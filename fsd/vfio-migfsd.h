@@ -151,6 +151,8 @@ int attr_store(struct mount *m, const struct node *n, const char *value);
 
 /* iobuf.c: this worker's IO_SIZE buffer (NULL without memory), freed at its end */
 void *io_buffer(void);
+/* This worker's IO_SIZE buffer kept all zero: its user clears what it set. */
+void *io_zero_buffer(void);
 void io_buffer_free(void);
 
 /* fs.c */

@@ -73,10 +73,17 @@ static void check_report(struct migdev *dev, struct model *m, uint64_t first,
 			 uint64_t count)
 {
 	uint64_t bits[SPAN_PAGES / 64 + 2] = { 0 }, words = (count + 63) / 64;
+	size_t touched;
 
 	bits[words] = 0x5a5a;	/* a guard just past the bitmap */
 	assert_int_equal(dev->log_ops->log_report(dev, first * m->page_size,
-					      count * m->page_size, bits), 0);
+					      count * m->page_size, bits, &touched), 0);
+	assert_in_range(touched, 0, words * 8);
+	for (uint64_t w = touched / 8; w < words; w++)
+		if (bits[w])
+			fail_msg("window %llu+%llu: word %llu set past the %zu bytes touched",
+				 (unsigned long long)first, (unsigned long long)count,
+				 (unsigned long long)w, touched);
 	for (uint64_t k = 0; k < count; k++) {
 		bool got = bits[k / 64] >> (k % 64) & 1;
 
