@@ -217,11 +217,59 @@ static void test_reports_race_dma(void **state)
 	migdev_close(dev);
 }
 
+/*
+ * The summary above the log: a log of 4 summary words (131072 pages),
+ * pages at the edges of blocks and of summary words, read whole (clean
+ * summary words skipped at one load each) and through windows that cut
+ * blocks (their summary bits must survive for the rest): each page is
+ * reported once a round, and nothing is left after.
+ */
+static void test_summary_blocks(void **state)
+{
+	static const uint64_t marked[] = { 0, 511, 512, 4095, 32767, 32768, 65600, 131071 };
+	struct migdev *dev = open_dev("sim:b,dirty_rate=0,guest_mem=1G");
+	struct mig_range r = { 0, 131072ull * 4096 };
+	size_t words = 131072 / 64, len;
+	uint64_t *bits = malloc(words * 8);
+	uint8_t *seen = calloc(131072, 1);
+
+	(void)state;
+	assert_int_equal(migdev_dirty_set_ranges(dev, &r, 1), 0);
+	assert_int_equal(migdev_dirty_start(dev), 0);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(marked) / sizeof(marked[0]); i++)
+			dma(dev, marked[i] * 4096, 4096);
+		for (size_t w = 0; w < words; w += len / 8) {
+			/* round 0: all at once; round 1: 13 words, then 1000 */
+			len = round ? (w % 2 ? 1000 * 8 : 13 * 8) : words * 8;
+			if (len > (words - w) * 8)
+				len = (words - w) * 8;
+			assert_int_equal(migdev_dirty_read(dev, r, w * 8, bits, len),
+					 (ssize_t)len);
+			count_bits(bits, len / 8, seen + w * 64);
+		}
+	}
+	assert_int_equal(migdev_dirty_read(dev, r, 0, bits, words * 8), (ssize_t)(words * 8));
+	count_bits(bits, words, seen);
+	for (size_t p = 0, i = 0; p < 131072; p++) {
+		bool is_marked = i < sizeof(marked) / sizeof(marked[0]) && marked[i] == p;
+
+		if (seen[p] != (is_marked ? 2 : 0))
+			fail_msg("page %zu reported %u times", p, seen[p]);
+		i += is_marked;
+	}
+	assert_int_equal(migdev_dirty_stop(dev), 0);
+	free(seen);
+	free(bits);
+	migdev_close(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_words_match_pages),
 		cmocka_unit_test(test_reports_race_dma),
+		cmocka_unit_test(test_summary_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
