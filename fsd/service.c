@@ -124,10 +124,10 @@ static void device_event(void *arg, const struct mig_event *ev)
 }
 
 /*
- * Woken by an event, the sender lets the rest of its burst (a transition
- * makes two to four events, a script makes many transitions) queue before
- * it sends: the sink's signal finds nobody waiting and costs no wake-up,
- * which would otherwise cost each event two context switches.
+ * Woken by an event, the sender lets the rest of its burst (a migration's
+ * transitions, a script's) queue before it sends: meanwhile the sink's
+ * signal finds nobody waiting and costs no wake-up, which otherwise costs
+ * each event two context switches, on 2 CPUs a third of a transition.
  */
 static void wait_for_events_locked(void)
 {
