@@ -10,22 +10,21 @@
  *                             chunks; bytes
  *   toggle N FILE WORD WORD   N times: open FILE, write the next WORD and a
  *                             newline, close (as `echo WORD > FILE`); N
- *   held N FILE WORD WORD     the same N writes through one open of FILE,
+ *   paired N FILE BASE WORD WORD
+ *                             the same N writes through one open of FILE,
  *                             each at the offset the last one left (as
  *                             `exec 5>FILE; echo WORD >&5`, or vfio-migctl
- *                             during a migration); N
- *   paired N FILE BASE WORD WORD
- *                             held writes to FILE and to BASE in turns, both
- *                             words to one, then to the other, so that both
- *                             see the same moments of a busy machine; prints
- *                             "N SECONDS BASE_SECONDS", each file's own
+ *                             during a migration), and as many to BASE, in
+ *                             turns (both words to one, then to the other)
+ *                             so that both see the same moments of a busy
+ *                             machine; prints "N SECONDS BASE_SECONDS",
+ *                             each file's own, opening not timed
  *
  * The timed span includes opening and closing: a client cannot skip them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,27 +133,26 @@ static int open_or_die(const char *path)
 	return fd;
 }
 
-/* held: one open for all n writes, else one each. */
-static void cmd_toggle(uint64_t n, const char *path, char **words, bool held)
+/* The two words, each with its newline, as echo writes them. */
+static void lines_of(char **words, char text[2][64])
 {
-	char text[2][64];
-	int fd = -1;
-	double t;
-
 	for (int i = 0; i < 2; i++)
 		snprintf(text[i], sizeof(text[i]), "%s\n", words[i]);
+}
+
+static void cmd_toggle(uint64_t n, const char *path, char **words)
+{
+	char text[2][64];
+	double t;
+	int fd;
+
+	lines_of(words, text);
 	t = now_sec();
-	if (held)
-		fd = open_or_die(path);
 	for (uint64_t i = 0; i < n; i++) {
-		if (!held)
-			fd = open_or_die(path);
+		fd = open_or_die(path);
 		write_all(&(struct writer){ fd, path }, text[i % 2], strlen(text[i % 2]));
-		if (!held)
-			close(fd);
-	}
-	if (held)
 		close(fd);
+	}
 	print_result(n, now_sec() - t);
 }
 
@@ -175,8 +173,7 @@ static void cmd_paired(uint64_t n, const char *path, const char *base, char **wo
 	char text[2][64];
 	uint64_t done = 0;
 
-	for (int i = 0; i < 2; i++)
-		snprintf(text[i], sizeof(text[i]), "%s\n", words[i]);
+	lines_of(words, text);
 	for (; done < n; done += 2) {
 		t += timed_pair(fd, path, text);
 		tb += timed_pair(bfd, base, text);
@@ -193,14 +190,11 @@ int main(int argc, char **argv)
 	else if (argc == 5 && !strcmp(argv[1], "write"))
 		cmd_write(parse_count(argv[2], "BUFSIZE"), argv[3], argv[4]);
 	else if (argc == 6 && !strcmp(argv[1], "toggle"))
-		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, false);
-	else if (argc == 6 && !strcmp(argv[1], "held"))
-		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4, true);
+		cmd_toggle(parse_count(argv[2], "N"), argv[3], argv + 4);
 	else if (argc == 7 && !strcmp(argv[1], "paired"))
 		cmd_paired(parse_count(argv[2], "N"), argv[3], argv[4], argv + 5);
 	else
 		die("usage: migbench-rw read BUFSIZE FILE... | write BUFSIZE FILE SOURCE |"
-		    " toggle N FILE WORD WORD | held N FILE WORD WORD |"
-		    " paired N FILE BASE WORD WORD");
+		    " toggle N FILE WORD WORD | paired N FILE BASE WORD WORD");
 	return 0;
 }

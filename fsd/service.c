@@ -133,8 +133,9 @@ static void wait_for_events_locked(void)
 {
 	if (queue.count || queue.stop)
 		return;
-	while (!queue.count && !queue.stop)
+	do
 		pthread_cond_wait(&queue.more, &queue.lock);
+	while (!queue.count && !queue.stop);
 	if (queue.stop)
 		return;
 	pthread_mutex_unlock(&queue.lock);
